@@ -1,0 +1,457 @@
+"""A small, typed client for the 46elks REST API (https://api.46elks.com/a1).
+
+Plain ``requests``, no Django. Usage::
+
+    client = ElksClient(base_url="https://api.46elks.com/a1", username=..., password=...)
+    client.me()                                            -> Account
+    client.subaccount_create(name=..., usagelimit=None)    -> Subaccount
+    client.subaccounts(active=None)                        -> Iterator[Subaccount] (all pages)
+    client.subaccount_get(id) / subaccount_update(id, name=, usagelimit=int|"none", secret=,
+                                                  active=)
+    client.for_subaccount(sub_id, secret)                  -> ElksClient acting as the subaccount
+    client.number_allocate(country=, capabilities=[...], category=, sms_url=, mms_url=,
+                           voice_start=, sms_replies=, name=)   -> Number
+    client.numbers() / number_get(id) / number_update(id, ...) / number_deactivate(id)
+    client.sms_send(from_=, to=, message=, whendelivered=, flashsms=, dryrun=, dontlog=) -> Sms
+    client.sms_list(to=, start=, end=) / sms_get(id)
+    client.mms_send(from_=, to=, message=, image=) / mms_list() / mms_get(id)
+    client.call_create(from_=, to=, voice_start=, whenhangup=, timeout=) / calls() / call_get(id)
+    client.recordings() / recording_get(id) / recording_wav(id) -> bytes
+    client.images() / image_get(id) / image_file(id, ext="jpg") -> bytes
+
+Every request has a timeout and raises an :mod:`providers.elks.errors` exception on failure.
+List methods are lazy generators that follow 46elks' ``next`` cursor through all pages.
+Optional string settings take ``None`` for "leave unchanged"; pass ``"none"`` to clear one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import requests
+
+from .errors import (
+    ElksAuthError,
+    ElksConnectionError,
+    ElksError,
+    ElksForbidden,
+    ElksInvalidRequest,
+    ElksInvalidResponse,
+    ElksNotFound,
+    ElksRateLimited,
+    ElksServerError,
+    ElksTimeout,
+)
+from .types import (
+    Account,
+    Call,
+    Image,
+    Mms,
+    Number,
+    Recording,
+    Sms,
+    Subaccount,
+    format_timestamp,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "ElksClient"]
+
+DEFAULT_BASE_URL = "https://api.46elks.com/a1"
+MAX_PAGE_SIZE = 100
+_REASON_MAX = 300
+
+T = TypeVar("T")
+When = datetime | str | None
+Action = str | Mapping[str, Any]
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+def _action(value: Action | None) -> str | None:
+    # voice_start / sms_url accept a URL or an inline JSON action.
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+class ElksClient:
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        username: str,
+        password: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self.timeout = timeout
+        self.page_size = page_size
+        self._password = password
+        self._session = session or requests.Session()
+
+    def __repr__(self) -> str:
+        return f"ElksClient(base_url={self.base_url!r}, username={self.username!r})"
+
+    def for_subaccount(self, subaccount_id: str, secret: str) -> ElksClient:
+        """A client acting as a subaccount (same URL, timeout and session)."""
+        return ElksClient(
+            base_url=self.base_url,
+            username=subaccount_id,
+            password=secret,
+            timeout=self.timeout,
+            session=self._session,
+            page_size=self.page_size,
+        )
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        form = {k: v for k, v in (data or {}).items() if v is not None}
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=query or None,
+                data=form if method == "POST" else None,
+                auth=(self.username, self._password),
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
+            )
+        except requests.Timeout as exc:
+            # A connect timeout means nothing was sent; a read timeout on a POST is ambiguous.
+            sent = not isinstance(exc, requests.ConnectTimeout)
+            maybe = sent and method == "POST"
+            note = " It may still have been processed: check before retrying." if maybe else ""
+            raise ElksTimeout(
+                f"46elks did not answer within {self.timeout:g} seconds.{note}",
+                retryable=True,
+                method=method,
+                path=path,
+                maybe_accepted=maybe,
+            ) from exc
+        except requests.ConnectionError as exc:
+            refused = "NewConnectionError" in repr(exc) or "NameResolution" in repr(exc)
+            raise ElksConnectionError(
+                "Could not connect to 46elks. Try again in a moment.",
+                retryable=True,
+                method=method,
+                path=path,
+                maybe_accepted=method == "POST" and not refused,
+            ) from exc
+        except requests.RequestException as exc:
+            raise ElksError(
+                f"Request to 46elks failed: {exc}", retryable=False, method=method, path=path
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_for(response, method, path)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self._request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ElksInvalidResponse(
+                "46elks sent an answer we could not read.",
+                status=response.status_code,
+                retryable=False,
+                reason=response.text[:_REASON_MAX],
+                method=method,
+                path=path,
+            ) from exc
+        if not isinstance(body, dict):
+            raise ElksInvalidResponse(
+                "46elks sent an unexpected answer.",
+                status=response.status_code,
+                retryable=False,
+                method=method,
+                path=path,
+            )
+        return body
+
+    def _paginate(
+        self, path: str, parse: Callable[[Mapping[str, Any]], T], params: Mapping[str, Any]
+    ) -> Iterator[T]:
+        """Follow 46elks' cursor: newest first, ``next`` goes back as ``start``.
+
+        Pages may overlap at the edge (same timestamp), so ids seen on the previous page are
+        skipped; a ``next`` that does not move ends the walk instead of looping forever.
+        """
+        query = dict(params)
+        query.setdefault("limit", self.page_size)
+        previous_ids: set[str] = set()
+        while True:
+            body = self._json("GET", path, params=query)
+            rows = body.get("data") or []
+            page_ids: set[str] = set()
+            for row in rows:
+                if not isinstance(row, Mapping):
+                    continue
+                row_id = str(row.get("id", ""))
+                if row_id and (row_id in previous_ids or row_id in page_ids):
+                    continue
+                page_ids.add(row_id)
+                yield parse(row)
+            cursor = body.get("next")
+            if not cursor or not rows or cursor == query.get("start"):
+                return
+            previous_ids = page_ids
+            query["start"] = cursor
+
+    @staticmethod
+    def _window(start: When, end: When) -> dict[str, Any]:
+        return {
+            "start": format_timestamp(start) if start is not None else None,
+            "end": format_timestamp(end) if end is not None else None,
+        }
+
+    # -- account -----------------------------------------------------------------------------
+
+    def me(self) -> Account:
+        return Account.from_api(self._json("GET", "me"))
+
+    # -- subaccounts -------------------------------------------------------------------------
+
+    def subaccount_create(self, *, name: str, usagelimit: int | None = None) -> Subaccount:
+        body = self._json("POST", "subaccounts", data={"name": name, "usagelimit": usagelimit})
+        return Subaccount.from_api(body)
+
+    def subaccounts(self, *, active: bool | None = None) -> Iterator[Subaccount]:
+        return self._paginate("subaccounts", Subaccount.from_api, {"active": _yes_no(active)})
+
+    def subaccount_get(self, subaccount_id: str) -> Subaccount:
+        return Subaccount.from_api(self._json("GET", f"subaccounts/{subaccount_id}"))
+
+    def subaccount_update(
+        self,
+        subaccount_id: str,
+        *,
+        name: str | None = None,
+        usagelimit: int | Literal["none"] | None = None,
+        secret: str | None = None,
+        active: bool | None = None,
+    ) -> Subaccount:
+        """``usagelimit="none"`` removes the cap; ``secret="new"`` rotates the secret;
+        ``active=False`` is permanent and refused while the subaccount holds numbers."""
+        data = {"name": name, "usagelimit": usagelimit, "secret": secret, "active": _yes_no(active)}
+        return Subaccount.from_api(self._json("POST", f"subaccounts/{subaccount_id}", data=data))
+
+    # -- numbers -----------------------------------------------------------------------------
+
+    def number_allocate(
+        self,
+        *,
+        country: str,
+        capabilities: Sequence[str],
+        category: str | None = None,
+        sms_url: Action | None = None,
+        mms_url: str | None = None,
+        voice_start: Action | None = None,
+        sms_replies: bool | None = None,
+        name: str | None = None,
+    ) -> Number:
+        """Rent a number (a monthly charge at 46elks)."""
+        data = {
+            "country": country.lower(),
+            "capabilities": ",".join(capabilities),
+            "category": category,
+            "sms_url": _action(sms_url),
+            "mms_url": mms_url,
+            "voice_start": _action(voice_start),
+            "sms_replies": _yes_no(sms_replies),
+            "name": name,
+        }
+        return Number.from_api(self._json("POST", "numbers", data=data))
+
+    def numbers(self) -> Iterator[Number]:
+        return self._paginate("numbers", Number.from_api, {})
+
+    def number_get(self, number_id: str) -> Number:
+        return Number.from_api(self._json("GET", f"numbers/{number_id}"))
+
+    def number_update(
+        self,
+        number_id: str,
+        *,
+        sms_url: Action | None = None,
+        mms_url: str | None = None,
+        voice_start: Action | None = None,
+        sms_replies: bool | None = None,
+        name: str | None = None,
+        active: bool | None = None,
+    ) -> Number:
+        """Change a number's settings; ``"none"`` clears a URL. ``active=False`` deallocates
+        irreversibly (prefer :meth:`number_deactivate`, which says so)."""
+        data = {
+            "sms_url": _action(sms_url),
+            "mms_url": mms_url,
+            "voice_start": _action(voice_start),
+            "sms_replies": _yes_no(sms_replies),
+            "name": name,
+            "active": _yes_no(active),
+        }
+        return Number.from_api(self._json("POST", f"numbers/{number_id}", data=data))
+
+    def number_deactivate(self, number_id: str) -> Number:
+        """Give the number back to 46elks. Irreversible."""
+        return Number.from_api(self._json("POST", f"numbers/{number_id}", data={"active": "no"}))
+
+    # -- SMS ---------------------------------------------------------------------------------
+
+    def sms_send(
+        self,
+        *,
+        from_: str,
+        to: str,
+        message: str,
+        whendelivered: str | None = None,
+        flashsms: bool = False,
+        dryrun: bool = False,
+        dontlog: bool = False,
+    ) -> Sms:
+        """Send one SMS (costs money unless ``dryrun``). A dry run returns ``estimated_cost``
+        and ``parts`` and an empty ``id``. ``dontlog`` keeps the text out of 46elks' logs."""
+        data = {
+            "from": from_,
+            "to": to,
+            "message": message,
+            "whendelivered": whendelivered,
+            "flashsms": "yes" if flashsms else None,
+            "dryrun": "yes" if dryrun else None,
+            "dontlog": "message" if dontlog else None,
+        }
+        return Sms.from_api(self._json("POST", "sms", data=data))
+
+    def sms_list(
+        self, *, to: str | None = None, start: When = None, end: When = None
+    ) -> Iterator[Sms]:
+        return self._paginate("sms", Sms.from_api, {"to": to, **self._window(start, end)})
+
+    def sms_get(self, sms_id: str) -> Sms:
+        return Sms.from_api(self._json("GET", f"sms/{sms_id}"))
+
+    # -- MMS ---------------------------------------------------------------------------------
+
+    def mms_send(
+        self, *, from_: str, to: str, message: str | None = None, image: str | None = None
+    ) -> Mms:
+        """Send an MMS with a text and/or an image URL (costs money)."""
+        data = {"from": from_, "to": to, "message": message, "image": image}
+        return Mms.from_api(self._json("POST", "mms", data=data))
+
+    def mms_list(self, *, start: When = None, end: When = None) -> Iterator[Mms]:
+        return self._paginate("mms", Mms.from_api, self._window(start, end))
+
+    def mms_get(self, mms_id: str) -> Mms:
+        return Mms.from_api(self._json("GET", f"mms/{mms_id}"))
+
+    # -- calls and recordings ----------------------------------------------------------------
+
+    def call_create(
+        self,
+        *,
+        from_: str,
+        to: str,
+        voice_start: Action,
+        whenhangup: str | None = None,
+        timeout: int | None = None,
+    ) -> Call:
+        """Start an outgoing call; ``voice_start`` is fetched when the callee answers and
+        ``timeout`` is the seconds to wait for pickup."""
+        data = {
+            "from": from_,
+            "to": to,
+            "voice_start": _action(voice_start),
+            "whenhangup": whenhangup,
+            "timeout": timeout,
+        }
+        return Call.from_api(self._json("POST", "calls", data=data))
+
+    def calls(self, *, start: When = None, end: When = None) -> Iterator[Call]:
+        return self._paginate("calls", Call.from_api, self._window(start, end))
+
+    def call_get(self, call_id: str) -> Call:
+        return Call.from_api(self._json("GET", f"calls/{call_id}"))
+
+    def recordings(self, *, start: When = None, end: When = None) -> Iterator[Recording]:
+        return self._paginate("recordings", Recording.from_api, self._window(start, end))
+
+    def recording_get(self, recording_id: str) -> Recording:
+        return Recording.from_api(self._json("GET", f"recordings/{recording_id}"))
+
+    def recording_wav(self, recording_id: str) -> bytes:
+        return self._request("GET", f"recordings/{recording_id}.wav").content
+
+    # -- images ------------------------------------------------------------------------------
+
+    def images(self, *, start: When = None, end: When = None) -> Iterator[Image]:
+        return self._paginate("images", Image.from_api, self._window(start, end))
+
+    def image_get(self, image_id: str) -> Image:
+        return Image.from_api(self._json("GET", f"images/{image_id}"))
+
+    def image_file(self, image_id: str, ext: str = "jpg") -> bytes:
+        return self._request("GET", f"images/{image_id}.{ext.lstrip('.')}").content
+
+
+def _error_for(response: requests.Response, method: str, path: str) -> ElksError:
+    """Map an HTTP error answer to the matching exception, keeping 46elks' text as reason."""
+    status = response.status_code
+    reason = " ".join((response.text or "").split())[:_REASON_MAX]
+    common: dict[str, Any] = {"status": status, "reason": reason, "method": method, "path": path}
+    if status == 401:
+        return ElksAuthError(
+            "46elks rejected the API credentials. Check the username and password.",
+            retryable=False,
+            **common,
+        )
+    if status == 403:
+        text = f"46elks refused the request: {reason}" if reason else "46elks refused the request."
+        return ElksForbidden(text, retryable=False, **common)
+    if status == 404:
+        return ElksNotFound(f"Not found at 46elks ({path}).", retryable=False, **common)
+    if status == 429:
+        return ElksRateLimited(
+            "46elks is limiting how fast we send. Try again shortly.",
+            retry_after=_retry_after(response),
+            **common,
+        )
+    if status >= 500:
+        return ElksServerError(
+            f"46elks had a problem on their side (HTTP {status}). Try again shortly.",
+            retryable=True,
+            **common,
+        )
+    text = (
+        f"46elks rejected the request: {reason}"
+        if reason
+        else f"46elks rejected the request (HTTP {status})."
+    )
+    return ElksInvalidRequest(text, retryable=False, **common)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
