@@ -20,6 +20,7 @@ for _key, _value in {
 
 from config.settings.base import *  # noqa: E402
 
+WHITENOISE_AUTOREFRESH = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests use a private cache so a real Redis (when REDIS_URL is set) is not shared with the app.
 if REDIS_URL:

@@ -1,0 +1,47 @@
+# The two commands of the Quick start: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint check browser e2e venv clean worker beat
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# Serves the dashboard with demo data at http://127.0.0.1:8000 (SQLite, 46elks sandbox, eager Celery).
+demo: venv
+	DJANGO_SETTINGS_MODULE=config.settings.demo $(BIN)/python manage.py demo
+
+# Debian's chromium for the Playwright tests (Playwright's own browser downloads are unreachable).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi; }
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: venv browser lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: venv browser
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+worker: venv
+	$(BIN)/celery -A config worker -l info
+
+beat: venv
+	$(BIN)/celery -A config beat -l info
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache staticfiles

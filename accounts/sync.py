@@ -1,0 +1,74 @@
+"""Pull every tenant's subaccount usage and limit from 46elks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from accounts.locks import skip_if_running
+from accounts.models import OrphanSubaccount, Tenant
+from accounts.services import orphan_record
+from billing.services import usage_snapshot_record
+from providers.clients import elks_master
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    skipped: bool = False
+    updated: int = 0
+    orphans: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return "Skipped: another provider sync is running."
+        return f"Updated {self.updated} tenant(s); {len(self.orphans)} unknown subaccount(s)."
+
+
+def provider_sync() -> SyncResult:
+    """Reconcile tenants with `GET /a1/subaccounts` (every page). Overlapping runs skip."""
+    with skip_if_running("provider-sync", ttl=settings.PROVIDER_SYNC_LOCK_SECONDS) as held:
+        if not held:
+            log.info("provider_sync skipped: already running")
+            return SyncResult(skipped=True)
+        return _sync_subaccounts()
+
+
+@scopes_disabled()
+def _sync_subaccounts() -> SyncResult:
+    result = SyncResult()
+    tenants = {
+        t.elks_subaccount_id: t
+        for t in Tenant.objects.exclude(elks_subaccount_id=None).exclude(
+            status=Tenant.Status.PROVISIONING
+        )
+    }
+    known_orphans = set(OrphanSubaccount.objects.values_list("subaccount_id", flat=True))
+    now = timezone.now()
+    for sub in elks_master().subaccounts():
+        tenant = tenants.get(sub.id)
+        if tenant is None:
+            if sub.active and sub.id not in known_orphans:
+                orphan_record(
+                    subaccount_id=sub.id,
+                    name=sub.name or "",
+                    reason="Found at 46elks by the sync; no tenant uses it.",
+                )
+            result.orphans.append(sub.id)
+            continue
+        fields = ["usage", "usage_synced_at", "updated"]
+        tenant.usage = sub.balanceused
+        tenant.usage_synced_at = now
+        # While suspended, 46elks holds 0 on purpose; the bought limit stays here.
+        if tenant.status == Tenant.Status.ACTIVE and sub.usagelimit is not None:
+            tenant.usage_limit = sub.usagelimit
+            fields.append("usage_limit")
+        tenant.save(update_fields=fields)
+        usage_snapshot_record(tenant=tenant, balanceused=sub.balanceused, taken_at=now)
+        result.updated += 1
+    return result

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+
+# Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
+tenant_patterns = [
+    path("", include("accounts.portal_urls")),
+    path("numbers/", include("numbers.urls")),
+    path("messages/", include("messaging.urls")),
+    path("calls/", include("calls.urls")),
+    path("campaigns/", include("messaging.campaign_urls")),
+    path("billing/", include("billing.urls")),
+]
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("healthz", account_views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("staff/", include("accounts.staff_urls")),
+    path("admin/", admin.site.urls),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+]
+
+handler403 = "accounts.views.permission_denied"
+handler404 = "accounts.views.not_found"

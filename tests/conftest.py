@@ -1,0 +1,72 @@
+"""Shared fixtures: two tenants with an owner and a member each, a staff user, the sandbox.
+
+Any provider call a test did not arrange fails loudly: the test settings point 46elks at a
+closed port until a test asks for the `elks` fixture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership, Tenant, User
+from tests.factories import MembershipFactory, StaffFactory, TenantFactory, UserFactory
+
+pytest_plugins = ["tests.elks_fixtures"]
+
+
+@dataclass
+class World:
+    tenant_a: Tenant
+    tenant_b: Tenant
+    staff: User
+    owner_a: User
+    member_a: User
+    owner_b: User
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    tenant_a = TenantFactory(name="Acme", slug="acme")
+    tenant_b = TenantFactory(name="Bravo", slug="bravo")
+    owner_a = UserFactory(email="owner@acme.example")
+    member_a = UserFactory(email="member@acme.example")
+    owner_b = UserFactory(email="owner@bravo.example")
+    MembershipFactory(user=owner_a, tenant=tenant_a, role=Membership.Role.OWNER)
+    MembershipFactory(user=member_a, tenant=tenant_a, role=Membership.Role.MEMBER)
+    MembershipFactory(user=owner_b, tenant=tenant_b, role=Membership.Role.OWNER)
+    return World(
+        tenant_a=tenant_a,
+        tenant_b=tenant_b,
+        staff=StaffFactory(email="staff@reseller.example"),
+        owner_a=owner_a,
+        member_a=member_a,
+        owner_b=owner_b,
+    )
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def elks(elks_sandbox, settings):  # type: ignore[no-untyped-def]
+    """Point the app at a fresh 46elks sandbox (real HTTP on loopback)."""
+    settings.ELKS_API_URL = elks_sandbox.base_url
+    settings.ELKS_USERNAME = elks_sandbox.master_username
+    settings.ELKS_PASSWORD = elks_sandbox.master_password
+    settings.ELKS_TIMEOUT = 2.0
+    settings.ELKS_PAGE_TIMEOUT = 1.0
+    return elks_sandbox
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
