@@ -59,11 +59,6 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
-def rotate(token: str) -> str:
-    """Re-encrypt a token with the newest key (no-op in meaning, new ciphertext)."""
-    return _multi().rotate(token.encode()).decode()
-
-
 def mask(value: str | None) -> str:
     """What a page may show of a secret: its length hidden, its last 4 characters."""
     if not value:

@@ -149,6 +149,7 @@ def tenant_create(
             )
     except Exception as exc:
         orphan_record(subaccount_id=sub.id, name=tenant.name, reason=f"Saving failed: {exc!r}")
+        Tenant.objects.filter(pk=tenant.pk, status=Tenant.Status.PROVISIONING).delete()
         raise TenantError(
             f"46elks created subaccount {sub.id}, but saving the tenant failed. "
             "It is listed under orphan subaccounts on the staff console."
@@ -298,8 +299,7 @@ def member_invite(
             role=role,
         )
     if created or not user.has_usable_password():
-        link = set_password_url(user)
-        transaction.on_commit(lambda: _send_set_password_email(user=user, tenant=tenant, link=link))
+        _send_set_password_email(user=user, tenant=tenant, link=set_password_url(user))
     else:
         send_mail(
             subject=f"You now have access to {tenant.name} on Switchboard",

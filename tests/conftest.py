@@ -57,9 +57,11 @@ def client_for(user: User | None) -> Client:
 @pytest.fixture
 def elks(elks_sandbox, settings):  # type: ignore[no-untyped-def]
     """Point the app at a fresh 46elks sandbox (real HTTP on loopback)."""
+    from tests.elks_fixtures import ELKS_SANDBOX_PASSWORD, ELKS_SANDBOX_USERNAME
+
     settings.ELKS_API_URL = elks_sandbox.base_url
-    settings.ELKS_USERNAME = elks_sandbox.master_username
-    settings.ELKS_PASSWORD = elks_sandbox.master_password
+    settings.ELKS_USERNAME = ELKS_SANDBOX_USERNAME
+    settings.ELKS_PASSWORD = ELKS_SANDBOX_PASSWORD
     settings.ELKS_TIMEOUT = 2.0
     settings.ELKS_PAGE_TIMEOUT = 1.0
     return elks_sandbox

@@ -1,0 +1,95 @@
+"""Demo data for `make demo`: one staff user and two tenants with an owner and a member each.
+
+Idempotent: a second run finds what exists, re-provisions a subaccount the sandbox no longer
+knows (its database was deleted), and resets the demo passwords to the printed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django_scopes import scopes_disabled
+
+from accounts.models import Membership, Tenant, User
+from accounts.services import tenant_create
+from accounts.sync import provider_sync
+from providers.clients import elks_for_tenant, elks_master
+from providers.elks.errors import ElksError
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "switchboard-demo"
+STAFF_EMAIL = "staff@switchboard.test"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    name: str
+    limit: int  # 1/10000 of SEK
+    owner: str
+    member: str
+
+
+DEMO_TENANTS = [
+    DemoTenant("Acme Taxi", 5_000 * 10_000, "owner@acme.test", "member@acme.test"),
+    DemoTenant("Nordic Florist", 1_500 * 10_000, "owner@florist.test", "member@florist.test"),
+]
+
+
+def _user(email: str, *, staff: bool = False) -> User:
+    user = User.objects.filter(email=email).first() or User(email=email)
+    user.is_staff = user.is_superuser = staff
+    user.is_active = True
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    return user
+
+
+def _ensure_subaccount(tenant: Tenant) -> None:
+    """Re-create the subaccount if the sandbox lost it (its state file was removed)."""
+    try:
+        elks_master().subaccount_get(tenant.elks_subaccount_id or "missing")
+        return
+    except ElksError:
+        pass
+    sub = elks_master().subaccount_create(name=tenant.name, usagelimit=tenant.usage_limit)
+    tenant.elks_subaccount_id, tenant.elks_secret = sub.id, sub.secret or ""
+    tenant.status = Tenant.Status.ACTIVE
+    tenant.save()
+
+
+def _some_traffic(tenant: Tenant) -> None:
+    """A few sandbox SMS so usage bars are not all empty."""
+    client = elks_for_tenant(tenant)
+    for n in range(3):
+        client.sms_send(from_="Switchbrd", to=f"+4670123456{n}", message=f"Demo message {n + 1}")
+
+
+@scopes_disabled()
+def seed_demo() -> list[tuple[str, str]]:
+    staff = _user(STAFF_EMAIL, staff=True)
+    logins = [("Staff", STAFF_EMAIL)]
+    for demo in DEMO_TENANTS:
+        tenant = Tenant.objects.filter(name=demo.name).first()
+        if tenant is None:
+            tenant = tenant_create(
+                name=demo.name,
+                usage_limit=demo.limit,
+                owner_email=demo.owner,
+                actor=staff,
+                request=None,
+            ).tenant
+            _some_traffic(tenant)
+        else:
+            _ensure_subaccount(tenant)
+        owner, member = _user(demo.owner), _user(demo.member)
+        Membership.objects.get_or_create(
+            user=owner, tenant=tenant, defaults={"role": Membership.Role.OWNER}
+        )
+        Membership.objects.get_or_create(
+            user=member, tenant=tenant, defaults={"role": Membership.Role.MEMBER}
+        )
+        logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
+    provider_sync()
+    return logins

@@ -1,0 +1,53 @@
+"""`make demo`: migrate, start the 46elks sandbox, load demo data and serve the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.demo import DEMO_PASSWORD, seed_demo
+from providers.elks.sandbox.server import SandboxServer
+
+
+class Command(BaseCommand):
+    help = "Serve the dashboard with demo data against the built-in 46elks sandbox."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="Set up, then exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG or "127.0.0.1" not in settings.ELKS_API_URL:
+            raise CommandError("demo runs only with config.settings.demo (the local sandbox)")
+        call_command("migrate", interactive=False, verbosity=0)
+        api = urlsplit(settings.ELKS_API_URL)
+        sandbox = SandboxServer(
+            host=api.hostname or "127.0.0.1",
+            port=api.port or 8046,
+            db=settings.SANDBOX_DB,
+            master_username=settings.ELKS_USERNAME,
+            master_password=settings.ELKS_PASSWORD,
+        )
+        try:
+            sandbox.start()
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot start the 46elks sandbox on {api.netloc} ({exc}). "
+                "Is another `make demo` still running?"
+            ) from exc
+        self.stdout.write(f"46elks sandbox serving {sandbox.base_url}")
+        logins = seed_demo()
+        self.stdout.write(
+            self.style.SUCCESS("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        )
+        for role, email in logins:
+            self.stdout.write(f"  {role:<24} {email}")
+        self.stdout.write(f"\nOpen http://{options['addr']}/\n")
+        if options["no_serve"]:
+            sandbox.stop()
+            return
+        call_command("runserver", options["addr"], use_reloader=False)
