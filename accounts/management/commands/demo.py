@@ -41,9 +41,7 @@ class Command(BaseCommand):
             ) from exc
         self.stdout.write(f"46elks sandbox serving {sandbox.base_url}")
         logins = seed_demo()
-        self.stdout.write(
-            self.style.SUCCESS("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
-        )
+        self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         for role, email in logins:
             self.stdout.write(f"  {role:<24} {email}")
         self.stdout.write(f"\nOpen http://{options['addr']}/\n")
