@@ -73,7 +73,10 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._httpd = SandboxHTTPServer((self.host, self._requested_port), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="elks-sandbox", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},  # a quick stop() matters more than idle wake-ups
+            name="elks-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
