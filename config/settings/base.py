@@ -18,8 +18,8 @@ if (BASE_DIR / ".env").exists():
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = [h for h in env.list("ALLOWED_HOSTS", default=[]) if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env.list("CSRF_TRUSTED_ORIGINS", default=[]) if o]
 # The public base URL of this dashboard: used in set-password links and provider callbacks.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -138,7 +138,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Switchboard <noreply
 
 # Secrets at rest (subaccount secrets, API keys): Fernet keys, newest first. Older keys only
 # decrypt; `manage.py rotate_encryption_key` re-encrypts everything with the newest.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY")
+FIELD_ENCRYPTION_KEYS = [k for k in env.list("FIELD_ENCRYPTION_KEY") if k.strip()]
 
 # 46elks
 ELKS_API_URL = env.str("ELKS_API_URL", default="https://api.46elks.com/a1").rstrip("/")
@@ -150,7 +150,7 @@ ELKS_PAGE_TIMEOUT = env.float("ELKS_PAGE_TIMEOUT", default=3.0)
 ELKS_DEFAULT_CURRENCY = env.str("ELKS_DEFAULT_CURRENCY", default="SEK")
 
 # Celery
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
