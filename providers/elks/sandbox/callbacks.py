@@ -43,6 +43,11 @@ class Job:
         self._d = dispatcher
         self._generation = generation
 
+    @property
+    def current(self) -> bool:
+        """False once the sandbox was reset or stopped after this job was submitted."""
+        return self._d.generation == self._generation
+
     def sleep(self, seconds: float) -> None:
         self._d.sleep(self._generation, seconds)
 
@@ -63,6 +68,10 @@ class Dispatcher:
         self._log: list[dict[str, Any]] = []
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="elks-sandbox-cb")
 
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def submit(self, work: Callable[[Job], None]) -> None:
         with self._cond:
             self._pending += 1
@@ -74,7 +83,9 @@ class Dispatcher:
             except Cancelled:
                 pass
             except Exception:
-                log.exception("sandbox background job failed")
+                # After a reset/stop, leftovers may hit a closed store: not worth a traceback.
+                if job.current:
+                    log.exception("sandbox background job failed")
             finally:
                 with self._cond:
                     self._pending -= 1
