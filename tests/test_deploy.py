@@ -11,9 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_check_deploy_is_clean_with_production_variables() -> None:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEBUG", "SECURE_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DEBUG", "SECURE_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.base",
         SECRET_KEY="x" * 20 + "production-like-secret-key-with-enough-entropy-1234567890",
