@@ -72,3 +72,11 @@ def _clear_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('NAME')}; cache: {cache}"
