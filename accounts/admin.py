@@ -34,7 +34,17 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "elks_subaccount_id"]
     # The secret is never rendered: not as a field, only masked as a read-only value.
     exclude = ["elks_secret"]
-    readonly_fields = ["secret", "elks_subaccount_id", "usage", "usage_synced_at", "created"]
+    # Status and limits change through the staff console, which keeps 46elks in step.
+    readonly_fields = [
+        "secret",
+        "elks_subaccount_id",
+        "status",
+        "usage_limit",
+        "suspended_usage_limit",
+        "usage",
+        "usage_synced_at",
+        "created",
+    ]
     inlines = [MembershipInline]
 
     @admin.display(description="46elks secret")
