@@ -1,16 +1,23 @@
-"""InfobipClient against the Infobip sandbox over real HTTP: search, buy, list, update, cancel."""
+"""InfobipClient against the Infobip sandbox over real HTTP: search, buy, list, update, cancel,
+and each error class raised for the answer Infobip documents."""
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
 import pytest
 
 from providers.infobip import (
     LEGACY_NUMBERS_PREFIX,
+    InfobipAuthError,
     InfobipClient,
+    InfobipConnectionError,
+    InfobipError,
     InfobipInvalidRequest,
     InfobipNotFound,
+    InfobipRateLimited,
+    InfobipServerError,
     InfobipTimeout,
 )
 from providers.infobip.sandbox import InfobipSandbox
@@ -261,3 +268,121 @@ def test_find_owned_wants_the_exact_number_not_a_partial_match(
     infobip_sandbox.give(short)
     found = infobip_client.find_owned("+46 700 000 01")
     assert found is not None and found.number_key == short
+
+
+# -- every error class for its documented answer ------------------------------------------------
+
+
+def test_400_carries_service_exception_text_and_validation_errors(
+    infobip_client: InfobipClient,
+) -> None:
+    with pytest.raises(InfobipInvalidRequest) as excinfo:
+        infobip_client.available(country="", limit=0)
+    err = excinfo.value
+    assert err.status == 400 and not err.retryable and not err.maybe_accepted
+    assert err.message_id == "BAD_REQUEST" and err.text == "Bad request"
+    assert err.validation_errors == {
+        "country": ["must not be null"],
+        "limit": ["must be between 1 and 100"],
+    }
+    assert str(err) == (
+        "Infobip rejected the request: Bad request "
+        "(country: must not be null; limit: must be between 1 and 100)"
+    )
+
+
+def test_resources_api_shaped_errors_parse_too(
+    infobip_sandbox: InfobipSandbox, infobip_client: InfobipClient
+) -> None:
+    infobip_sandbox.configure(error_shape="resources")
+    with pytest.raises(InfobipInvalidRequest) as excinfo:
+        infobip_client.available(country="SWE")
+    err = excinfo.value
+    assert err.message_id == "E400" and err.status == 400
+    assert err.validation_errors == {"country": ["must be an ISO 3166-1 alpha-2 code"]}
+    assert err.text == "Bad request. Check the request and try again."
+    assert "country: must be an ISO 3166-1 alpha-2 code" in str(err)
+
+
+def test_401_wrong_api_key(infobip_sandbox: InfobipSandbox) -> None:
+    client = InfobipClient(base_url=infobip_sandbox.base_url, api_key="not-the-key")
+    with pytest.raises(InfobipAuthError) as excinfo:
+        client.owned()
+    err = excinfo.value
+    assert type(err) is InfobipAuthError and err.status == 401 and not err.retryable
+    assert (err.message_id, err.text) == ("UNAUTHORIZED", "Invalid login details")
+    assert "rejected the API key: Invalid login details" in str(err)
+    assert infobip_sandbox.api_requests()[-1]["auth_ok"] is False
+
+
+def test_404_with_an_empty_body(infobip_client: InfobipClient) -> None:
+    with pytest.raises(InfobipNotFound) as excinfo:
+        infobip_client.get("0" * 32)
+    err = excinfo.value
+    assert err.status == 404 and not err.retryable
+    assert err.message_id is None and err.text == "" and err.validation_errors == {}
+    assert str(err).startswith("Not found at Infobip (GET /numbers/1/numbers/000")
+
+
+def test_429_is_retryable_and_nothing_was_bought(
+    infobip_sandbox: InfobipSandbox, infobip_client: InfobipClient
+) -> None:
+    key = infobip_client.available(country="SE").numbers[0].number_key
+    infobip_sandbox.set_chaos(rate=1, mode="429", methods=["POST"])
+    with pytest.raises(InfobipRateLimited) as excinfo:
+        infobip_client.purchase(number_key=key)
+    err = excinfo.value
+    assert err.status == 429 and err.retryable and err.message_id == "TOO_MANY_REQUESTS"
+    assert err.retry_after is None  # the sandbox, like Infobip's docs, sends no Retry-After
+    assert infobip_sandbox.owned_numbers() == []
+    infobip_sandbox.clear_chaos()
+    assert infobip_client.purchase(number_key=key).number_key == key  # the retry works
+
+
+def test_500_json_and_503_html_are_retryable_server_errors(
+    infobip_sandbox: InfobipSandbox, infobip_client: InfobipClient
+) -> None:
+    infobip_sandbox.set_chaos(rate=1, mode="500")
+    with pytest.raises(InfobipServerError) as excinfo:
+        infobip_client.owned()
+    err = excinfo.value
+    assert err.status == 500 and err.retryable and err.message_id == "GENERAL_ERROR"
+    assert not err.maybe_accepted  # a GET changes nothing
+    assert "HTTP 500" in str(err)
+
+    infobip_sandbox.set_chaos(rate=1, mode="503")
+    with pytest.raises(InfobipServerError) as excinfo:
+        infobip_client.purchase(number_key="ANY")
+    err = excinfo.value
+    assert err.status == 503 and err.retryable and err.text == ""  # HTML body ignored
+    assert err.maybe_accepted and "check before retrying" in str(err)
+
+
+def test_timeout_on_a_read_is_not_maybe_accepted_but_on_a_delete_it_is(
+    infobip_sandbox: InfobipSandbox,
+) -> None:
+    client = _client(infobip_sandbox, timeout=0.3)
+    key = client.available(country="GB").numbers[0].number_key
+    client.purchase(number_key=key)
+    infobip_sandbox.set_chaos(rate=1, mode="timeout", timeout_sleep=1.0)
+    with pytest.raises(InfobipTimeout) as excinfo:
+        client.get(key)
+    assert excinfo.value.retryable and not excinfo.value.maybe_accepted
+    with pytest.raises(InfobipTimeout) as excinfo:
+        client.cancel(key)
+    assert excinfo.value.maybe_accepted
+    infobip_sandbox.clear_chaos()
+    assert infobip_sandbox.owned_numbers() == []  # the DELETE went through
+    client.cancel(key, missing_ok=True)  # so the safe retry treats the 404 as done
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens
+    client = InfobipClient(base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=2)
+    with pytest.raises(InfobipConnectionError) as excinfo:
+        client.purchase(number_key="K")
+    err = excinfo.value
+    assert err.retryable and not err.maybe_accepted and err.status is None
+    assert isinstance(err, InfobipError) and "Could not connect" in str(err)
