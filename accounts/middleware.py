@@ -14,8 +14,6 @@ from accounts.access import TenantAccess
 from accounts.models import Membership, Tenant
 from accounts.services import staff_view_start
 
-STAFF_NAMESPACES = {"admin", "staff"}
-
 
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -29,7 +27,7 @@ class TenantMiddleware:
         except Resolver404:
             return self.get_response(request)
 
-        if match.namespaces and STAFF_NAMESPACES.intersection(match.namespaces):
+        if any(ns == "admin" or ns.startswith("staff") for ns in match.namespaces):
             with scopes_disabled():
                 return self.get_response(request)
 

@@ -179,6 +179,7 @@ class AuditEvent(models.Model):
         TENANT_LIMIT_CHANGED = "tenant.limit_changed", "Usage limit changed"
         TENANT_SUSPENDED = "tenant.suspended", "Tenant suspended"
         TENANT_REACTIVATED = "tenant.reactivated", "Tenant reactivated"
+        TENANT_CLOSED = "tenant.closed", "Tenant closed"
         STAFF_VIEW_STARTED = "staff_view.started", "Staff view started"
         STAFF_VIEW_ENDED = "staff_view.ended", "Staff view ended"
         MEMBER_INVITED = "member.invited", "Member invited"

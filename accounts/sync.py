@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
 from accounts.locks import skip_if_running
@@ -23,25 +24,31 @@ class SyncResult:
     skipped: bool = False
     updated: int = 0
     orphans: list[str] = field(default_factory=list)
+    # One line per later step (numbers, messages...), for the command and the staff page.
+    notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         if self.skipped:
             return "Skipped: another provider sync is running."
-        return f"Updated {self.updated} tenant(s); {len(self.orphans)} unknown subaccount(s)."
+        head = f"Updated {self.updated} tenant(s); {len(self.orphans)} unknown subaccount(s)."
+        return " ".join([head, *self.notes])
 
 
 def provider_sync() -> SyncResult:
-    """Reconcile tenants with `GET /a1/subaccounts` (every page). Overlapping runs skip."""
+    """Run every step of settings.PROVIDER_SYNC_STEPS. Overlapping runs are skipped."""
     with skip_if_running("provider-sync", ttl=settings.PROVIDER_SYNC_LOCK_SECONDS) as held:
         if not held:
             log.info("provider_sync skipped: already running")
             return SyncResult(skipped=True)
-        return _sync_subaccounts()
+        result = SyncResult()
+        for step in settings.PROVIDER_SYNC_STEPS:
+            import_string(step)(result)
+        return result
 
 
 @scopes_disabled()
-def _sync_subaccounts() -> SyncResult:
-    result = SyncResult()
+def sync_subaccounts(result: SyncResult) -> None:
+    """Reconcile tenants with `GET /a1/subaccounts` (every page)."""
     tenants = {
         t.elks_subaccount_id: t
         for t in Tenant.objects.exclude(elks_subaccount_id=None).exclude(
@@ -71,4 +78,3 @@ def _sync_subaccounts() -> SyncResult:
         tenant.save(update_fields=fields)
         usage_snapshot_record(tenant=tenant, balanceused=sub.balanceused, taken_at=now)
         result.updated += 1
-    return result

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
 tenant_patterns = [
@@ -18,7 +19,9 @@ urlpatterns = [
     path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff_urls")),
+    path("staff/", include("numbers.staff_urls")),
     path("admin/", admin.site.urls),
+    path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
 ]
 

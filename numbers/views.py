@@ -1,6 +1,189 @@
+"""The tenant's Numbers pages: list, rent, routing, release and restore."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import role_required
+from accounts.models import Membership
+from numbers.forms import ReleaseForm, RentForm, RoutingForm
+from numbers.models import PhoneNumber
+from numbers.routing import voice_action
+from numbers.selectors import NumberFilters, numbers_page
+from numbers.services import (
+    NumberError,
+    number_reapply_routing,
+    number_release,
+    number_rent,
+    number_restore,
+    number_rotate_token,
+    number_route,
+    price_for,
+)
+
+OWNER = Membership.Role.OWNER
 
 
 def number_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    return render(request, "numbers/index.html", {"section": "numbers"})
+    filters = NumberFilters.from_query(request.GET)
+    page = numbers_page(filters=filters, cursor=request.GET.get("after"))
+    context = {"section": "numbers", "page": page, "filters": filters, "query": request.GET}
+    template = "numbers/index.html#results" if request.htmx else "numbers/index.html"
+    return render(request, template, context)
+
+
+@role_required(OWNER)
+def number_rent_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = request.tenant
+    form = RentForm(request.POST or None, initial={"request_key": uuid.uuid4()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            number = number_rent(
+                tenant=tenant,
+                country=data["country"],
+                capabilities=data["capabilities"],
+                category=data["category"],
+                request_key=data["request_key"],
+                actor=request.user,
+            )
+        except NumberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Rented {number.number}. Set up its routing below.")
+            return redirect("numbers:detail", tenant_slug=tenant.slug, number_id=number.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "numbers/rent.html",
+        {"section": "numbers", "form": form, **_price_context(request, form)},
+        status=status,
+    )
+
+
+def _price_context(request: HttpRequest, form: RentForm) -> dict[str, object]:
+    source = request.POST or request.GET
+    country = (source.get("country") or "").strip().lower()
+    category = source.get("category") or "mobile"
+    price = (
+        price_for(tenant=request.tenant, country=country, category=category)
+        if len(country) == 2
+        else None
+    )
+    return {"price": price, "price_country": country.upper(), "price_category": category}
+
+
+@role_required(OWNER)
+def number_price(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """HTMX: the monthly price for the country and category chosen so far."""
+    return render(request, "numbers/rent.html#price", _price_context(request, RentForm()))
+
+
+def number_detail(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    number = get_object_or_404(PhoneNumber, pk=number_id)
+    return render(
+        request, "numbers/detail.html", _detail_context(number, RoutingForm(instance=number))
+    )
+
+
+def _detail_context(number: PhoneNumber, form: RoutingForm) -> dict[str, object]:
+    return {
+        "section": "numbers",
+        "number": number,
+        "form": form,
+        "action_json": json.dumps(voice_action(number), indent=2),
+        "events": number.events.select_related("actor")[:30],
+    }
+
+
+@require_POST
+@role_required(OWNER)
+def number_route_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    number = get_object_or_404(PhoneNumber, pk=number_id)
+    form = RoutingForm(request.POST, instance=number)
+    if form.is_valid():
+        try:
+            number_route(number=number, actor=request.user, **form.routing())
+        except NumberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Routing saved and sent to 46elks.")
+            return redirect("numbers:detail", tenant_slug=tenant_slug, number_id=number.pk)
+    number.refresh_from_db()
+    return render(request, "numbers/detail.html", _detail_context(number, form), status=400)
+
+
+@role_required(OWNER)
+def number_release_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    number = get_object_or_404(PhoneNumber, pk=number_id)
+    form = ReleaseForm(request.POST or None, number=number)
+    if request.method == "POST" and form.is_valid():
+        try:
+            number_release(number=number, actor=request.user)
+        except NumberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{number.number} is released: routing stopped. You can restore it until "
+                f"{number.quarantine_until:%Y-%m-%d %H:%M}.",
+            )
+            return redirect("numbers:detail", tenant_slug=tenant_slug, number_id=number.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "numbers/release.html",
+        {"section": "numbers", "number": number, "form": form},
+        status=status,
+    )
+
+
+def _post_action(
+    request: HttpRequest, tenant_slug: str, number_id: int, action, done: str
+) -> HttpResponse:  # type: ignore[no-untyped-def]
+    number = get_object_or_404(PhoneNumber, pk=number_id)
+    try:
+        action(number=number, actor=request.user)
+    except NumberError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("numbers:detail", tenant_slug=tenant_slug, number_id=number.pk)
+
+
+@require_POST
+@role_required(OWNER)
+def number_restore_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    return _post_action(
+        request, tenant_slug, number_id, number_restore, "Restored: routing is back."
+    )
+
+
+@require_POST
+@role_required(OWNER)
+def number_reapply_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    return _post_action(
+        request,
+        tenant_slug,
+        number_id,
+        number_reapply_routing,
+        "Our routing is set at 46elks again.",
+    )
+
+
+@require_POST
+@role_required(OWNER)
+def number_rotate_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
+    return _post_action(
+        request,
+        tenant_slug,
+        number_id,
+        number_rotate_token,
+        "New callback URLs are registered at 46elks; the old ones work for a few more hours.",
+    )

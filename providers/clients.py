@@ -32,3 +32,21 @@ def elks_for_tenant(tenant: Tenant, *, timeout: float | None = None) -> ElksClie
         password=tenant.elks_secret,
         timeout=timeout or settings.ELKS_TIMEOUT,
     )
+
+
+def infobip_configured() -> bool:
+    return bool(settings.INFOBIP_BASE_URL and settings.INFOBIP_API_KEY)
+
+
+def infobip(*, timeout: float | None = None):  # type: ignore[no-untyped-def]
+    """The reseller's Infobip account, or None when it is not configured."""
+    if not infobip_configured():
+        return None
+    from providers.infobip import InfobipClient
+
+    return InfobipClient(
+        base_url=settings.INFOBIP_BASE_URL,
+        api_key=settings.INFOBIP_API_KEY,
+        timeout=timeout or settings.INFOBIP_TIMEOUT,
+        numbers_prefix=settings.INFOBIP_NUMBERS_PREFIX,
+    )

@@ -2,12 +2,31 @@
 
 The isolation sweep in tests/accounts/test_isolation.py walks every URL under /t/<slug>/ and
 needs a real object for each extra keyword; a new keyword without an entry here fails it.
+Samples run with scopes disabled and may create what they need.
 """
 
 from collections.abc import Callable
 
 from accounts.models import Membership, Tenant
+from numbers.models import PhoneNumber
+
+
+def _number(tenant: Tenant) -> int:
+    number = PhoneNumber.objects.filter(tenant=tenant).first()
+    if number is None:
+        number = PhoneNumber.objects.create(
+            tenant=tenant,
+            provider_id=f"n-sample-{tenant.pk}",
+            number=f"+4676686{tenant.pk:04d}",
+            country="se",
+            has_sms=True,
+            has_voice=True,
+            status=PhoneNumber.Status.ACTIVE,
+        )
+    return number.pk
+
 
 SAMPLES: dict[str, Callable[[Tenant], object]] = {
     "membership_id": lambda tenant: Membership.objects.filter(tenant=tenant).first().pk,
+    "number_id": _number,
 }

@@ -33,3 +33,18 @@ def percent_of(value: int | None, total: int | None) -> int:
     if not value or not total or total <= 0:
         return 100 if (value and (not total or total <= 0)) else 0
     return max(0, min(100, int(value) * 100 // int(total)))
+
+
+@register.filter
+def phone(value: str | None) -> str:
+    """E.164 for humans: `+46766861475` → `+46 76 686 14 75`."""
+    if not value:
+        return "—"
+    from numbers.phone import for_humans
+
+    return for_humans(value)
+
+
+@register.filter
+def get_item(mapping: dict | None, key: object) -> object:
+    return (mapping or {}).get(key)

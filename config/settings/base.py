@@ -149,6 +149,25 @@ ELKS_TIMEOUT = env.float("ELKS_TIMEOUT", default=10.0)
 ELKS_PAGE_TIMEOUT = env.float("ELKS_PAGE_TIMEOUT", default=3.0)
 ELKS_DEFAULT_CURRENCY = env.str("ELKS_DEFAULT_CURRENCY", default="SEK")
 
+# Infobip (numbers). Without a base URL and key the Infobip pages say "not configured".
+INFOBIP_BASE_URL = env.str("INFOBIP_BASE_URL", default="").rstrip("/")
+INFOBIP_API_KEY = env.str("INFOBIP_API_KEY", default="")
+INFOBIP_TIMEOUT = env.float("INFOBIP_TIMEOUT", default=10.0)
+# Infobip serves the numbers API under /numbers/1/numbers; older accounts used /sms/1/numbers.
+INFOBIP_NUMBERS_PREFIX = env.str("INFOBIP_NUMBERS_PREFIX", default="/numbers/1/numbers")
+
+# Numbers
+# How long a rotated webhook token keeps working, so in-flight provider retries still land.
+HOOK_TOKEN_OVERLAP_SECONDS = env.int("HOOK_TOKEN_OVERLAP_SECONDS", default=6 * 3600)
+# A rental left pending this long without showing up at the provider is marked not rented.
+NUMBER_PENDING_GIVE_UP_SECONDS = env.int("NUMBER_PENDING_GIVE_UP_SECONDS", default=3600)
+
+# Steps of `manage.py provider_sync` and the periodic sync, in order.
+PROVIDER_SYNC_STEPS = [
+    "accounts.sync.sync_subaccounts",
+    "numbers.sync.sync_numbers",
+]
+
 # Celery
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -167,6 +186,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
+    "numbers-quarantine-expire": {
+        "task": "numbers.tasks.quarantine_expire",
+        "schedule": crontab(minute="*"),
+    },
 }
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 

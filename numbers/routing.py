@@ -1,0 +1,71 @@
+"""The call action the dashboard answers to 46elks' `voice_start`, derived from routing.
+
+Pure functions of a number's settings, so the answer is computed from the database inside
+the request (no broker, no worker: a non-2xx answer would end the caller's call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.templatetags.static import static
+
+from numbers.models import PhoneNumber
+
+Action = dict[str, Any]
+
+DEFAULT_RING_TIMEOUT = 20
+VOICEMAIL_TIMELIMIT = 120
+
+
+def hook_url(number: PhoneNumber, kind: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/hooks/elks/{number.hook_token}/{kind}/"
+
+
+def callback_urls(number: PhoneNumber) -> dict[str, str]:
+    """What 46elks holds for a number: every inbound event comes to this dashboard."""
+    return {
+        "sms_url": hook_url(number, "sms"),
+        "mms_url": hook_url(number, "mms"),
+        "voice_start": hook_url(number, "voice"),
+    }
+
+
+def greeting_url(number: PhoneNumber) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{static('audio/voicemail-greeting.wav')}"
+
+
+def voicemail_action(number: PhoneNumber) -> Action:
+    return {
+        "play": greeting_url(number),
+        "skippable": False,
+        "next": {
+            "record": hook_url(number, "recording"),
+            "timelimit": VOICEMAIL_TIMELIMIT,
+            "silencedetection": "yes",
+        },
+    }
+
+
+def voice_action(number: PhoneNumber) -> Action:
+    """The whole call plan: forwards in order, each falling through on busy/failed, then
+    voicemail when enabled; a polite hangup when nothing is configured or routing stopped."""
+    if not number.is_routable or not number.has_voice:
+        return {"hangup": "busy"}
+    fallback: Action | None = voicemail_action(number) if number.voicemail_enabled else None
+    plan = fallback
+    for forward in reversed(number.voice_forwards or []):
+        step: Action = {
+            "connect": forward["to"],
+            "timeout": int(forward.get("timeout") or DEFAULT_RING_TIMEOUT),
+        }
+        if number.record_calls:
+            step["recordcall"] = hook_url(number, "recording")
+        if plan is not None:
+            step["busy"] = plan
+            step["failed"] = plan
+        plan = step
+    if plan is None:
+        return {"hangup": "busy"}
+    return {**plan, "whenhangup": hook_url(number, "hangup")}

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from accounts.pagination import KeysetPage, keyset_page
+from numbers.models import PhoneNumber
+
+PAGE_SIZE = 50
+
+
+def number_for_hook_token(token: str) -> PhoneNumber | None:
+    """The number a callback URL belongs to (current token, or the previous one in overlap)."""
+    with scopes_disabled():
+        return (
+            PhoneNumber.objects.filter(
+                Q(hook_token=token)
+                | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
+            )
+            .select_related("tenant")
+            .first()
+        )
+
+
+@dataclass(frozen=True)
+class NumberFilters:
+    country: str = ""
+    capability: str = ""
+    status: str = ""
+    digits: str = ""
+    provider: str = ""
+    tenant: str = ""
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> NumberFilters:
+        return cls(
+            country=query.get("country", "").strip().lower()[:2],
+            capability=query.get("capability", "")
+            if query.get("capability")
+            in (
+                "sms",
+                "mms",
+                "voice",
+            )
+            else "",
+            status=query.get("status", "")
+            if query.get("status") in PhoneNumber.Status.values
+            else "",
+            digits="".join(ch for ch in query.get("q", "") if ch.isdigit())[:15],
+            provider=query.get("provider", ""),
+            tenant=query.get("tenant", "").strip(),
+        )
+
+    def apply(self, qs: QuerySet[PhoneNumber]) -> QuerySet[PhoneNumber]:
+        if self.country:
+            qs = qs.filter(country=self.country)
+        if self.capability:
+            qs = qs.filter(**{f"has_{self.capability}": True})
+        if self.status:
+            qs = qs.filter(status=self.status)
+        if self.digits:
+            qs = qs.filter(number__contains=self.digits)
+        if self.provider:
+            qs = qs.filter(provider=self.provider)
+        if self.tenant:
+            qs = qs.filter(tenant__slug=self.tenant)
+        return qs
+
+
+def numbers_page(
+    *, filters: NumberFilters, cursor: str | None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """A tenant's numbers (inside its scope), newest first."""
+    return keyset_page(filters.apply(PhoneNumber.objects.all()), cursor=cursor, size=size)
+
+
+def staff_numbers_page(
+    *, filters: NumberFilters, cursor: str | None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    with scopes_disabled():
+        qs = filters.apply(PhoneNumber.objects.select_related("tenant"))
+        return keyset_page(qs, cursor=cursor, size=size)

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+
+@shared_task(name="numbers.tasks.quarantine_expire", acks_late=True)
+def quarantine_expire() -> int:
+    from numbers.services import quarantine_expire as run
+
+    return run()

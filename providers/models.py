@@ -1,0 +1,49 @@
+"""Raw provider callbacks, stored before anything else happens to them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class WebhookEvent(models.Model):
+    """One callback as received: the source of truth until it is processed.
+
+    Unique on (provider, kind, dedupe_key) so a replay stores nothing new. `dedupe_key` is the
+    provider's id, plus the status for delivery reports (one row per message and status).
+    Not tenant-scoped on purpose: ingestion runs before any tenant is known to be involved;
+    `tenant` is filled from the number the URL token belongs to.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+
+    provider = models.CharField(max_length=10)
+    kind = models.CharField(max_length=20)
+    dedupe_key = models.CharField(max_length=200)
+    tenant = models.ForeignKey(
+        "accounts.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    number = models.ForeignKey(
+        "numbers.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received = models.DateTimeField(default=timezone.now)
+    processed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "kind", "dedupe_key"], name="webhook_event_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received"], name="webhook_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.kind}:{self.dedupe_key}"
