@@ -36,9 +36,14 @@ PREFIXES = ["/numbers/1/numbers", LEGACY_NUMBERS_PREFIX]
 PERCENT_KEY = "3B9D1EACAB7FBDRN%EE03592BFCD6BE"  # from Infobip's own docs sample
 
 
-def _client(sandbox: InfobipSandbox, prefix: str = "/numbers/1/numbers", **kw) -> InfobipClient:  # type: ignore[no-untyped-def]
+def _client(
+    sandbox: InfobipSandbox, prefix: str = "/numbers/1/numbers", timeout: float = 3.0
+) -> InfobipClient:
     return InfobipClient(
-        base_url=sandbox.base_url, api_key=INFOBIP_SANDBOX_API_KEY, numbers_prefix=prefix, **kw
+        base_url=sandbox.base_url,
+        api_key=INFOBIP_SANDBOX_API_KEY,
+        numbers_prefix=prefix,
+        timeout=timeout,
     )
 
 

@@ -174,9 +174,10 @@ class InfobipSandbox:
         return [_plain(render(r, owned=True)) for r in self.store.list_owned()]
 
     def owned_number(self, key_or_number: str) -> dict[str, Any] | None:
+        """One owned number by key or by number (``+`` optional), else ``None``."""
         digits = key_or_number.lstrip("+")
         for record in self.store.list_owned():
-            if key_or_number in (record.number_key,) or digits == record.number:
+            if key_or_number == record.number_key or digits == record.number:
                 return _plain(render(record, owned=True))
         return None
 
