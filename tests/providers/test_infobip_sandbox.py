@@ -147,7 +147,10 @@ def test_put_and_delete_rules(infobip_sandbox: InfobipSandbox) -> None:
         call(infobip_sandbox, "PUT", f"{P}/{key}", json={"applicationId": "a"}).status_code == 404
     )
     assert call(infobip_sandbox, "DELETE", f"{P}/{key}").status_code == 404  # for sale, not owned
-    infobip_sandbox.give(key)
+    owned = infobip_sandbox.give(key)
+    assert infobip_sandbox.owned_number(key) == owned
+    assert infobip_sandbox.owned_number("+" + owned["number"]) == owned
+    assert infobip_sandbox.owned_number("0000") is None
     extra = call(infobip_sandbox, "PUT", f"{P}/{key}", json={"applicationId": "a", "shared": True})
     assert service_exception(extra)["validationErrors"] == {"shared": ["unknown field"]}
     assert call(infobip_sandbox, "PUT", f"{P}/{key}", json={}).status_code == 400
