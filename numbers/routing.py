@@ -24,12 +24,18 @@ def hook_url(number: PhoneNumber, kind: str) -> str:
 
 
 def callback_urls(number: PhoneNumber) -> dict[str, str]:
-    """What 46elks holds for a number: every inbound event comes to this dashboard."""
-    return {
-        "sms_url": hook_url(number, "sms"),
-        "mms_url": hook_url(number, "mms"),
-        "voice_start": hook_url(number, "voice"),
-    }
+    """What 46elks holds for a number: every inbound event comes to this dashboard.
+
+    Only for the number's capabilities: 46elks refuses e.g. an mms_url on a number without MMS.
+    """
+    urls = {}
+    if number.has_sms:
+        urls["sms_url"] = hook_url(number, "sms")
+    if number.has_mms:
+        urls["mms_url"] = hook_url(number, "mms")
+    if number.has_voice:
+        urls["voice_start"] = hook_url(number, "voice")
+    return urls
 
 
 def greeting_url(number: PhoneNumber) -> str:

@@ -121,7 +121,7 @@ def number_rent(
             country=country,
             capabilities=capabilities,
             category=category,
-            sms_replies=False,
+            sms_replies=False if "sms" in capabilities else None,
             **callback_urls(number),
         )
     except ElksError as exc:
@@ -205,7 +205,10 @@ def _routing_summary(number: PhoneNumber) -> dict[str, object]:
 
 
 def expected_provider_routing(number: PhoneNumber) -> dict[str, object]:
-    return {**callback_urls(number), "sms_replies": number.sms_autoreply_enabled}
+    expected: dict[str, object] = dict(callback_urls(number))
+    if number.has_sms:
+        expected["sms_replies"] = number.sms_autoreply_enabled
+    return expected
 
 
 def _push_routing(number: PhoneNumber) -> None:

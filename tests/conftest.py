@@ -14,7 +14,7 @@ from django.test import Client
 from accounts.models import Membership, Tenant, User
 from tests.factories import MembershipFactory, StaffFactory, TenantFactory, UserFactory
 
-pytest_plugins = ["tests.elks_fixtures"]
+pytest_plugins = ["tests.elks_fixtures", "tests.infobip_fixtures"]
 
 
 @dataclass
@@ -80,3 +80,14 @@ def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
     db = settings.DATABASES["default"]
     cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('NAME')}; cache: {cache}"
+
+
+@pytest.fixture
+def infobip(infobip_sandbox, settings):  # type: ignore[no-untyped-def]
+    """Point the app at a fresh Infobip sandbox."""
+    from tests.infobip_fixtures import INFOBIP_SANDBOX_API_KEY
+
+    settings.INFOBIP_BASE_URL = infobip_sandbox.base_url
+    settings.INFOBIP_API_KEY = INFOBIP_SANDBOX_API_KEY
+    settings.INFOBIP_TIMEOUT = 2.0
+    return infobip_sandbox

@@ -21,16 +21,10 @@ from providers.infobip import (
     InfobipTimeout,
 )
 from providers.infobip.sandbox import InfobipSandbox
-from tests.infobip_fixtures import (
-    INFOBIP_SANDBOX_API_KEY,
-    infobip_client,
-    infobip_sandbox,
-    infobip_sandbox_server,
-)
+from tests.infobip_fixtures import INFOBIP_SANDBOX_API_KEY
 
 # Imported so pytest finds them here until tests/conftest.py lists "tests.infobip_fixtures" in
 # pytest_plugins; naming them keeps ruff from calling the imports unused. Drop both then.
-_FIXTURES = (infobip_client, infobip_sandbox, infobip_sandbox_server)
 
 PREFIXES = ["/numbers/1/numbers", LEGACY_NUMBERS_PREFIX]
 PERCENT_KEY = "3B9D1EACAB7FBDRN%EE03592BFCD6BE"  # from Infobip's own docs sample

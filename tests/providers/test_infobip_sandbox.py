@@ -16,15 +16,10 @@ import pytest
 import requests
 
 from providers.infobip.sandbox import InfobipSandbox
-from tests.infobip_fixtures import (
-    INFOBIP_SANDBOX_API_KEY,
-    infobip_sandbox,
-    infobip_sandbox_server,
-)
+from tests.infobip_fixtures import INFOBIP_SANDBOX_API_KEY
 
 # Imported so pytest finds them here until tests/conftest.py lists "tests.infobip_fixtures" in
 # pytest_plugins; naming them keeps ruff from calling the imports unused. Drop both then.
-_FIXTURES = (infobip_sandbox, infobip_sandbox_server)
 
 AUTH = {"Authorization": f"App {INFOBIP_SANDBOX_API_KEY}"}
 P = "/numbers/1/numbers"
