@@ -46,17 +46,77 @@ def _user(email: str, *, staff: bool = False) -> User:
     return user
 
 
-def _ensure_subaccount(tenant: Tenant) -> None:
+def _ensure_subaccount(tenant: Tenant) -> bool:
     """Re-create the subaccount if the sandbox lost it (its state file was removed)."""
     try:
         elks_master().subaccount_get(tenant.elks_subaccount_id or "missing")
-        return
+        return False
     except ElksError:
         pass
     sub = elks_master().subaccount_create(name=tenant.name, usagelimit=tenant.usage_limit)
     tenant.elks_subaccount_id, tenant.elks_secret = sub.id, sub.secret or ""
     tenant.status = Tenant.Status.ACTIVE
     tenant.save()
+    return True
+
+
+DEMO_PRICES = [  # (country, category, SEK per month)
+    ("se", "mobile", 25),
+    ("se", "fixed", 15),
+    ("no", "mobile", 35),
+    ("fi", "mobile", 35),
+    ("dk", "mobile", 35),
+    ("gb", "mobile", 20),
+    ("us", "mobile", 15),
+]
+
+
+def _prices() -> None:
+    from numbers.models import NumberPrice
+
+    for country, category, units in DEMO_PRICES:
+        NumberPrice.objects.get_or_create(
+            country=country,
+            category=category,
+            currency="SEK",
+            defaults={"monthly_price": units * 10_000},
+        )
+
+
+def _numbers(tenant: Tenant, owner: User, routing: dict[str, object]) -> None:
+    """Rent a demo number with routing, through the same services as the dashboard."""
+    import uuid
+
+    from django_scopes import scope
+
+    from numbers.services import number_rent, number_route
+
+    with scope(tenant=tenant.pk):
+        number = number_rent(
+            tenant=tenant,
+            country="se",
+            capabilities=["sms", "mms", "voice"],
+            category="mobile",
+            request_key=uuid.uuid4(),
+            actor=owner,
+        )
+        number_route(number=number, actor=owner, **routing)
+
+
+DEMO_ROUTING = {
+    "Acme Taxi": {
+        "label": "Bookings",
+        "voice_forwards": [{"to": "+46701234567", "timeout": 20}],
+        "voicemail_enabled": True,
+        "sms_forward_to": "+46701234567",
+    },
+    "Nordic Florist": {
+        "label": "Orders",
+        "sms_autoreply_enabled": True,
+        "sms_autoreply_text": "Thanks! We reply within the hour.",
+        "voicemail_enabled": True,
+    },
+}
 
 
 def _some_traffic(tenant: Tenant) -> None:
@@ -69,6 +129,7 @@ def _some_traffic(tenant: Tenant) -> None:
 @scopes_disabled()
 def seed_demo() -> list[tuple[str, str]]:
     staff = _user(STAFF_EMAIL, staff=True)
+    _prices()
     logins = [("Staff", STAFF_EMAIL)]
     for demo in DEMO_TENANTS:
         tenant = Tenant.objects.filter(name=demo.name).first()
@@ -81,8 +142,10 @@ def seed_demo() -> list[tuple[str, str]]:
                 request=None,
             ).tenant
             _some_traffic(tenant)
-        else:
-            _ensure_subaccount(tenant)
+            owner = _user(demo.owner)
+            _numbers(tenant, owner, DEMO_ROUTING[demo.name])
+        elif _ensure_subaccount(tenant):
+            _numbers(tenant, _user(demo.owner), DEMO_ROUTING[demo.name])
         owner, member = _user(demo.owner), _user(demo.member)
         Membership.objects.get_or_create(
             user=owner, tenant=tenant, defaults={"role": Membership.Role.OWNER}

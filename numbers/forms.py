@@ -71,11 +71,17 @@ class RoutingForm(forms.ModelForm):
         help_text="An https:// URL of yours; each SMS is posted as signed JSON.",
     )
     forward_1 = forms.CharField(required=False, label="Forward calls to")
-    timeout_1 = forms.IntegerField(required=False, min_value=5, max_value=120, initial=20)
+    timeout_1 = forms.IntegerField(
+        required=False, min_value=5, max_value=120, initial=20, label="Ring for (seconds)"
+    )
     forward_2 = forms.CharField(required=False, label="Then to")
-    timeout_2 = forms.IntegerField(required=False, min_value=5, max_value=120, initial=20)
+    timeout_2 = forms.IntegerField(
+        required=False, min_value=5, max_value=120, initial=20, label="Ring for (seconds)"
+    )
     forward_3 = forms.CharField(required=False, label="Then to")
-    timeout_3 = forms.IntegerField(required=False, min_value=5, max_value=120, initial=20)
+    timeout_3 = forms.IntegerField(
+        required=False, min_value=5, max_value=120, initial=20, label="Ring for (seconds)"
+    )
 
     class Meta:
         model = PhoneNumber

@@ -10,6 +10,7 @@ _DEMO_DIR = Path(__file__).resolve().parent.parent.parent / ".demo"
 _DEMO_DIR.mkdir(exist_ok=True)
 
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8046"))
+INFOBIP_SANDBOX_PORT = int(os.environ.get("INFOBIP_SANDBOX_PORT", "8047"))
 for _key, _value in {
     "DEBUG": "true",
     # Demo-only keys: never used outside `make demo`.
@@ -22,6 +23,8 @@ for _key, _value in {
     "ELKS_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/a1",
     "ELKS_USERNAME": "sandbox-master",
     "ELKS_PASSWORD": "sandbox-master-secret",
+    "INFOBIP_BASE_URL": f"http://127.0.0.1:{INFOBIP_SANDBOX_PORT}",
+    "INFOBIP_API_KEY": "sandbox-infobip-key",
     "MEDIA_ROOT": str(_DEMO_DIR / "media"),
     "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }.items():

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PASSWORD, seed_demo
 from providers.elks.sandbox.server import SandboxServer
+from providers.infobip.sandbox import InfobipSandbox
 
 
 class Command(BaseCommand):
@@ -40,6 +41,18 @@ class Command(BaseCommand):
                 "Is another `make demo` still running?"
             ) from exc
         self.stdout.write(f"46elks sandbox serving {sandbox.base_url}")
+        infobip_api = urlsplit(settings.INFOBIP_BASE_URL)
+        infobip_sandbox = InfobipSandbox(
+            host=infobip_api.hostname or "127.0.0.1",
+            port=infobip_api.port or 8047,
+            api_key=settings.INFOBIP_API_KEY,
+        )
+        try:
+            infobip_sandbox.start()
+        except OSError as exc:
+            sandbox.stop()
+            raise CommandError(f"Cannot start the Infobip sandbox ({exc}).") from exc
+        self.stdout.write(f"Infobip sandbox serving {infobip_sandbox.base_url}")
         logins = seed_demo()
         self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         for role, email in logins:
@@ -47,5 +60,6 @@ class Command(BaseCommand):
         self.stdout.write(f"\nOpen http://{options['addr']}/\n")
         if options["no_serve"]:
             sandbox.stop()
+            infobip_sandbox.stop()
             return
         call_command("runserver", options["addr"], use_reloader=False)

@@ -1,0 +1,59 @@
+"""An owner rents a number, forwards calls with voicemail, and sees it in the list."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.services import tenant_create
+from numbers.models import NumberPrice
+from tests.e2e.conftest import screenshot
+from tests.factories import StaffFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-owner-pass-phrase"
+
+
+def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
+    base = live_server.url
+    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
+    owner = tenant_create(
+        name="Taxi Nord",
+        usage_limit=10_000_000,
+        owner_email="owner@taxinord.example",
+        actor=StaffFactory(),
+        request=None,
+    ).owner
+    owner.set_password(PASSWORD)
+    owner.save()
+
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("owner@taxinord.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Numbers").first.click()
+    expect(page.get_by_text("No numbers yet")).to_be_visible()
+    page.get_by_role("button", name="Rent a number").first.click()
+
+    page.get_by_label("Country").fill("SE")
+    expect(page.locator("#price")).to_contain_text("25.00 SEK")  # shown before confirming
+    page.get_by_label("MMS").check()
+    page.get_by_role("button", name="Rent number").click()
+
+    expect(page.get_by_text("Rented +46")).to_be_visible()
+    page.get_by_label("Forward calls to").fill("070-123 45 67")
+    page.get_by_label("Voicemail when nobody answers").check()
+    page.get_by_label("Label").fill("Bookings")
+    page.get_by_role("button", name="Save routing").click()
+    expect(page.get_by_text("Routing saved and sent to 46elks.")).to_be_visible()
+    expect(page.locator("#voice-action")).to_contain_text('"connect": "+46701234567"')
+    expect(page.locator("#voice-action")).to_contain_text('"record"')
+    screenshot(page, "number-routing")
+
+    page.get_by_role("link", name="Numbers").first.click()
+    row = page.locator("table tbody tr").first
+    expect(row).to_contain_text("Bookings")
+    expect(row).to_contain_text("+46 70 123 45 67 → voicemail")
+    expect(row).to_contain_text("Active")
+    screenshot(page, "numbers-list")
