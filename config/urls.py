@@ -2,14 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from messaging.media import mms_public_image
+from messaging.webhooks import elks_delivery_report
 from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
 tenant_patterns = [
     path("", include("accounts.portal_urls")),
     path("numbers/", include("numbers.urls")),
-    path("messages/", include("messaging.urls")),
     path("calls/", include("calls.urls")),
+    path("messages/", include("messaging.urls")),
     path("campaigns/", include("messaging.campaign_urls")),
     path("billing/", include("billing.urls")),
 ]
@@ -21,7 +23,9 @@ urlpatterns = [
     path("staff/", include("accounts.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
     path("admin/", admin.site.urls),
+    path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
+    path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
 ]
 

@@ -1,8 +1,10 @@
 """46elks callbacks for a number: /hooks/elks/<token>/<kind>/.
 
 The token authenticates (46elks signs nothing). An unknown token gets 404 and a log line,
-nothing else. Events are stored raw in one INSERT before anything else; `voice` is answered
-with the call plan computed from the database, so it never waits for a broker or worker.
+nothing else. Events are stored raw in one INSERT before anything else and processed later
+(providers.services); `voice` is answered with the call plan computed from the database, so
+it never waits for a broker or worker. An inbound SMS is answered with the number's
+automatic reply, which 46elks sends back to the sender.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from numbers.routing import voice_action
 from numbers.selectors import number_for_hook_token
+from providers.http import client_address, source_allowed
 from providers.services import webhook_store
 
 log = logging.getLogger(__name__)
@@ -32,30 +35,32 @@ KINDS = {
 @csrf_exempt
 @require_POST
 def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpResponse:
+    if not source_allowed(request):
+        log.warning("46elks callback refused from %s", client_address(request))
+        return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
     if kind not in KINDS:
         raise Http404
     number = number_for_hook_token(token)
     if number is None:
         log.warning(
-            "46elks callback with an unknown token (%s) from %s",
-            kind,
-            request.META.get("REMOTE_ADDR"),
+            "46elks callback with an unknown token (%s) from %s", kind, client_address(request)
         )
         raise Http404
     event_kind, id_field = KINDS[kind]
     payload = request.POST.dict()
     event_id = payload.get(id_field) or payload.get("id") or payload.get("callid")
-    if event_id:
-        webhook_store(
-            provider="elks",
-            kind=event_kind,
-            dedupe_key=str(event_id)[:200],
-            payload=payload,
-            tenant_id=number.tenant_id,
-            number_id=number.pk,
-        )
-    else:
-        log.warning("46elks %s callback without an id for number %s", kind, number.pk)
+    # Without an id there is nothing to de-duplicate on: keep it anyway, failed by processing.
+    key = str(event_id)[:200] if event_id else f"no-id:{hash(frozenset(payload.items()))}"
+    created = webhook_store(
+        provider="elks",
+        kind=event_kind,
+        dedupe_key=key,
+        payload=payload,
+        tenant_id=number.tenant_id,
+        number_id=number.pk,
+    )
     if kind == "voice":
         return JsonResponse(voice_action(number))
+    if kind == "sms" and created and number.is_routable and number.sms_autoreply_enabled:
+        return HttpResponse(number.sms_autoreply_text, content_type="text/plain; charset=utf-8")
     return HttpResponse(status=200)

@@ -162,6 +162,28 @@ HOOK_TOKEN_OVERLAP_SECONDS = env.int("HOOK_TOKEN_OVERLAP_SECONDS", default=6 * 3
 # A rental left pending this long without showing up at the provider is marked not rented.
 NUMBER_PENDING_GIVE_UP_SECONDS = env.int("NUMBER_PENDING_GIVE_UP_SECONDS", default=3600)
 
+# Webhooks
+# Handlers for stored provider events, by "provider:kind"; kinds without one stay pending.
+WEBHOOK_HANDLERS = {
+    "elks:sms": "messaging.inbound.inbound_sms",
+    "elks:mms": "messaging.inbound.inbound_mms",
+    "elks:dlr": "messaging.inbound.delivery_report",
+}
+# At most one drain task is published per this many seconds, however many events arrive.
+WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
+# When set, only these addresses may post callbacks (46elks publishes its own).
+WEBHOOK_ALLOWED_IPS = [ip for ip in env.list("WEBHOOK_ALLOWED_IPS", default=[]) if ip]
+# Proxies whose X-Forwarded-For is believed (the address they saw is then the client).
+TRUSTED_PROXIES = [ip for ip in env.list("TRUSTED_PROXIES", default=[]) if ip]
+
+# Messaging
+# Estimate shown while typing: 46elks' price per SMS part (1/10000); a dry run gives the exact.
+SMS_PART_ESTIMATE = env.int("SMS_PART_ESTIMATE", default=3500)
+MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
+# Customer webhooks: attempts with backoff for this long, then give up.
+CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)
+CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
+
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
     "accounts.sync.sync_subaccounts",
@@ -186,6 +208,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
+    "webhooks-replay": {"task": "providers.tasks.webhooks_replay", "schedule": 60.0},
+    "messages-outbox": {"task": "messaging.tasks.outbox_sweep", "schedule": 60.0},
+    "messages-history-sync": {"task": "messaging.tasks.history_sync", "schedule": 300.0},
+    "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
+    "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
     "numbers-quarantine-expire": {
         "task": "numbers.tasks.quarantine_expire",
         "schedule": crontab(minute="*"),

@@ -1,0 +1,33 @@
+"""MMS images: served to the owning tenant's users, or to 46elks by an unguessable token."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+from django_scopes import scopes_disabled
+
+from messaging.models import MessageImage
+
+
+def _file_response(image: MessageImage) -> FileResponse:
+    if not image.file:
+        raise Http404
+    response = FileResponse(image.file.open("rb"), content_type=image.content_type or None)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+def message_image(request: HttpRequest, tenant_slug: str, image_id: int) -> FileResponse:
+    """Inside the tenant scope: another tenant's image id is simply not found."""
+    return _file_response(get_object_or_404(MessageImage, pk=image_id))
+
+
+@require_GET
+def mms_public_image(request: HttpRequest, token: str) -> FileResponse:
+    """For 46elks fetching an outbound MMS image; the token is the only key."""
+    with scopes_disabled():
+        image = get_object_or_404(MessageImage, public_token=token, message__direction="out")
+    return _file_response(image)

@@ -1,0 +1,263 @@
+"""Messages (SMS and MMS, in and out), conversations, opt-outs and per-tenant settings.
+
+Money (`cost`) is in 46elks' unit, 1/10000 of the currency. A Conversation row is kept per
+(tenant number, other party) so the inbox is a keyset scan, not a GROUP BY over millions.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.crypto import EncryptedTextField
+from accounts.models import TenantOwned, User
+from numbers.models import PhoneNumber
+
+DEFAULT_STOP_WORDS = "STOP,STOPP,AVSLUTA,UNSUBSCRIBE"
+DEFAULT_START_WORDS = "START"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class MessagingSettings(TenantOwned):
+    """A tenant's messaging preferences (one row per tenant, created on first use)."""
+
+    default_country = models.CharField(
+        max_length=2, default="SE", help_text="For numbers typed in national format."
+    )
+    stop_words = models.CharField(max_length=300, default=DEFAULT_STOP_WORDS)
+    start_words = models.CharField(max_length=300, default=DEFAULT_START_WORDS)
+    dontlog = models.BooleanField(
+        default=False, help_text="Keep message text out of 46elks' logs (dontlog=message)."
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Blank message text older than this. Empty: keep."
+    )
+    history_synced_until = models.DateTimeField(null=True, blank=True)
+    mms_history_synced_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="messaging_settings_one")]
+
+    def __str__(self) -> str:
+        return f"Messaging settings of {self.tenant_id}"
+
+    @staticmethod
+    def _words(value: str) -> set[str]:
+        return {w.strip().upper() for w in value.split(",") if w.strip()}
+
+    @property
+    def stop_set(self) -> set[str]:
+        return self._words(self.stop_words)
+
+    @property
+    def start_set(self) -> set[str]:
+        return self._words(self.start_words)
+
+
+class Conversation(TenantOwned):
+    """The thread between one of the tenant's senders and one other party."""
+
+    ours = models.CharField(max_length=20, help_text="Our number (E.164) or sender id.")
+    other = models.CharField(max_length=20, help_text="The other party, E.164.")
+    number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    last_preview = models.CharField(max_length=120, blank=True)
+    last_direction = models.CharField(max_length=3, blank=True)
+    unread = models.PositiveIntegerField(default=0)
+    updated = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "ours", "other"], name="conversation_unique")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-last_message_at", "-id"], name="conversation_inbox"),
+            models.Index(fields=["tenant", "-updated"], name="conversation_changes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ours} ↔ {self.other}"
+
+
+class Message(TenantOwned):
+    class Kind(models.TextChoices):
+        SMS = "sms", "SMS"
+        MMS = "mms", "MMS"
+
+    class Direction(models.TextChoices):
+        IN = "in", "Incoming"
+        OUT = "out", "Outgoing"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        CREATED = "created", "Accepted"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown (no answer)"
+        RECEIVED = "received", "Received"
+
+    class Source(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard"
+        INBOUND = "inbound", "Inbound"
+        FORWARD = "forward", "Forwarded"
+        AUTOREPLY = "autoreply", "Automatic reply"
+        CAMPAIGN = "campaign", "Campaign"
+        HISTORY = "history", "46elks history"
+
+    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.SMS)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.DASHBOARD)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL)
+    ours = models.CharField(max_length=20)
+    other = models.CharField(max_length=20)
+    body = models.TextField(blank=True)
+    body_blanked = models.BooleanField(default=False)
+    flash = models.BooleanField(default=False)
+    elks_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    cost = models.BigIntegerField(null=True, blank=True)
+    parts = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # One row per (submitted form, recipient): a retried send finds its row instead of sending.
+    request_key = models.UUIDField(null=True, blank=True)
+    # whendelivered URLs carry this token, so a report finds its message without trusting ids.
+    callback_token = models.CharField(max_length=64, unique=True, default=new_token)
+    sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_key", "other"], name="message_send_once_per_request"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-created", "-id"], name="message_log"),
+            models.Index(fields=["conversation", "-created", "-id"], name="message_thread"),
+            models.Index(fields=["tenant", "-updated"], name="message_changes"),
+            models.Index(fields=["status", "created"], name="message_outbox"),
+            models.Index(fields=["number", "-created"], name="message_by_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.kind} {self.ours}↔{self.other}"
+
+    # Outbound statuses only move forward; a late or repeated report cannot undo a final one.
+    RANK = {
+        Status.QUEUED: 0,
+        Status.SENDING: 1,
+        Status.UNKNOWN: 1,
+        Status.CREATED: 2,
+        Status.SENT: 3,
+        Status.DELIVERED: 4,
+        Status.FAILED: 4,
+    }
+
+    @classmethod
+    def statuses_below(cls, status: str) -> list[str]:
+        rank = cls.RANK[cls.Status(status)]
+        return [s for s, r in cls.RANK.items() if r < rank]
+
+
+class MessageImage(TenantOwned):
+    """An MMS image, stored here and served only to the owning tenant (or to 46elks by token)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to="mms/%Y/%m/", blank=True)
+    content_type = models.CharField(max_length=50, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    source_url = models.URLField(max_length=500, blank=True)
+    elks_image_id = models.CharField(max_length=80, blank=True)
+    public_token = models.CharField(max_length=64, unique=True, default=new_token)
+    downloaded = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.file.name or self.source_url
+
+
+class OptOut(TenantOwned):
+    """The ledger: every opt-out and opt-in, with the message that caused it."""
+
+    class Kind(models.TextChoices):
+        OUT = "out", "Opted out"
+        IN = "in", "Opted in"
+
+    phone = models.CharField(max_length=20)
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)
+    word = models.CharField(max_length=30, blank=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["tenant", "phone", "-created"], name="optout_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.kind}"
+
+
+class CustomerWebhook(TenantOwned):
+    """Signing secret for posting inbound SMS to a tenant's own webhook URLs."""
+
+    # Fernet-encrypted at rest (FIELD_ENCRYPTION_KEY); pages show them only masked.
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True, default="")
+    rotated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="customer_webhook_one")]
+
+    def __str__(self) -> str:
+        return f"Webhook secret of {self.tenant_id}"
+
+
+class WebhookDelivery(TenantOwned):
+    """One inbound SMS posted to a customer's webhook: attempts until 2xx or 24 hours."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="deliveries")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt = models.DateTimeField(default=timezone.now)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "url"], name="delivery_once_per_url")
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt"], name="delivery_due"),
+            # The per-number log on the number's page: newest first, keyset-paginated.
+            models.Index(fields=["number", "-created", "-id"], name="delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.url}"

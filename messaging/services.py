@@ -1,0 +1,323 @@
+"""Writes for messaging: queue and send SMS/MMS, apply delivery reports, opt-outs.
+
+A send is claimed by a Message row before 46elks is called: one row per (request, recipient),
+moved `queued → sending` by a conditional update that only one worker can win, so a double
+click, a retried request or a retried task never sends twice. A send that timed out after it
+may have been accepted becomes `unknown`, is not resent, and is settled by the history sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Tenant, User
+from messaging.models import Conversation, Message, MessagingSettings, OptOut
+from messaging.text import is_sender_id, sms_size
+from numbers.models import PhoneNumber
+from numbers.phone import to_e164
+from providers.clients import elks_for_tenant
+from providers.elks.errors import ElksError
+
+log = logging.getLogger(__name__)
+
+
+class SendError(Exception):
+    """Refused before sending; the message is fit for the page."""
+
+
+def settings_for(tenant: Tenant) -> MessagingSettings:
+    found, _ = MessagingSettings.objects.get_or_create(tenant=tenant)
+    return found
+
+
+def dlr_url(message: Message) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/hooks/elks/dlr/{message.callback_token}/"
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sender:
+    ours: str
+    number: PhoneNumber | None
+
+
+def sender_resolve(*, tenant: Tenant, value: str, kind: str = Message.Kind.SMS) -> Sender:
+    """A tenant number (active, with the capability) or, for SMS, a text sender id."""
+    value = value.strip()
+    number = PhoneNumber.objects.filter(
+        tenant=tenant, number=value, status=PhoneNumber.Status.ACTIVE
+    ).first()
+    if number is not None:
+        if kind == Message.Kind.MMS and not number.has_mms:
+            raise SendError(f"{value} cannot send MMS; choose an MMS-capable number.")
+        if kind == Message.Kind.SMS and not number.has_sms:
+            raise SendError(f"{value} cannot send SMS.")
+        return Sender(ours=number.number, number=number)
+    if kind == Message.Kind.SMS and is_sender_id(value):
+        return Sender(ours=value, number=None)
+    raise SendError(
+        f"“{value}” is neither one of your active numbers nor a valid sender name "
+        "(3 to 11 letters and digits, not starting with a digit)."
+    )
+
+
+def recipients_parse(raw: str | Iterable[str], *, region: str) -> list[str]:
+    """E.164 numbers from a list or a comma/newline separated text; all errors at once."""
+    items = raw.replace("\n", ",").replace(";", ",").split(",") if isinstance(raw, str) else raw
+    found: list[str] = []
+    bad: list[str] = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        try:
+            number = to_e164(item, region=region)
+        except ValidationError:
+            bad.append(item)
+            continue
+        if number not in found:
+            found.append(number)
+    if bad:
+        raise SendError("Not valid phone numbers: " + ", ".join(bad))
+    if not found:
+        raise SendError("Add at least one recipient.")
+    return found
+
+
+def opted_out(tenant: Tenant, phones: Iterable[str]) -> set[str]:
+    """Which of these numbers' latest ledger entry is an opt-out."""
+    phones = list(phones)
+    latest: dict[str, str] = {}
+    for phone, kind in (
+        OptOut.objects.filter(tenant=tenant, phone__in=phones)
+        .order_by("phone", "-created", "-id")
+        .values_list("phone", "kind")
+    ):
+        latest.setdefault(phone, kind)
+    return {phone for phone, kind in latest.items() if kind == OptOut.Kind.OUT}
+
+
+def cost_estimate(body: str, recipients: int) -> tuple[int, int]:
+    """(parts per message, estimated total cost in 1/10000)."""
+    parts = sms_size(body).parts
+    return parts, parts * recipients * settings.SMS_PART_ESTIMATE
+
+
+# --- queueing and sending ------------------------------------------------------------------
+
+
+def sms_queue(
+    *,
+    tenant: Tenant,
+    sender: str,
+    recipients: list[str],
+    body: str,
+    request_key: uuid.UUID,
+    actor: User | None,
+    flash: bool = False,
+    kind: str = Message.Kind.SMS,
+    source: str = Message.Source.DASHBOARD,
+) -> list[Message]:
+    """Create one queued message per recipient (idempotent on request_key) and enqueue them."""
+    if tenant.status != Tenant.Status.ACTIVE:
+        raise SendError(f"{tenant.name} is {tenant.get_status_display().lower()}: no sending.")
+    who = sender_resolve(tenant=tenant, value=sender, kind=kind)
+    if kind == Message.Kind.SMS and not body.strip():
+        raise SendError("Write a message.")
+    blocked = opted_out(tenant, recipients)
+    if blocked:
+        raise SendError(
+            "These recipients opted out and cannot be messaged: " + ", ".join(sorted(blocked))
+        )
+    messages: list[Message] = []
+    with transaction.atomic():
+        for to in recipients:
+            existing = Message.objects.filter(request_key=request_key, other=to).first()
+            if existing is not None:
+                messages.append(existing)
+                continue
+            try:
+                with transaction.atomic():
+                    message = Message.objects.create(
+                        tenant=tenant,
+                        kind=kind,
+                        direction=Message.Direction.OUT,
+                        status=Message.Status.QUEUED,
+                        source=source,
+                        number=who.number,
+                        ours=who.ours,
+                        other=to,
+                        body=body,
+                        flash=flash,
+                        parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
+                        request_key=request_key,
+                        sender=actor if actor and actor.is_authenticated else None,
+                    )
+            except IntegrityError:
+                message = Message.objects.get(request_key=request_key, other=to)
+            else:
+                conversation_touch(message)
+            messages.append(message)
+        ids = [m.pk for m in messages if m.status == Message.Status.QUEUED]
+        if ids:
+            transaction.on_commit(lambda: _enqueue(tenant.pk, ids))
+    return messages
+
+
+def _enqueue(tenant_id: int, ids: list[int]) -> None:
+    from messaging.tasks import messages_send
+
+    try:
+        messages_send.apply_async(kwargs={"tenant_id": tenant_id, "message_ids": ids}, retry=False)
+    except Exception:  # the outbox sweep sends what is left queued
+        log.warning("Could not enqueue messages %s; the outbox sweep will", ids, exc_info=True)
+
+
+def message_send(*, message_id: int) -> None:
+    """Send one queued message. Safe to run twice: only the worker that wins the claim sends."""
+    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
+        status=Message.Status.SENDING, updated=timezone.now()
+    )
+    if not claimed:
+        return
+    message = Message.objects.select_related("tenant", "number").get(pk=message_id)
+    tenant = message.tenant
+    dontlog = settings_for(tenant).dontlog
+    client = elks_for_tenant(tenant)
+    try:
+        if message.kind == Message.Kind.MMS:
+            image = message.images.first()
+            remote = client.mms_send(
+                from_=message.ours,
+                to=message.other,
+                message=message.body or None,
+                image=_public_image_url(image) if image else None,
+            )
+        else:
+            remote = client.sms_send(
+                from_=message.ours,
+                to=message.other,
+                message=message.body,
+                whendelivered=dlr_url(message),
+                flashsms=message.flash,
+                dontlog=dontlog,
+            )
+    except ElksError as exc:
+        status = Message.Status.UNKNOWN if exc.maybe_accepted else Message.Status.FAILED
+        Message.objects.filter(pk=message.pk).update(
+            status=status,
+            error=str(exc)[:1000],
+            failed_at=timezone.now() if status == Message.Status.FAILED else None,
+            updated=timezone.now(),
+        )
+        return
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.CREATED if message.kind == Message.Kind.SMS else Message.Status.SENT,
+        elks_id=remote.id or None,
+        cost=remote.cost,
+        parts=getattr(remote, "parts", None) or message.parts,
+        sent_at=timezone.now() if message.kind == Message.Kind.MMS else None,
+        updated=timezone.now(),
+    )
+    Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
+
+
+def _public_image_url(image: object) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/media/mms/{image.public_token}/"  # type: ignore[attr-defined]
+
+
+def sms_dry_run(
+    *, tenant: Tenant, sender: str, recipients: list[str], body: str
+) -> tuple[int, int]:
+    """46elks' own estimate (dryrun=yes) for the first recipient, times the recipients."""
+    who = sender_resolve(tenant=tenant, value=sender)
+    try:
+        result = elks_for_tenant(tenant).sms_send(
+            from_=who.ours, to=recipients[0], message=body, dryrun=True
+        )
+    except ElksError as exc:
+        raise SendError(f"46elks could not estimate: {exc}") from exc
+    each = result.estimated_cost if result.estimated_cost is not None else (result.cost or 0)
+    return (result.parts or sms_size(body).parts), each * len(recipients)
+
+
+# --- conversations, reports, opt-outs --------------------------------------------------------
+
+
+def conversation_touch(message: Message) -> Conversation:
+    """Attach a message to its conversation and move the conversation to the top."""
+    conversation, _ = Conversation.objects.get_or_create(
+        tenant_id=message.tenant_id,
+        ours=message.ours,
+        other=message.other,
+        defaults={"number": message.number, "last_message_at": message.created},
+    )
+    unread = 1 if message.direction == Message.Direction.IN else 0
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=message.created,
+        last_preview=(message.body or ("[image]" if message.kind == "mms" else ""))[:120],
+        last_direction=message.direction,
+        unread=F("unread") + unread,
+        updated=timezone.now(),
+        number=message.number or conversation.number,
+    )
+    Message.objects.filter(pk=message.pk).update(conversation=conversation)
+    message.conversation = conversation
+    return conversation
+
+
+def conversation_mark_read(conversation: Conversation) -> None:
+    if conversation.unread:
+        now = timezone.now()
+        Conversation.objects.filter(pk=conversation.pk).update(unread=0, updated=now)
+        conversation.messages.filter(direction=Message.Direction.IN, read_at=None).update(
+            read_at=now
+        )
+
+
+def delivery_report_apply(
+    *, message: Message, status: str, delivered: datetime | None = None
+) -> bool:
+    """Move an outbound message forward to `status`; False when it was already there or past."""
+    now = timezone.now()
+    fields: dict[str, object] = {"status": status, "updated": now}
+    if status == Message.Status.SENT:
+        fields["sent_at"] = now
+    elif status == Message.Status.DELIVERED:
+        fields["delivered_at"] = delivered or now
+    elif status == Message.Status.FAILED:
+        fields["failed_at"] = now
+    moved = Message.objects.filter(pk=message.pk, status__in=Message.statuses_below(status)).update(
+        **fields
+    )
+    if status == Message.Status.DELIVERED:
+        # A late `sent` report must not erase when it was sent.
+        Message.objects.filter(pk=message.pk, sent_at=None).update(sent_at=delivered or now)
+    if moved and message.conversation_id:
+        Conversation.objects.filter(pk=message.conversation_id).update(updated=now)
+    return bool(moved)
+
+
+def optout_record(
+    *,
+    tenant: Tenant,
+    phone: str,
+    kind: str,
+    message: Message | None = None,
+    word: str = "",
+    actor: User | None = None,
+) -> OptOut:
+    return OptOut.objects.create(
+        tenant=tenant, phone=phone, kind=kind, message=message, word=word, actor=actor
+    )

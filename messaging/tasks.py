@@ -1,0 +1,52 @@
+"""Thin Celery tasks for messaging; the work is in services, inbound and sync."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts.tasks import TenantTask
+
+
+@shared_task(base=TenantTask, name="messaging.tasks.messages_send", bind=True)
+def messages_send(self, *, tenant_id: int, message_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
+    from messaging.services import message_send
+
+    for message_id in message_ids:
+        message_send(message_id=message_id)
+    return len(message_ids)
+
+
+@shared_task(name="messaging.tasks.outbox_sweep")
+def outbox_sweep() -> int:
+    """Beat: send what stayed queued (its enqueue was lost)."""
+    from messaging.sync import outbox_sweep as run
+
+    return run()
+
+
+@shared_task(name="messaging.tasks.history_sync")
+def history_sync() -> str:
+    from messaging.sync import history_sync_all
+
+    return history_sync_all()
+
+
+@shared_task(name="messaging.tasks.retention")
+def retention() -> int:
+    from messaging.sync import retention_apply
+
+    return retention_apply()
+
+
+@shared_task(name="messaging.tasks.customer_webhooks_due")
+def customer_webhooks_due() -> int:
+    from messaging.customer_webhooks import deliveries_send_due
+
+    return deliveries_send_due()
+
+
+@shared_task(base=TenantTask, name="messaging.tasks.mms_images_fetch", bind=True)
+def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: ignore[no-untyped-def]
+    from messaging.sync import mms_images_fetch as run
+
+    return run(message_id=message_id)

@@ -1,0 +1,34 @@
+"""46elks delivery reports: /hooks/elks/dlr/<message token>/ (the token is per message)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_scopes import scopes_disabled
+
+from messaging.models import Message
+from providers.http import client_address, source_allowed
+from providers.services import webhook_store
+
+log = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def elks_delivery_report(request: HttpRequest, token: str) -> HttpResponse:
+    if not source_allowed(request):
+        return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
+    with scopes_disabled():
+        tenant_id = (
+            Message.objects.filter(callback_token=token).values_list("tenant_id", flat=True).first()
+        )
+    if tenant_id is None:
+        log.warning("Delivery report with an unknown token from %s", client_address(request))
+        raise Http404
+    payload = {**request.POST.dict(), "_token": token}
+    key = f"{payload.get('id', 'no-id')}:{payload.get('status', '')}"[:200]
+    webhook_store(provider="elks", kind="dlr", dedupe_key=key, payload=payload, tenant_id=tenant_id)
+    return HttpResponse(status=200)

@@ -1,0 +1,32 @@
+"""Who is calling a webhook: the client address and the optional allow-list."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str:
+    """REMOTE_ADDR, or the last untrusted hop of X-Forwarded-For behind trusted proxies."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    trusted = set(settings.TRUSTED_PROXIES)
+    if remote not in trusted:
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return remote
+
+
+def source_allowed(request: HttpRequest) -> bool:
+    allowed = settings.WEBHOOK_ALLOWED_IPS
+    if not allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(client_address(request))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry, strict=False) for entry in allowed)
