@@ -191,28 +191,20 @@ def delivery_send(*, delivery: WebhookDelivery, now: datetime | None = None) -> 
         delivery.refresh_from_db()
 
 
-def delivery_resend(
-    *, delivery: WebhookDelivery, actor: User | None = None, request: HttpRequest | None = None
-) -> bool:
+def delivery_resend(*, delivery: WebhookDelivery) -> bool:
     """Put a delivered or failed delivery back in the queue and try it once now.
 
-    Returns False when it was still pending (retries are already running for it).
+    Returns False when it was still pending (its retries are running; nothing is sent).
     """
     now = timezone.now()
     with scopes_disabled():
         reset = WebhookDelivery.objects.filter(
             pk=delivery.pk, status__in=[Status.FAILED, Status.DELIVERED]
         ).update(status=Status.PENDING, next_attempt=now, delivered_at=None)
-        if not reset:
+    if not reset:
+        with scopes_disabled():
             delivery.refresh_from_db()
-            return False
-        audit_record(
-            action="webhook.resend",
-            actor=actor,
-            tenant=delivery.tenant,
-            request=request,
-            delivery=delivery.pk,
-        )
+        return False
     delivery_send(delivery=delivery, now=now)
     return True
 
@@ -291,7 +283,7 @@ def _deadline(delivery: WebhookDelivery) -> datetime:
 def backoff(*, attempts: int) -> timedelta:
     """30 s, 1 min, 2 min ... capped at 1 h; ±20 % jitter so failures do not retry in step."""
     base = FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
-    seconds = min(base, MAX_BACKOFF_SECONDS) * random.uniform(0.8, 1.2)  # noqa: S311
+    seconds = min(base, MAX_BACKOFF_SECONDS) * random.uniform(0.8, 1.2)
     return timedelta(seconds=min(seconds, MAX_BACKOFF_SECONDS))
 
 

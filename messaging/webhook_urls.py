@@ -1,4 +1,4 @@
-"""Customer webhooks: the signing secret and each number's delivery log (under /messages/webhooks/)."""
+"""Customer webhooks: the signing secret and each number's delivery log."""
 
 from django.urls import path
 

@@ -73,7 +73,7 @@ def delivery_log(request: HttpRequest, tenant_slug: str, number_id: int) -> Http
 
 def _render_log(request: HttpRequest, number: PhoneNumber, note: str = "") -> HttpResponse:
     page = keyset_page(
-        WebhookDelivery.objects.filter(number=number),
+        WebhookDelivery.objects.filter(number=number).select_related("message"),
         cursor=request.GET.get("after"),
         size=LOG_PAGE_SIZE,
     )
@@ -86,9 +86,7 @@ def _render_log(request: HttpRequest, number: PhoneNumber, note: str = "") -> Ht
 @role_required(OWNER)
 def delivery_resend_view(request: HttpRequest, tenant_slug: str, delivery_id: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery.objects.select_related("number"), pk=delivery_id)
-    resent = customer_webhooks.delivery_resend(
-        delivery=delivery, actor=request.user, request=request
-    )
+    resent = customer_webhooks.delivery_resend(delivery=delivery)
     if not resent:
         note = "That delivery is still being retried; it was not sent again."
     elif delivery.status == WebhookDelivery.Status.DELIVERED:
