@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("staff/", include("accounts.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
+    path("staff/", include("providers.staff_urls")),
     path("admin/", admin.site.urls),
     path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -40,7 +40,7 @@ def _when(value: object) -> datetime:
     parsed = parse_datetime(str(value).replace(" ", "T"))
     if parsed is None:
         raise PayloadError(f'malformed "created": {value!r}')
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
 
 
 def _number_of(event: WebhookEvent) -> PhoneNumber:

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django_scopes import scope
 
 from accounts.models import Membership, Tenant, User
+from accounts.services import tenant_create
+from numbers.models import NumberPrice
 from tests.factories import MembershipFactory, StaffFactory, TenantFactory, UserFactory
 
 pytest_plugins = ["tests.elks_fixtures", "tests.infobip_fixtures"]
@@ -91,3 +94,28 @@ def infobip(infobip_sandbox, settings):  # type: ignore[no-untyped-def]
     settings.INFOBIP_API_KEY = INFOBIP_SANDBOX_API_KEY
     settings.INFOBIP_TIMEOUT = 2.0
     return infobip_sandbox
+
+
+@pytest.fixture
+def prices(db: None) -> None:
+    for country, category, price in [
+        ("se", "mobile", 250_000),
+        ("se", "fixed", 150_000),
+        ("no", "mobile", 300_000),
+    ]:
+        NumberPrice.objects.create(country=country, category=category, monthly_price=price)
+
+
+@pytest.fixture
+def live_tenant(world: World, elks, prices, settings):  # type: ignore[no-untyped-def]
+    """A tenant with a real subaccount at the sandbox, and the test inside its scope."""
+    settings.PUBLIC_BASE_URL = "https://switchboard.example.com"
+    tenant = tenant_create(
+        name="Taxi Nord",
+        usage_limit=10_000_000,
+        owner_email="owner@taxinord.example",
+        actor=world.staff,
+        request=None,
+    ).tenant
+    with scope(tenant=tenant.pk):
+        yield tenant

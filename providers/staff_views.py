@@ -1,0 +1,46 @@
+"""Staff: stored provider events that failed processing (or wait), with a retry button."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import staff_required
+from accounts.pagination import keyset_page
+from providers.models import WebhookEvent
+from providers.services import webhook_retry
+
+
+@staff_required
+def events(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or WebhookEvent.Status.FAILED
+    if status not in WebhookEvent.Status.values:
+        status = WebhookEvent.Status.FAILED
+    qs = WebhookEvent.objects.filter(status=status).select_related("tenant")
+    page = keyset_page(qs, cursor=request.GET.get("after"), size=50, field="received")
+    counts = dict(
+        WebhookEvent.objects.values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return render(
+        request,
+        "staff/webhooks.html",
+        {"page": page, "status": status, "counts": counts, "statuses": WebhookEvent.Status.choices},
+    )
+
+
+@require_POST
+@staff_required
+def retry(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(WebhookEvent, pk=event_id)
+    webhook_retry(event=event)
+    event.refresh_from_db()
+    if event.status == WebhookEvent.Status.PROCESSED:
+        messages.success(request, f"Event {event.pk} processed.")
+    else:
+        messages.error(request, f"Event {event.pk} failed again: {event.error}")
+    return redirect("staff_webhooks:list")
