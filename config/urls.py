@@ -11,6 +11,7 @@ tenant_patterns = [
     path("", include("accounts.portal_urls")),
     path("numbers/", include("numbers.urls")),
     path("calls/", include("calls.urls")),
+    path("messages/webhooks/", include("messaging.webhook_urls")),
     path("messages/", include("messaging.urls")),
     path("campaigns/", include("messaging.campaign_urls")),
     path("billing/", include("billing.urls")),

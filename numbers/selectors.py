@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -83,3 +84,33 @@ def staff_numbers_page(
     with scopes_disabled():
         qs = filters.apply(PhoneNumber.objects.select_related("tenant"))
         return keyset_page(qs, cursor=cursor, size=size)
+
+
+def activity_last_30_days(numbers: list[PhoneNumber]) -> dict[int, tuple[int, int]]:
+    """{number id: (messages, calls)} over the last 30 days, in two grouped queries.
+
+    Calls are counted from the stored `voice_start` callbacks: every call a number has had
+    so far is an inbound one (click-to-call arrives with the calls app).
+    """
+    from django.db.models import Count
+
+    from messaging.models import Message
+    from providers.models import WebhookEvent
+
+    ids = [n.pk for n in numbers]
+    if not ids:
+        return {}
+    since = timezone.now() - timedelta(days=30)
+    messages = dict(
+        Message.objects.filter(number_id__in=ids, created__gte=since)
+        .values_list("number_id")
+        .annotate(n=Count("id"))
+        .values_list("number_id", "n")
+    )
+    calls = dict(
+        WebhookEvent.objects.filter(number_id__in=ids, kind="voice_start", received__gte=since)
+        .values_list("number_id")
+        .annotate(n=Count("id"))
+        .values_list("number_id", "n")
+    )
+    return {pk: (messages.get(pk, 0), calls.get(pk, 0)) for pk in ids}

@@ -15,7 +15,7 @@ from accounts.models import Membership
 from numbers.forms import ReleaseForm, RentForm, RoutingForm
 from numbers.models import PhoneNumber
 from numbers.routing import voice_action
-from numbers.selectors import NumberFilters, numbers_page
+from numbers.selectors import NumberFilters, activity_last_30_days, numbers_page
 from numbers.services import (
     NumberError,
     number_reapply_routing,
@@ -33,6 +33,9 @@ OWNER = Membership.Role.OWNER
 def number_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     filters = NumberFilters.from_query(request.GET)
     page = numbers_page(filters=filters, cursor=request.GET.get("after"))
+    activity = activity_last_30_days(list(page.items))
+    for number in page.items:
+        number.messages_30d, number.calls_30d = activity[number.pk]
     context = {"section": "numbers", "page": page, "filters": filters, "query": request.GET}
     template = "numbers/index.html#results" if request.htmx else "numbers/index.html"
     return render(request, template, context)

@@ -193,3 +193,47 @@ def test_list_over_10000_numbers_uses_a_fixed_number_of_queries(
     cursor = re.search(r"after=([\w=-]+)", page).group(1)
     with django_assert_max_num_queries(8):
         assert owner.get(f"/t/acme/numbers/?after={cursor}&country=se").status_code == 200
+
+
+def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> None:
+    from messaging.models import Message
+    from providers.services import webhook_store
+
+    number = PhoneNumber.objects.create(
+        tenant=world.tenant_a,
+        provider_id="n1",
+        number="+46766861475",
+        country="se",
+        has_sms=True,
+        has_voice=True,
+        status="active",
+    )
+    for n in range(3):
+        Message.objects.create(
+            tenant=world.tenant_a,
+            number=number,
+            direction="in",
+            status="received",
+            ours=number.number,
+            other="+46700000001",
+        )
+    Message.objects.create(
+        tenant=world.tenant_a,
+        number=number,
+        direction="in",
+        status="received",
+        ours=number.number,
+        other="+46700000001",
+        created=timezone.now() - timezone.timedelta(days=31),
+    )
+    for n in range(2):
+        webhook_store(
+            provider="elks",
+            kind="voice_start",
+            dedupe_key=f"c{n}",
+            payload={},
+            tenant_id=world.tenant_a.pk,
+            number_id=number.pk,
+        )
+    page = client_for(world.owner_a).get("/t/acme/numbers/").content.decode()
+    assert "3 / 2" in page
