@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,4 +65,38 @@ class Command(BaseCommand):
             sandbox.stop()
             infobip_sandbox.stop()
             return
+        threading.Thread(target=_demo_inbound, args=(sandbox, options["addr"]), daemon=True).start()
         call_command("runserver", options["addr"], use_reloader=False)
+
+
+DEMO_INBOUND = [
+    ("+46701112233", "Hi! Can I book a car for 18:00 today?"),
+    ("+46704445566", "Do you deliver on Sundays?"),
+]
+
+
+def _demo_inbound(sandbox: SandboxServer, addr: str) -> None:
+    """Once the server answers, let the sandbox post a few inbound SMS for real.
+
+    Only for demo numbers whose inbox is still empty, so a second `make demo` adds nothing.
+    """
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://{addr}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    from django_scopes import scopes_disabled
+
+    from messaging.models import Message
+    from numbers.models import PhoneNumber
+
+    with scopes_disabled():
+        numbers = [
+            n
+            for n in PhoneNumber.objects.filter(status="active", has_sms=True)
+            if not Message.objects.filter(number=n).exists()
+        ]
+    for number, (sender, text) in zip(numbers, DEMO_INBOUND, strict=False):
+        sandbox.inbound_sms(to=number.number, from_=sender, message=text)
