@@ -52,15 +52,14 @@ def webhook_settings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @role_required(OWNER)
 @never_cache
 def webhook_secret_rotate(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    # The answer shows the new secret, once: no redirect (it would need to carry the secret).
+    # The answer shows the new secret, once, and is not cached (never_cache: no-store); no
+    # redirect, which would need to carry the secret.
     new_secret = customer_webhooks.secret_rotate(
         tenant=request.tenant, actor=request.user, request=request
     )
-    response = render(
+    return render(
         request, "messaging/webhooks/settings.html", _settings_context(request, new_secret)
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @vary_on_headers("HX-Request")

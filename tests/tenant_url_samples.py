@@ -26,7 +26,28 @@ def _number(tenant: Tenant) -> int:
     return number.pk
 
 
+def _webhook_delivery(tenant: Tenant) -> int:
+    from messaging.models import Message, WebhookDelivery
+
+    number = PhoneNumber.objects.get(pk=_number(tenant))
+    message = Message.objects.create(
+        tenant=tenant,
+        direction=Message.Direction.IN,
+        status=Message.Status.RECEIVED,
+        source=Message.Source.INBOUND,
+        number=number,
+        ours=number.number,
+        other="+46700000001",
+        body="sample",
+    )
+    delivery = WebhookDelivery.objects.create(
+        tenant=tenant, number=number, message=message, url="https://example.com/hook"
+    )
+    return delivery.pk
+
+
 SAMPLES: dict[str, Callable[[Tenant], object]] = {
     "membership_id": lambda tenant: Membership.objects.filter(tenant=tenant).first().pk,
     "number_id": _number,
+    "delivery_id": _webhook_delivery,
 }
