@@ -174,7 +174,12 @@ def deliveries_send_due(*, now: datetime | None = None, limit: int = 200) -> int
                     final=True,
                 )
                 continue
-            _attempt(delivery=delivery, now=now)
+            try:
+                _attempt(delivery=delivery, now=now)
+            except Exception as exc:
+                # One broken row must not stop the batch every 30 s: back it off like a failure.
+                logger.exception("webhook delivery %s crashed", pk)
+                _record(delivery=delivery, now=now, code=None, error=f"Internal error: {exc!r}")
             attempts += 1
     return attempts
 
@@ -240,7 +245,7 @@ def _attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
             code, answer = _post(url=delivery.url, body=body, headers=headers)
         except UnsafeURL as exc:
             error = str(exc)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
             if not 200 <= code < 300:
@@ -270,7 +275,9 @@ def _record(
         fields.update(
             next_attempt=min(now + backoff(attempts=delivery.attempts), _deadline(delivery))
         )
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    # Only while our claim stands: if the lease ran out and another worker took the row, its
+    # result is the one to keep.
+    WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(**fields)
     if error:
         logger.info("webhook delivery %s failed: %s", delivery.pk, error[:200])
 

@@ -635,3 +635,28 @@ def test_another_tenant_gets_404(world: World, receiver: Receiver, hooked) -> No
     assert receiver.requests == []
     with scopes_disabled():
         assert not CustomerWebhook.objects.filter(tenant=world.tenant_b).exists()
+
+
+def test_one_broken_delivery_does_not_stop_the_batch(
+    world: World, receiver: Receiver, hooked, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    number = hooked[0]
+    cw.deliveries_enqueue(message=_message(world.tenant_a, number, "s2"))
+    real_payload = cw.payload_for
+    calls: list[int] = []
+
+    def payload_breaking_once(*, delivery):  # type: ignore[no-untyped-def]
+        calls.append(delivery.pk)
+        if len(calls) == 1:
+            raise RuntimeError("bad row")
+        return real_payload(delivery=delivery)
+
+    monkeypatch.setattr(cw, "payload_for", payload_breaking_once)
+    assert cw.deliveries_send_due() == 2
+    with scopes_disabled():
+        broken = WebhookDelivery.objects.get(pk=calls[0])
+        fine = WebhookDelivery.objects.get(pk=calls[1])
+    assert broken.status == Status.PENDING
+    assert "Internal error" in broken.last_error
+    assert fine.status == Status.DELIVERED
+    assert len(receiver.requests) == 1
