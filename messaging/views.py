@@ -1,9 +1,332 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The tenant's Messages pages: inbox, threads, compose, log, opt-outs and settings.
+
+Views parse and authorise; sending rules live in messaging.services, reads in selectors.
+Live pages poll with `?since=<iso>` and get 204 No Content while nothing changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.access import role_required
+from accounts.models import Membership
+from messaging import selectors
+from messaging.exports import message_log_csv, optout_csv
+from messaging.forms import ComposeForm, MessagingSettingsForm, OptOutRecordForm
+from messaging.media import message_image
+from messaging.models import Conversation, Message, MessageImage, OptOut
+from messaging.services import (
+    SendError,
+    conversation_mark_read,
+    cost_estimate,
+    optout_record,
+    settings_for,
+    sms_dry_run,
+    sms_queue,
+)
+from messaging.text import sms_size
+from numbers.models import PhoneNumber
+
+OWNER = Membership.Role.OWNER
 
 
+def _no_change() -> HttpResponse:
+    return HttpResponse(status=204)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
 def inbox(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    return render(request, "messaging/index.html", {"section": "messages"})
+    since = selectors.parse_since(request.GET.get("since"))
+    if since is not None and not selectors.inbox_changed_since(since):
+        return _no_change()
+    q = request.GET.get("q", "").strip()[:100]
+    cursor = request.GET.get("after")
+    context = {
+        "section": "messages",
+        "page": selectors.inbox_page(q=q, cursor=cursor),
+        "q": q,
+        "version": _iso(selectors.inbox_version()),
+        "live": not cursor,
+    }
+    template = "messaging/inbox.html#list" if request.htmx else "messaging/inbox.html"
+    return render(request, template, context)
+
+
+# --- a conversation ---------------------------------------------------------------------------
+
+
+@vary_on_headers("HX-Request")
+def thread(request: HttpRequest, tenant_slug: str, conversation_id: int) -> HttpResponse:
+    # Looked up before the method check: another tenant's id is 404 whatever the method.
+    conversation = get_object_or_404(Conversation, pk=conversation_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
+    since = selectors.parse_since(request.GET.get("since"))
+    if since is not None and not selectors.thread_changed_since(conversation, since):
+        return _no_change()
+    conversation_mark_read(conversation)
+    cursor = request.GET.get("before")
+    context = {
+        "section": "messages",
+        "conversation": conversation,
+        "page": selectors.thread_page(conversation=conversation, cursor=cursor),
+        "version": _iso(selectors.thread_version(conversation)),
+        "live": not cursor,
+    }
+    if request.htmx and since is not None:
+        return render(request, "messaging/thread.html#messages", context)
+    context["request_key"] = uuid.uuid4()
+    return render(request, "messaging/thread.html", context)
+
+
+# --- compose ----------------------------------------------------------------------------------
+
+
+def _queue(form: ComposeForm, request: HttpRequest) -> list[Message]:
+    """Queue the messages; for MMS attach the image before the transaction (and enqueue) ends."""
+    data = form.cleaned_data
+    with transaction.atomic():
+        queued = sms_queue(
+            tenant=request.tenant,
+            sender=data["sender"],
+            recipients=data["recipients"],
+            body=data["message"] or "",
+            request_key=data["request_key"],
+            actor=request.user,
+            flash=data["flash"],
+            kind=data["kind"],
+        )
+        if data["kind"] == Message.Kind.MMS and form.image_data is not None:
+            content_type, ext = form.image_type or ("", "")
+            have = set(
+                MessageImage.objects.filter(message__in=queued).values_list("message_id", flat=True)
+            )
+            for message in queued:
+                if message.pk in have:
+                    continue  # a double submit: the first one attached it
+                image = MessageImage(
+                    tenant=request.tenant,
+                    message=message,
+                    content_type=content_type,
+                    size=len(form.image_data),
+                )
+                image.file.save(
+                    f"{uuid.uuid4().hex}.{ext}", ContentFile(form.image_data), save=False
+                )
+                image.save()
+    return queued
+
+
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = request.tenant
+    initial = {
+        "request_key": uuid.uuid4(),
+        "delivery_report": True,
+        "recipients": request.GET.get("to", ""),
+    }
+    form = ComposeForm(request.POST or None, request.FILES or None, tenant=tenant, initial=initial)
+    estimate: dict[str, int] | None = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.POST.get("action") == "estimate":
+                if data["kind"] != Message.Kind.SMS:
+                    raise SendError("46elks estimates SMS only; MMS is charged per message.")
+                parts, cost = sms_dry_run(
+                    tenant=tenant,
+                    sender=data["sender"],
+                    recipients=data["recipients"],
+                    body=data["message"],
+                )
+                estimate = {"parts": parts, "cost": cost, "recipients": len(data["recipients"])}
+            else:
+                queued = _queue(form, request)
+        except SendError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if estimate is None:
+                return _after_send(request, queued, data["request_key"])
+    status = 400 if request.method == "POST" and form.errors else 200
+    context = {"section": "messages", "form": form, "estimate": estimate}
+    context.update(_counter_context(request, request.POST or request.GET))
+    return render(request, "messaging/compose.html", context, status=status)
+
+
+def _after_send(request: HttpRequest, queued: list[Message], key: uuid.UUID) -> HttpResponse:
+    slug = request.tenant.slug
+    count = len(queued)
+    messages.success(request, f"{count} message{'s' if count != 1 else ''} queued for sending.")
+    if count == 1 and queued[0].conversation_id:
+        return redirect(
+            "messaging:thread", tenant_slug=slug, conversation_id=queued[0].conversation_id
+        )
+    return redirect(f"{reverse('messaging:log', kwargs={'tenant_slug': slug})}?request={key}")
+
+
+def _counter_context(request: HttpRequest, source: object) -> dict[str, object]:
+    body = source.get("message", "")  # type: ignore[attr-defined]
+    raw = source.get("recipients", "")  # type: ignore[attr-defined]
+    count = len(
+        {r.strip() for r in raw.replace("\n", ",").replace(";", ",").split(",") if r.strip()}
+    )
+    size = sms_size(body)
+    parts, cost = cost_estimate(body, max(count, 1))
+    return {
+        "counter": {
+            "characters": len(body),
+            "encoding": size.encoding,
+            "units": size.units,
+            "parts": parts,
+            "recipients": count,
+            "cost": cost,
+            "mms": source.get("kind") == Message.Kind.MMS,  # type: ignore[attr-defined]
+        }
+    }
+
+
+@require_GET
+def counter(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """HTMX: characters, encoding, parts and estimated cost of the text typed so far."""
+    return render(request, "messaging/compose.html#counter", _counter_context(request, request.GET))
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    filters = selectors.LogFilters.from_query(request.GET)
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "section": "messages",
+        "page": selectors.log_page(filters=filters, cursor=request.GET.get("after")),
+        "filters": filters,
+        "filter_query": query.urlencode(),
+        "numbers": list(
+            PhoneNumber.objects.exclude(number="")
+            .order_by("number")
+            .values_list("number", flat=True)
+        ),
+        "directions": Message.Direction.choices,
+        "statuses": Message.Status.choices,
+    }
+    template = "messaging/log.html#results" if request.htmx else "messaging/log.html"
+    return render(request, template, context)
+
+
+@require_GET
+def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    filters = selectors.LogFilters.from_query(request.GET)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return message_log_csv(
+        messages=selectors.log_queryset(filters),
+        currency=request.tenant.currency,
+        filename=f"messages-{request.tenant.slug}-{stamp}.csv",
+    )
+
+
+# --- opt-outs ---------------------------------------------------------------------------------
+
+
+@require_GET
+def optouts(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    return _optouts_page(request, OptOutRecordForm(tenant=request.tenant))
+
+
+def _optouts_page(request: HttpRequest, form: OptOutRecordForm, status: int = 200) -> HttpResponse:
+    context = {
+        "section": "messages",
+        "page": selectors.optout_page(cursor=request.GET.get("after")),
+        "form": form,
+        "query": request.GET,
+    }
+    return render(request, "messaging/optouts.html", context, status=status)
+
+
+@require_POST
+@role_required(OWNER)
+def optout_record_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    form = OptOutRecordForm(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        return _optouts_page(request, form, status=400)
+    data = form.cleaned_data
+    optout_record(
+        tenant=request.tenant,
+        phone=data["phone"],
+        kind=data["kind"],
+        word=data["word"],
+        actor=request.user,
+    )
+    done = "opted out" if data["kind"] == OptOut.Kind.OUT else "opted in again"
+    messages.success(request, f"{data['phone']} is {done}.")
+    return redirect("messaging:optouts", tenant_slug=tenant_slug)
+
+
+@require_GET
+def optout_export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    return optout_csv(
+        optouts=OptOut.objects.all(), filename=f"opt-outs-{request.tenant.slug}-{stamp}.csv"
+    )
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Members read the settings; only owners change them."""
+    current = settings_for(request.tenant)
+    can_change = request.tenant_access.can_manage
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied("Only owners change the messaging settings.")
+    form = MessagingSettingsForm(request.POST or None, instance=current)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Messaging settings saved.")
+        return redirect("messaging:settings", tenant_slug=tenant_slug)
+    status = 400 if request.method == "POST" else 200
+    context = {"section": "messages", "form": form, "can_change": can_change}
+    return render(request, "messaging/settings.html", context, status=status)
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def image(request: HttpRequest, tenant_slug: str, image_id: int) -> HttpResponse:
+    """An MMS image. Any method on another tenant's id answers 404, so ids do not leak."""
+    if request.method not in ("GET", "HEAD"):
+        get_object_or_404(MessageImage, pk=image_id)
+    return message_image(request, tenant_slug=tenant_slug, image_id=image_id)
+
+
+# --- campaigns (placeholder page, linked from the portal navigation) --------------------------
 
 
 def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:

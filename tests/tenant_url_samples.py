@@ -51,3 +51,49 @@ SAMPLES: dict[str, Callable[[Tenant], object]] = {
     "number_id": _number,
     "delivery_id": _webhook_delivery,
 }
+
+
+def _conversation(tenant: Tenant) -> int:
+    from messaging.models import Conversation
+
+    conversation, _ = Conversation.objects.get_or_create(
+        tenant=tenant, ours="+46766860000", other="+46700000001"
+    )
+    return conversation.pk
+
+
+# A 1x1 transparent GIF: the smallest real image for the MMS image URL.
+_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+
+def _image(tenant: Tenant) -> int:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from messaging.models import Message, MessageImage
+
+    image = MessageImage.objects.filter(tenant=tenant).exclude(file="").first()
+    if image is None:
+        message = Message.objects.create(
+            tenant=tenant,
+            kind=Message.Kind.MMS,
+            direction=Message.Direction.IN,
+            status=Message.Status.RECEIVED,
+            ours="+46766860000",
+            other="+46700000001",
+        )
+        # One shared file under MEDIA_ROOT, written once, so test runs leave no litter.
+        name = "mms/isolation-sample.gif"
+        if not default_storage.exists(name):
+            default_storage.save(name, ContentFile(_GIF))
+        image = MessageImage.objects.create(
+            tenant=tenant, message=message, file=name, content_type="image/gif", size=len(_GIF)
+        )
+    return image.pk
+
+
+SAMPLES["conversation_id"] = _conversation
+SAMPLES["image_id"] = _image

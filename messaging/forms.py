@@ -1,0 +1,183 @@
+"""Forms for the messaging pages. Sending rules stay in services; forms parse and report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+
+from accounts.models import Tenant
+from messaging.models import Message, MessagingSettings, OptOut
+from messaging.services import SendError, recipients_parse, sender_resolve, settings_for
+from numbers.models import PhoneNumber
+from numbers.phone import to_e164
+
+# Magic bytes of the image types 46elks accepts for MMS: what the file is, not what it is named.
+IMAGE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
+    (b"GIF87a", "image/gif", "gif"),
+    (b"GIF89a", "image/gif", "gif"),
+)
+
+
+def sniff_image(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) from a file's first bytes, or None for anything else."""
+    for magic, content_type, ext in IMAGE_SIGNATURES:
+        if head.startswith(magic):
+            return content_type, ext
+    return None
+
+
+class ComposeForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=Message.Kind.choices,
+        initial=Message.Kind.SMS,
+        widget=forms.RadioSelect,
+        label="Type",
+    )
+    number = forms.ChoiceField(label="From number", required=False)
+    sender_id = forms.CharField(
+        label="…or a sender name",
+        required=False,
+        max_length=11,
+        help_text="3 to 11 letters and digits, not starting with a digit. SMS only; "
+        "recipients cannot reply to a name.",
+    )
+    recipients = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Phone numbers separated by commas or new lines.",
+    )
+    message = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False, strip=False)
+    image = forms.FileField(
+        required=False, help_text="MMS only: a JPEG, PNG or GIF image.", label="Image"
+    )
+    flash = forms.BooleanField(
+        required=False, label="Flash SMS", help_text="Shown at once, not stored on the phone."
+    )
+    delivery_report = forms.BooleanField(required=False, initial=True, label="Delivery report")
+    request_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+        numbers = PhoneNumber.objects.filter(
+            status=PhoneNumber.Status.ACTIVE, has_sms=True
+        ).values_list("number", flat=True)
+        self.fields["number"].choices = [("", "— choose a number —")] + [
+            (n, n) for n in numbers.order_by("number") if n
+        ]
+        self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/gif"
+        self.image_data: bytes | None = None
+        self.image_type: tuple[str, str] | None = None
+
+    def clean_recipients(self) -> list[str]:
+        region = settings_for(self.tenant).default_country
+        try:
+            return recipients_parse(self.cleaned_data["recipients"], region=region)
+        except SendError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def clean_image(self) -> UploadedFile | None:
+        image: UploadedFile | None = self.cleaned_data.get("image")
+        if not image:
+            return None
+        if image.size > settings.MMS_MAX_BYTES:
+            limit = settings.MMS_MAX_BYTES // 1000
+            raise ValidationError(f"The image is too large: at most {limit} kB.")
+        data = image.read()
+        found = sniff_image(data[:16])
+        if found is None:
+            raise ValidationError("Only JPEG, PNG and GIF images can be sent.")
+        self.image_data, self.image_type = data, found
+        return image
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("kind") or Message.Kind.SMS
+        sender = (data.get("sender_id") or "").strip() or data.get("number") or ""
+        if not sender:
+            self.add_error("number", "Choose a number to send from, or write a sender name.")
+        else:
+            try:
+                data["sender"] = sender_resolve(tenant=self.tenant, value=sender, kind=kind).ours
+            except SendError as exc:
+                field = "sender_id" if data.get("sender_id") else "number"
+                self.add_error(field, str(exc))
+        body = data.get("message") or ""
+        if kind == Message.Kind.SMS:
+            if not body.strip():
+                self.add_error("message", "Write a message.")
+            if self.image_data is not None:
+                self.add_error("image", "Images are sent as MMS: choose MMS as the type.")
+        elif not body.strip() and self.image_data is None:
+            self.add_error("image", "An MMS needs an image or a text.")
+        return data
+
+
+class OptOutRecordForm(forms.Form):
+    phone = forms.CharField(label="Phone number", max_length=30)
+    kind = forms.ChoiceField(
+        choices=[(OptOut.Kind.OUT, "Opt out (stop messages)"), (OptOut.Kind.IN, "Opt in again")],
+        label="Record",
+    )
+    word = forms.CharField(
+        required=False, max_length=30, label="Note", help_text="Why, e.g. “by phone”."
+    )
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_phone(self) -> str:
+        region = settings_for(self.tenant).default_country
+        return to_e164(self.cleaned_data["phone"], region=region)
+
+
+class MessagingSettingsForm(forms.ModelForm):
+    class Meta:
+        model = MessagingSettings
+        fields = ["default_country", "stop_words", "start_words", "dontlog", "retention_days"]
+        labels = {
+            "default_country": "Default country",
+            "stop_words": "Stop words",
+            "start_words": "Start words",
+            "dontlog": "Keep message text out of 46elks' logs",
+            "retention_days": "Keep message text for (days)",
+        }
+        help_texts = {
+            "stop_words": "Comma separated. An inbound SMS that is one of these opts the "
+            "sender out.",
+            "start_words": "Comma separated. Opts the sender in again.",
+        }
+
+    def clean_default_country(self) -> str:
+        value = self.cleaned_data["default_country"].strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValidationError("Use the two-letter country code, e.g. SE.")
+        return value
+
+    def _words(self, name: str) -> str:
+        words = [w.strip().upper() for w in self.cleaned_data[name].split(",") if w.strip()]
+        if not words:
+            raise ValidationError("Give at least one word.")
+        if any(" " in w for w in words):
+            raise ValidationError("Each word is a single word; separate them with commas.")
+        return ",".join(dict.fromkeys(words))
+
+    def clean_stop_words(self) -> str:
+        return self._words("stop_words")
+
+    def clean_start_words(self) -> str:
+        return self._words("start_words")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        stop = set((data.get("stop_words") or "").split(","))
+        start = set((data.get("start_words") or "").split(","))
+        if (stop & start) - {""}:
+            self.add_error("start_words", "A word cannot both stop and start messages.")
+        return data

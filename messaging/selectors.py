@@ -1,0 +1,174 @@
+"""Reads for the messaging pages: inbox, threads, the log and the opt-out ledger.
+
+All of them run inside a tenant scope (the request's), so the default managers already filter
+on the tenant. Lists are keyset-paginated and take a fixed number of queries per page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.pagination import KeysetPage, keyset_page
+from messaging.models import Conversation, Message, OptOut
+
+PAGE_SIZE = 50
+THREAD_SIZE = 50
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """The `since` a polling page sent back; anything unreadable means "render everything"."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "+"))
+    except ValueError:
+        return None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+def inbox_page(*, q: str = "", cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
+    """Conversations, latest activity first; `q` matches number digits or message text."""
+    qs = Conversation.objects.all()
+    q = q.strip()
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        text = Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=q))
+        match = Q(text)
+        if digits:
+            match |= Q(other__contains=digits) | Q(ours__contains=digits)
+        qs = qs.filter(match)
+    return keyset_page(qs, cursor=cursor, size=size, field="last_message_at")
+
+
+def inbox_version() -> datetime | None:
+    """The newest change to any conversation (served by the conversation_changes index)."""
+    return Conversation.objects.order_by("-updated").values_list("updated", flat=True).first()
+
+
+def inbox_changed_since(since: datetime) -> bool:
+    return Conversation.objects.filter(updated__gt=since).exists()
+
+
+# --- threads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    messages: list[Message]  # oldest first, for reading top to bottom
+    older_cursor: str | None
+    is_latest: bool
+
+
+def thread_page(
+    *, conversation: Conversation, cursor: str | None, size: int = THREAD_SIZE
+) -> ThreadPage:
+    """The newest `size` messages of a conversation (or those before `cursor`), with images."""
+    qs = (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender")
+        .prefetch_related("images")
+    )
+    page = keyset_page(qs, cursor=cursor, size=size)
+    return ThreadPage(
+        messages=list(reversed(page.items)),
+        older_cursor=page.next_cursor,
+        is_latest=page.is_first,
+    )
+
+
+def thread_version(conversation: Conversation) -> datetime | None:
+    return (
+        Message.objects.filter(conversation=conversation)
+        .order_by("-updated")
+        .values_list("updated", flat=True)
+        .first()
+    )
+
+
+def thread_changed_since(conversation: Conversation, since: datetime) -> bool:
+    return Message.objects.filter(conversation=conversation, updated__gt=since).exists()
+
+
+# --- the log ------------------------------------------------------------------------------------
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    direction: str = ""
+    ours: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    request: uuid.UUID | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> LogFilters:
+        direction = query.get("direction", "")
+        status = query.get("status", "")
+        try:
+            request = uuid.UUID(query.get("request", "")) if query.get("request") else None
+        except ValueError:
+            request = None
+        return cls(
+            direction=direction if direction in Message.Direction.values else "",
+            ours=query.get("number", "").strip()[:20],
+            status=status if status in Message.Status.values else "",
+            date_from=_day(query.get("from")),
+            date_to=_day(query.get("to")),
+            request=request,
+        )
+
+    @property
+    def active(self) -> bool:
+        return any(
+            (self.direction, self.ours, self.status, self.date_from, self.date_to, self.request)
+        )
+
+    def apply(self, qs: QuerySet[Message]) -> QuerySet[Message]:
+        if self.direction:
+            qs = qs.filter(direction=self.direction)
+        if self.ours:
+            qs = qs.filter(ours=self.ours)
+        if self.status:
+            qs = qs.filter(status=self.status)
+        zone = timezone.get_current_timezone()
+        if self.date_from:
+            qs = qs.filter(created__gte=datetime.combine(self.date_from, time.min, tzinfo=zone))
+        if self.date_to:
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=zone)
+            qs = qs.filter(created__lt=end)
+        if self.request:
+            qs = qs.filter(request_key=self.request)
+        return qs
+
+
+def log_queryset(filters: LogFilters) -> QuerySet[Message]:
+    return filters.apply(Message.objects.all())
+
+
+def log_page(*, filters: LogFilters, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
+    return keyset_page(log_queryset(filters).select_related("sender"), cursor=cursor, size=size)
+
+
+# --- opt-outs -----------------------------------------------------------------------------------
+
+
+def optout_page(*, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
+    qs = OptOut.objects.select_related("actor", "message")
+    return keyset_page(qs, cursor=cursor, size=size)
