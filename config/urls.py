@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from calls.media import greeting_public
 from messaging.media import mms_public_image
 from messaging.webhooks import elks_delivery_report
 from numbers.webhooks import elks_number_hook
@@ -28,6 +29,7 @@ urlpatterns = [
     path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
+    path("media/greetings/<str:token>/", greeting_public, name="greeting_public"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
 ]
 

@@ -117,6 +117,10 @@ class PhoneNumber(TenantOwned):
     # ... and inbound calls: [{"to": "+46...", "timeout": 20}, ...] tried in order.
     voice_forwards = models.JSONField(default=list, blank=True)
     voicemail_enabled = models.BooleanField(default=False)
+    # None: the built-in greeting.
+    voicemail_greeting = models.ForeignKey(
+        "calls.Greeting", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     record_calls = models.BooleanField(default=False)
 
     # What the provider held at the last sync when it differed from ours (drift).

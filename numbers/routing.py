@@ -39,6 +39,10 @@ def callback_urls(number: PhoneNumber) -> dict[str, str]:
 
 
 def greeting_url(number: PhoneNumber) -> str:
+    """The tenant's uploaded greeting by its unguessable URL, or the built-in one."""
+    greeting = number.voicemail_greeting
+    if greeting is not None:
+        return f"{settings.PUBLIC_BASE_URL}/media/greetings/{greeting.public_token}/"
     return f"{settings.PUBLIC_BASE_URL}{static('audio/voicemail-greeting.wav')}"
 
 
@@ -47,7 +51,7 @@ def voicemail_action(number: PhoneNumber) -> Action:
         "play": greeting_url(number),
         "skippable": False,
         "next": {
-            "record": hook_url(number, "recording"),
+            "record": hook_url(number, "voicemail"),
             "timelimit": VOICEMAIL_TIMELIMIT,
             "silencedetection": "yes",
         },

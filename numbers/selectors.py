@@ -21,7 +21,7 @@ def number_for_hook_token(token: str) -> PhoneNumber | None:
                 Q(hook_token=token)
                 | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
             )
-            .select_related("tenant")
+            .select_related("tenant", "voicemail_greeting")
             .first()
         )
 

@@ -28,7 +28,8 @@ KINDS = {
     "mms": ("mms", "id"),
     "voice": ("voice_start", "callid"),
     "hangup": ("hangup", "id"),
-    "recording": ("recording", "callid"),
+    "recording": ("recording", "wav"),
+    "voicemail": ("voicemail", "wav"),
 }
 
 
@@ -49,6 +50,8 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
     event_kind, id_field = KINDS[kind]
     payload = request.POST.dict()
     event_id = payload.get(id_field) or payload.get("id") or payload.get("callid")
+    if id_field == "wav" and event_id:
+        event_id = event_id.rsplit("/", 1)[-1]  # <callid>-r<n>.wav: one row per recording
     # Without an id there is nothing to de-duplicate on: keep it anyway, failed by processing.
     key = str(event_id)[:200] if event_id else f"no-id:{hash(frozenset(payload.items()))}"
     created = webhook_store(
@@ -60,6 +63,10 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
         number_id=number.pk,
     )
     if kind == "voice":
+        if created:
+            from calls.services import call_started
+
+            call_started(number=number, payload=payload)
         return JsonResponse(voice_action(number))
     if kind == "sms" and created and number.is_routable and number.sms_autoreply_enabled:
         return HttpResponse(number.sms_autoreply_text, content_type="text/plain; charset=utf-8")

@@ -168,6 +168,9 @@ WEBHOOK_HANDLERS = {
     "elks:sms": "messaging.inbound.inbound_sms",
     "elks:mms": "messaging.inbound.inbound_mms",
     "elks:dlr": "messaging.inbound.delivery_report",
+    "elks:hangup": "calls.services.call_hangup",
+    "elks:recording": "calls.services.recording_received",
+    "elks:voicemail": "calls.services.recording_received",
 }
 # At most one drain task is published per this many seconds, however many events arrive.
 WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
@@ -215,6 +218,12 @@ CELERY_BEAT_SCHEDULE = {
     "messages-history-sync": {"task": "messaging.tasks.history_sync", "schedule": 300.0},
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
     "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
+    "recordings-due": {"task": "calls.tasks.recordings_due", "schedule": 60.0},
+    "recordings-retention": {
+        "task": "calls.tasks.recordings_retention",
+        "schedule": crontab(minute=41, hour=3),
+    },
+    "calls-history-sync": {"task": "calls.tasks.history_sync", "schedule": 300.0},
     "numbers-quarantine-expire": {
         "task": "numbers.tasks.quarantine_expire",
         "schedule": crontab(minute="*"),

@@ -73,7 +73,7 @@ def test_several_forwards_fall_through_in_order_then_voicemail() -> None:
     assert action["failed"] == second and second["connect"] == "+46702222222"
     voicemail = second["failed"]
     assert voicemail["play"].endswith("/static/audio/voicemail-greeting.wav")
-    assert voicemail["next"]["record"] == f"{BASE}/hooks/elks/tok/recording/"
+    assert voicemail["next"]["record"] == f"{BASE}/hooks/elks/tok/voicemail/"
 
 
 def test_recording_forwarded_calls() -> None:

@@ -331,6 +331,16 @@ class Simulator:
                             }
                         )
                         actions.append({"connect": action["connect"], "result": result})
+                        # 46elks: `success`/`busy`/`failed` may hold the action for that outcome.
+                        if result in action and action[result] is not None:
+                            job.sleep(self.config.event_delay / 2)
+                            action = self._fetch_action(
+                                job,
+                                action[result],
+                                {"callid": call["id"], "result": result},
+                                call["id"],
+                            )
+                            continue
                     elif isinstance(action.get("record"), str):
                         self._record(job, call, action["record"], recordings)
                         recordings += 1
