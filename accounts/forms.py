@@ -138,6 +138,20 @@ class InviteForm(forms.Form):
         return email
 
 
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "phone"]
+        labels = {"phone": "Your phone"}
+        help_texts = {"phone": "For click-to-call: 46elks rings this phone first."}
+
+    def clean_phone(self) -> str:
+        from numbers.phone import to_e164
+
+        value = self.cleaned_data["phone"].strip()
+        return to_e164(value, region="SE") if value else ""
+
+
 class ConfirmForm(forms.Form):
     """A destructive action typed out: the user must type `expected` exactly."""
 

@@ -185,6 +185,8 @@ class AuditEvent(models.Model):
         MEMBER_INVITED = "member.invited", "Member invited"
         MEMBER_REMOVED = "member.removed", "Member removed"
         ORPHAN_SUBACCOUNT = "provider.orphan_subaccount", "Orphan subaccount"
+        WEBHOOK_SECRET_CREATED = "webhook.secret_created", "Webhook secret created"
+        WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "Webhook secret rotated"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

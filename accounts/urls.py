@@ -11,4 +11,5 @@ urlpatterns = [
     path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="password_set"),
     path("set-password/done/", views.SetPasswordDoneView.as_view(), name="password_set_done"),
     path("choose-tenant/", views.choose_tenant, name="choose_tenant"),
+    path("profile/", views.profile, name="profile"),
 ]

@@ -11,7 +11,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import role_required, user_tenants
-from accounts.forms import InviteForm, LoginForm
+from accounts.forms import InviteForm, LoginForm, ProfileForm
 from accounts.models import AuditEvent, Membership
 from accounts.services import TenantError, member_invite, member_remove
 from billing.selectors import usage_this_month
@@ -50,6 +50,17 @@ def choose_tenant(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/choose_tenant.html", {"memberships": user_tenants(request.user)}
     )
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/profile.html", {"form": form}, status=status)
 
 
 def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import MoneyField
 from accounts.models import Tenant
+from calls.models import Greeting
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
 from numbers.phone import to_e164
 
@@ -70,6 +71,13 @@ class RoutingForm(forms.ModelForm):
         label="Also post SMS to your webhook",
         help_text="An https:// URL of yours; each SMS is posted as signed JSON.",
     )
+    # The choices are the tenant's own greetings, set per request (the manager is scoped).
+    voicemail_greeting = forms.ModelChoiceField(
+        queryset=Greeting._base_manager.none(),
+        required=False,
+        empty_label="Built-in greeting",
+        label="Voicemail greeting",
+    )
     forward_1 = forms.CharField(required=False, label="Forward calls to")
     timeout_1 = forms.IntegerField(
         required=False, min_value=5, max_value=120, initial=20, label="Ring for (seconds)"
@@ -93,6 +101,7 @@ class RoutingForm(forms.ModelForm):
             "sms_autoreply_enabled",
             "sms_autoreply_text",
             "voicemail_enabled",
+            "voicemail_greeting",
             "record_calls",
         ]
         labels = {
@@ -111,6 +120,7 @@ class RoutingForm(forms.ModelForm):
             self.initial[f"forward_{i}"] = forward["to"]
             self.initial[f"timeout_{i}"] = forward.get("timeout", 20)
         self.region = (self.instance.country or "se").upper()
+        self.fields["voicemail_greeting"].queryset = Greeting.objects.all()
 
     def clean_sms_forward_to(self) -> str:
         value = self.cleaned_data["sms_forward_to"].strip()
