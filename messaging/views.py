@@ -46,8 +46,12 @@ def _no_change() -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# What an empty list polls with: quiet until the first row appears.
+EPOCH = "1970-01-01T00:00:00+00:00"
+
+
 def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
+    return value.isoformat() if value else EPOCH
 
 
 # --- inbox ------------------------------------------------------------------------------------
