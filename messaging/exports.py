@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django.utils import timezone
 
 from accounts.templatetags.switchboard import format_money
 
@@ -46,7 +45,7 @@ class _Echo:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     if value is None:
         return ""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_phone(value):
