@@ -97,3 +97,79 @@ def _image(tenant: Tenant) -> int:
 
 SAMPLES["conversation_id"] = _conversation
 SAMPLES["image_id"] = _image
+
+
+# The smallest WAV header-and-silence: enough for the recording audio URL to answer 200.
+_WAV = (
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00\x80>\x00\x00"
+    b"\x02\x00\x10\x00data\x00\x00\x00\x00"
+)
+
+
+def _shared_file(name: str, content: bytes) -> str:
+    """One shared file under MEDIA_ROOT, written once, so test runs leave no litter."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+    return name
+
+
+def _call(tenant: Tenant) -> int:
+    from calls.models import Call
+
+    call = Call.objects.filter(tenant=tenant).first()
+    if call is None:
+        number = PhoneNumber.objects.get(pk=_number(tenant))
+        call = Call.objects.create(
+            tenant=tenant,
+            elks_id=f"c-sample-{tenant.pk}",
+            direction=Call.Direction.IN,
+            state=Call.State.SUCCESS,
+            number=number,
+            ours=number.number,
+            other="+46700000001",
+            duration=42,
+            cost=12_000,
+        )
+    return call.pk
+
+
+def _recording(tenant: Tenant) -> int:
+    from calls.models import Call, Recording
+
+    recording = Recording.objects.filter(tenant=tenant).exclude(file="").first()
+    if recording is None:
+        call = Call.objects.get(pk=_call(tenant))
+        recording = Recording.objects.create(
+            tenant=tenant,
+            call=call,
+            callid=call.elks_id,
+            elks_id=f"{call.elks_id}-r0",
+            kind=Recording.Kind.VOICEMAIL,
+            duration=3,
+            file=_shared_file("recordings/isolation-sample.wav", _WAV),
+            size=len(_WAV),
+        )
+    return recording.pk
+
+
+def _greeting(tenant: Tenant) -> int:
+    from calls.models import Greeting
+
+    greeting = Greeting.objects.filter(tenant=tenant).first()
+    if greeting is None:
+        greeting = Greeting.objects.create(
+            tenant=tenant,
+            name="Sample greeting",
+            file=_shared_file("greetings/isolation-sample.wav", _WAV),
+            content_type="audio/wav",
+            size=len(_WAV),
+        )
+    return greeting.pk
+
+
+SAMPLES["call_id"] = _call
+SAMPLES["recording_id"] = _recording
+SAMPLES["greeting_id"] = _greeting
