@@ -1,0 +1,107 @@
+"""An inbound SMS appears in an open inbox without a reload; the reply's status moves live."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django_scopes import scope
+from playwright.sync_api import expect
+
+from accounts.services import tenant_create
+from numbers.models import NumberPrice
+from numbers.services import number_rent
+from tests.e2e.conftest import screenshot
+from tests.factories import StaffFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-owner-pass-phrase"
+
+
+def test_inbound_sms_arrives_live_and_the_reply_is_delivered(  # type: ignore[no-untyped-def]
+    page, live_server, elks, settings
+) -> None:
+    base = live_server.url
+    # Webhooks are processed inline (wake_processor drains on commit) in the server thread.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PUBLIC_BASE_URL = base  # before renting: 46elks posts callbacks to the live server
+    # Slow enough delivery reports that the page shows each step of the status.
+    elks.configure(event_delay=1.5)
+    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
+    created = tenant_create(
+        name="Taxi Nord",
+        usage_limit=10_000_000,
+        owner_email="owner@taxinord.example",
+        actor=StaffFactory(),
+        request=None,
+    )
+    owner, tenant = created.owner, created.tenant
+    owner.set_password(PASSWORD)
+    owner.save()
+    with scope(tenant=tenant.pk):
+        number = number_rent(
+            tenant=tenant,
+            country="se",
+            capabilities=["sms", "voice"],
+            category="mobile",
+            request_key=uuid.uuid4(),
+            actor=owner,
+        )
+
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("owner@taxinord.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Messages").first.click()
+    expect(page.get_by_text("No messages yet")).to_be_visible()
+
+    elks.inbound_sms(to=number.number, from_="+46700000001", message="Hej! Can I book a car?")
+    inbox = page.locator("#inbox-list")
+    expect(inbox).to_contain_text("Hej! Can I book a car?", timeout=15_000)  # no reload
+    expect(inbox).to_contain_text("+46 70 000 00 01")
+    expect(inbox.locator(".badge-unread")).to_have_text("1")
+    screenshot(page, "inbox")
+
+    inbox.get_by_role("link").first.click()
+    expect(page.locator("#thread-messages")).to_contain_text("Hej! Can I book a car?")
+    page.get_by_label("Reply").fill("Yes — the car is on its way.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("1 message queued for sending.")).to_be_visible()
+
+    status = page.locator(".msg-out [data-status]").last
+    expect(status).to_have_text("Accepted")  # 46elks took it; no report yet
+    expect(status).to_have_text("Sent", timeout=10_000)
+    expect(status).to_have_text("Delivered", timeout=10_000)
+    expect(page.locator(".msg-out .meta").last).to_contain_text("delivered")
+    screenshot(page, "thread")
+
+    page.get_by_role("link", name="← Inbox").click()
+    expect(page.locator("#inbox-list")).to_contain_text("You: Yes — the car is on its way.")
+    expect(page.locator("#inbox-list .badge-unread")).to_have_count(0)
+
+
+def test_compose_counts_characters_and_parts_while_typing(page, live_server, world) -> None:  # type: ignore[no-untyped-def]
+    world.owner_a.set_password(PASSWORD)
+    world.owner_a.save()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(world.owner_a.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live_server.url}/t/acme/messages/new/")
+    page.locator("#id_recipients").fill("070-000 00 01, 070-000 00 02")
+    page.locator("#id_message").fill("Hej på dig")
+    counter = page.locator("#counter")
+    expect(counter.locator("[data-counter=encoding]")).to_have_text("GSM-7")
+    expect(counter.locator("[data-counter=recipients]")).to_have_text("2")
+    expect(counter.locator("[data-counter=cost]")).to_have_text("0.70 SEK")
+    page.locator("#id_message").fill("Hej 😀 " + "x" * 70)
+    expect(counter.locator("[data-counter=encoding]")).to_have_text("UCS-2")
+    expect(counter.locator("[data-counter=parts]")).to_have_text("2")
+    # The image field shows only for MMS (CSS :has, no script).
+    expect(page.locator("#id_image")).to_be_hidden()
+    page.get_by_role("radio", name="MMS").check()
+    expect(page.locator("#id_image")).to_be_visible()
+    expect(page.locator("#id_sender_id")).to_be_hidden()
+    page.get_by_role("radio", name="SMS").check()
+    screenshot(page, "compose")
