@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
@@ -19,10 +19,12 @@ def _file_response(image: MessageImage) -> FileResponse:
     return response
 
 
-@require_GET
-def message_image(request: HttpRequest, tenant_slug: str, image_id: int) -> FileResponse:
-    """Inside the tenant scope: another tenant's image id is simply not found."""
-    return _file_response(get_object_or_404(MessageImage, pk=image_id))
+def message_image(request: HttpRequest, tenant_slug: str, image_id: int) -> HttpResponse:
+    """Inside the tenant scope: another tenant's image id is simply not found (any method)."""
+    image = get_object_or_404(MessageImage, pk=image_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _file_response(image)
 
 
 @require_GET

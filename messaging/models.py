@@ -124,6 +124,8 @@ class Message(TenantOwned):
     body = models.TextField(blank=True)
     body_blanked = models.BooleanField(default=False)
     flash = models.BooleanField(default=False)
+    # Ask 46elks for delivery reports (whendelivered); on unless the sender turned it off.
+    delivery_report = models.BooleanField(default=True)
     elks_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     cost = models.BigIntegerField(null=True, blank=True)
     parts = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -150,6 +152,7 @@ class Message(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "-created", "-id"], name="message_log"),
             models.Index(fields=["conversation", "-created", "-id"], name="message_thread"),
+            models.Index(fields=["conversation", "-updated"], name="message_thread_changes"),
             models.Index(fields=["tenant", "-updated"], name="message_changes"),
             models.Index(fields=["status", "created"], name="message_outbox"),
             models.Index(fields=["number", "-created"], name="message_by_number"),

@@ -126,6 +126,7 @@ def sms_queue(
     request_key: uuid.UUID,
     actor: User | None,
     flash: bool = False,
+    delivery_report: bool = True,
     kind: str = Message.Kind.SMS,
     source: str = Message.Source.DASHBOARD,
 ) -> list[Message]:
@@ -160,6 +161,7 @@ def sms_queue(
                         other=to,
                         body=body,
                         flash=flash,
+                        delivery_report=delivery_report,
                         parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
                         request_key=request_key,
                         sender=actor if actor and actor.is_authenticated else None,
@@ -209,7 +211,7 @@ def message_send(*, message_id: int) -> None:
                 from_=message.ours,
                 to=message.other,
                 message=message.body,
-                whendelivered=dlr_url(message),
+                whendelivered=dlr_url(message) if message.delivery_report else None,
                 flashsms=message.flash,
                 dontlog=dontlog,
             )

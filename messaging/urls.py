@@ -1,6 +1,7 @@
 from django.urls import path
 
 from messaging import views
+from messaging.media import message_image
 
 app_name = "messaging"
 urlpatterns = [
@@ -14,5 +15,5 @@ urlpatterns = [
     path("opt-outs/record/", views.optout_record_view, name="optout_record"),
     path("opt-outs/export.csv", views.optout_export, name="optout_export"),
     path("settings/", views.settings_view, name="settings"),
-    path("images/<int:image_id>/", views.image, name="image"),
+    path("images/<int:image_id>/", message_image, name="image"),
 ]

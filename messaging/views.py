@@ -25,7 +25,6 @@ from accounts.models import Membership
 from messaging import selectors
 from messaging.exports import message_log_csv, optout_csv
 from messaging.forms import ComposeForm, MessagingSettingsForm, OptOutRecordForm
-from messaging.media import message_image
 from messaging.models import Conversation, Message, MessageImage, OptOut
 from messaging.services import (
     SendError,
@@ -118,6 +117,7 @@ def _queue(form: ComposeForm, request: HttpRequest) -> list[Message]:
             request_key=data["request_key"],
             actor=request.user,
             flash=data["flash"],
+            delivery_report=data["delivery_report"],
             kind=data["kind"],
         )
         if data["kind"] == Message.Kind.MMS and form.image_data is not None:
@@ -321,13 +321,6 @@ def settings_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 
 # --- images -----------------------------------------------------------------------------------
-
-
-def image(request: HttpRequest, tenant_slug: str, image_id: int) -> HttpResponse:
-    """An MMS image. Any method on another tenant's id answers 404, so ids do not leak."""
-    if request.method not in ("GET", "HEAD"):
-        get_object_or_404(MessageImage, pk=image_id)
-    return message_image(request, tenant_slug=tenant_slug, image_id=image_id)
 
 
 # --- campaigns (placeholder page, linked from the portal navigation) --------------------------

@@ -225,3 +225,18 @@ def test_inbound_mms_image_is_fetched_from_46elks_only(
         mms_images_fetch(message_id=message.pk)
     evil.refresh_from_db()
     assert "not on the 46elks API host" in evil.error and not evil.file
+
+
+def test_delivery_report_can_be_turned_off(world, live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+    [message] = sms_queue(
+        tenant=live_tenant,
+        sender=number.number,
+        recipients=["+46700000001"],
+        body="No report please",
+        request_key=uuid.uuid4(),
+        actor=world.owner_a,
+        delivery_report=False,
+    )
+    message_send(message_id=message.pk)
+    params = elks.api_requests(method="POST", path="/a1/sms")[0]["params"]
+    assert "whendelivered" not in params
