@@ -113,7 +113,7 @@ def log_queryset(filters: CallFilters) -> QuerySet:
     """The filtered log with per-row recording markers, in one query (no N+1)."""
     voicemail = Recording.objects.filter(call=OuterRef("pk"), kind=Recording.Kind.VOICEMAIL)
     unheard = voicemail.filter(heard=None)
-    return filters.apply(Call.objects.all()).annotate(
+    return filters.apply(Call.objects.select_related("number")).annotate(
         recording_count=_recording_count(),
         has_voicemail=Exists(voicemail),
         has_unheard=Exists(unheard),

@@ -39,8 +39,9 @@ def test_log_shows_each_call_formatted(world: World, number) -> None:  # type: i
 
     html = client_for(world.member_a).get(BASE).content.decode()
     assert _rows(html) == [str(recorded.pk), str(outgoing.pk), str(incoming.pk)]
-    assert "+46 70 000 00 01 → +46 76 686 14 75" in html  # in: other → ours
-    assert "+46 76 686 14 75 → +46 70 000 00 01" in html  # out: ours → other
+    assert "In</span> from +46 70 000 00 01</td>" in html  # in: the caller
+    assert "Out</span> to +46 70 000 00 01</td>" in html  # out: the callee
+    assert 'title="From +46700000001 to +46766861475"' in html
     assert "1:15" in html and "62:05" in html  # mm:ss
     assert "1.25 SEK" in html
     assert "Voicemail · new" in html and ">Recording</a>" in html
