@@ -15,6 +15,7 @@ from accounts.forms import InviteForm, LoginForm, ProfileForm
 from accounts.models import AuditEvent, Membership
 from accounts.services import TenantError, member_invite, member_remove
 from billing.selectors import usage_this_month
+from calls.selectors import unheard_voicemail_count
 
 
 class LoginView(auth_views.LoginView):
@@ -68,7 +69,11 @@ def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request,
         "accounts/dashboard.html",
-        {"section": "dashboard", "usage_month": usage_this_month(tenant=tenant)},
+        {
+            "section": "dashboard",
+            "usage_month": usage_this_month(tenant=tenant),
+            "unheard": unheard_voicemail_count(tenant),
+        },
     )
 
 

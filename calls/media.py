@@ -7,7 +7,7 @@ import re
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django_scopes import scopes_disabled
 
 from calls.models import Greeting, Recording
@@ -51,7 +51,7 @@ def _unsatisfiable(size: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def recording_audio(request: HttpRequest, tenant_slug: str, recording_id: int) -> HttpResponse:
     recording = get_object_or_404(Recording, pk=recording_id)
     if not recording.file:
@@ -59,7 +59,7 @@ def recording_audio(request: HttpRequest, tenant_slug: str, recording_id: int) -
     return ranged_file(request, recording.file, "audio/wav", f"{recording.elks_id}.wav")
 
 
-@require_GET
+@require_safe
 def greeting_public(request: HttpRequest, token: str) -> HttpResponse:
     with scopes_disabled():
         greeting = get_object_or_404(Greeting, public_token=token)

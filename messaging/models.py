@@ -29,6 +29,9 @@ class MessagingSettings(TenantOwned):
     default_country = models.CharField(
         max_length=2, default="SE", help_text="For numbers typed in national format."
     )
+    time_zone = models.CharField(
+        max_length=50, default="Europe/Stockholm", help_text="For schedules and quiet hours."
+    )
     stop_words = models.CharField(max_length=300, default=DEFAULT_STOP_WORDS)
     start_words = models.CharField(max_length=300, default=DEFAULT_START_WORDS)
     dontlog = models.BooleanField(
@@ -264,3 +267,31 @@ class WebhookDelivery(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.url}"
+
+
+from messaging.campaign_models import (  # noqa: E402
+    Campaign,
+    CampaignRecipient,
+    Contact,
+    ContactImport,
+    ContactList,
+    ContactListMember,
+    ImportRejection,
+)
+
+__all__ = [
+    "Campaign",
+    "CampaignRecipient",
+    "Contact",
+    "ContactImport",
+    "ContactList",
+    "ContactListMember",
+    "Conversation",
+    "CustomerWebhook",
+    "ImportRejection",
+    "Message",
+    "MessageImage",
+    "MessagingSettings",
+    "OptOut",
+    "WebhookDelivery",
+]
