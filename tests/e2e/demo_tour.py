@@ -59,6 +59,37 @@ def main(base: str = "http://127.0.0.1:8000", out: str = "/tmp/tour") -> None:
         shot("09-members")
         page.goto(f"{base}/t/nordic-florist/")
         shot("10-other-tenant-404")
+        for n, path in enumerate(
+            [
+                "numbers/",
+                "messages/",
+                "messages/new/",
+                "messages/log/",
+                "messages/opt-outs/",
+                "messages/webhooks/",
+                "calls/",
+                "calls/voicemail/",
+                "calls/greetings/",
+                "billing/",
+            ],
+            start=11,
+        ):
+            page.goto(f"{base}/t/acme-taxi/{path}")
+            shot(f"{n}-{path.strip('/').replace('/', '-')}")
+        page.goto(f"{base}/t/acme-taxi/messages/")
+        page.locator("table a, .conversation a, main a[href*='/messages/c/']").first.click()
+        shot("21-thread")
+        page.goto(f"{base}/t/acme-taxi/numbers/")
+        page.locator("td a").first.click()
+        shot("22-number")
+        page.goto(f"{base}/t/acme-taxi/")
+        page.get_by_role("button", name="Sign out").click()
+        sign_in("staff@switchboard.test")
+        for n, path in enumerate(
+            ["numbers/", "numbers/prices/", "infobip/?country=SE", "webhooks/"], start=23
+        ):
+            page.goto(f"{base}/staff/{path}")
+            shot(f"{n}-staff-{path.split('?')[0].strip('/').replace('/', '-')}")
         browser.close()
 
 

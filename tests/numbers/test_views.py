@@ -208,7 +208,7 @@ def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> Non
         has_voice=True,
         status="active",
     )
-    for n in range(3):
+    for _ in range(3):
         Message.objects.create(
             tenant=world.tenant_a,
             number=number,
