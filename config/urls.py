@@ -4,7 +4,7 @@ from django.urls import include, path
 from accounts import views as account_views
 from calls.media import greeting_public
 from messaging.media import mms_public_image
-from messaging.webhooks import elks_delivery_report
+from messaging.webhooks import elks_campaign_report, elks_delivery_report
 from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
@@ -27,6 +27,7 @@ urlpatterns = [
     path("staff/", include("providers.staff_urls")),
     path("admin/", admin.site.urls),
     path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
+    path("hooks/elks/cdlr/<str:token>/", elks_campaign_report, name="elks_campaign_dlr"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
     path("media/greetings/<str:token>/", greeting_public, name="greeting_public"),

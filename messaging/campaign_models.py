@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 
 from accounts.models import TenantOwned, User
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Contact(TenantOwned):
@@ -140,6 +146,8 @@ class Campaign(TenantOwned):
         max_length=10, choices=QuietZone.choices, default=QuietZone.TENANT
     )
     rate = models.PositiveIntegerField(default=5, help_text="Messages per second.")
+    # Delivery reports for this campaign's sends come to a URL carrying this token.
+    callback_token = models.CharField(max_length=64, unique=True, default=_new_token)
     recipient_count = models.PositiveIntegerField(default=0)
     estimated_cost = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
@@ -176,6 +184,8 @@ class CampaignRecipient(TenantOwned):
     reserved = models.BigIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Quiet hours in the recipient's zone: not claimed before this time.
+    not_before = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     message = models.ForeignKey(

@@ -320,6 +320,13 @@ def optout_record(
     word: str = "",
     actor: User | None = None,
 ) -> OptOut:
-    return OptOut.objects.create(
+    entry = OptOut.objects.create(
         tenant=tenant, phone=phone, kind=kind, message=message, word=word, actor=actor
     )
+    # Contacts mirror the ledger, so campaigns skip an opted-out number at once.
+    from messaging.campaign_models import Contact
+
+    Contact.objects.filter(tenant=tenant, phone=phone).update(
+        opted_out=kind == OptOut.Kind.OUT, updated=timezone.now()
+    )
+    return entry

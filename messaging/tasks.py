@@ -50,3 +50,25 @@ def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: 
     from messaging.sync import mms_images_fetch as run
 
     return run(message_id=message_id)
+
+
+@shared_task(base=TenantTask, name="messaging.tasks.contact_import_run", bind=True)
+def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type: ignore[no-untyped-def]
+    from messaging.contact_import import import_run
+
+    return import_run(import_id=import_id)
+
+
+@shared_task(base=TenantTask, name="messaging.tasks.campaign_run", bind=True)
+def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
+    from messaging.campaigns import campaign_run as run
+
+    return run(campaign_id=campaign_id)
+
+
+@shared_task(name="messaging.tasks.campaigns_tick")
+def campaigns_tick() -> int:
+    """Beat: start due campaigns, resume after quiet hours, settle stale sends."""
+    from messaging.campaigns import campaigns_tick as run
+
+    return run()

@@ -32,3 +32,28 @@ def elks_delivery_report(request: HttpRequest, token: str) -> HttpResponse:
     key = f"{payload.get('id', 'no-id')}:{payload.get('status', '')}"[:200]
     webhook_store(provider="elks", kind="dlr", dedupe_key=key, payload=payload, tenant_id=tenant_id)
     return HttpResponse(status=200)
+
+
+@csrf_exempt
+@require_POST
+def elks_campaign_report(request: HttpRequest, token: str) -> HttpResponse:
+    """Delivery reports for campaign sends: /hooks/elks/cdlr/<campaign token>/."""
+    from messaging.campaign_models import Campaign
+
+    if not source_allowed(request):
+        return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
+    with scopes_disabled():
+        tenant_id = (
+            Campaign.objects.filter(callback_token=token)
+            .values_list("tenant_id", flat=True)
+            .first()
+        )
+    if tenant_id is None:
+        log.warning("Campaign report with an unknown token from %s", client_address(request))
+        raise Http404
+    payload = {**request.POST.dict(), "_token": token}
+    key = f"{payload.get('id', 'no-id')}:{payload.get('status', '')}"[:200]
+    webhook_store(
+        provider="elks", kind="cdlr", dedupe_key=key, payload=payload, tenant_id=tenant_id
+    )
+    return HttpResponse(status=200)

@@ -171,6 +171,7 @@ WEBHOOK_HANDLERS = {
     "elks:hangup": "calls.services.call_hangup",
     "elks:recording": "calls.services.recording_received",
     "elks:voicemail": "calls.services.recording_received",
+    "elks:cdlr": "messaging.campaigns.campaign_delivery_report",
 }
 # At most one drain task is published per this many seconds, however many events arrive.
 WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
@@ -188,6 +189,12 @@ CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=2
 CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
 # Only for tests: allow customer webhook URLs that resolve to private addresses.
 CUSTOMER_WEBHOOK_ALLOW_PRIVATE = env.bool("CUSTOMER_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# Campaigns: the provider's send limit shared by all workers (messages per second), and
+# how long a claimed recipient may stay "sending" before it is treated as unknown.
+CAMPAIGN_PROVIDER_RATE = env.int("CAMPAIGN_PROVIDER_RATE", default=20)
+CAMPAIGN_CLAIM_BATCH = env.int("CAMPAIGN_CLAIM_BATCH", default=200)
+CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", default=120)
 
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
@@ -217,6 +224,7 @@ CELERY_BEAT_SCHEDULE = {
     "messages-outbox": {"task": "messaging.tasks.outbox_sweep", "schedule": 60.0},
     "messages-history-sync": {"task": "messaging.tasks.history_sync", "schedule": 300.0},
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
+    "campaigns-tick": {"task": "messaging.tasks.campaigns_tick", "schedule": 15.0},
     "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
     "recordings-due": {"task": "calls.tasks.recordings_due", "schedule": 60.0},
     "recordings-retention": {

@@ -52,6 +52,7 @@ class ChaosSettings:
     timeout_sleep: float = 3.0  # "timeout": the request IS processed, the answer comes this late
     paths: tuple[str, ...] = ()  # API path prefixes such as "sms" or "/a1/numbers"; () = all
     methods: tuple[str, ...] = ()  # e.g. ("POST",); () = all
+    count: int = 0  # only the next N matching requests; 0 = no limit
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Chaos:
     settings: ChaosSettings = field(default_factory=ChaosSettings)
     _random: random.Random = field(default_factory=lambda: random.Random(46))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _left: int = 0
 
     def set(self, **values: Any) -> ChaosSettings:
         if "paths" in values:
@@ -68,6 +70,8 @@ class Chaos:
         for key in ("rate", "latency", "timeout_sleep"):
             if key in values:
                 values[key] = float(values[key])
+        if "count" in values:
+            values["count"] = int(values["count"])
         if "mode" in values:
             values["mode"] = str(values["mode"])
         new = replace(ChaosSettings(), **values)
@@ -77,6 +81,7 @@ class Chaos:
             raise ValueError("rate must be between 0 and 1")
         with self._lock:
             self.settings = new
+            self._left = new.count
         return new
 
     def clear(self) -> None:
@@ -93,10 +98,13 @@ class Chaos:
         path = _norm(api_path)
         if s.paths and not any(path == p or path.startswith(p + "/") for p in s.paths):
             return None
-        if s.rate >= 1.0:
-            return s
         with self._lock:
-            return s if self._random.random() < s.rate else None
+            if s.count and self._left <= 0:
+                return None
+            hit = s.rate >= 1.0 or self._random.random() < s.rate
+            if hit and s.count:
+                self._left -= 1
+            return s if hit else None
 
 
 def _as_list(value: Any) -> list[str]:

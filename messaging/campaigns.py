@@ -1,0 +1,607 @@
+"""Campaigns: summary, launch, and a sending engine that sends every recipient exactly once.
+
+How a recipient is sent at most once, whatever dies when:
+- launch creates one row per (campaign, phone) with a unique constraint (INSERT ... SELECT);
+- a worker claims a batch with one conditional UPDATE (`pending → sending`, FOR UPDATE SKIP
+  LOCKED on PostgreSQL), so two workers never hold the same row;
+- a row left in `sending` past its lease (its worker died before, during or after the call)
+  becomes `unknown` and is never resent blindly: the reconcile step looks for it in 46elks'
+  history (to, from, text, time window) and marks it sent, or, when it is certainly absent,
+  returns it to `pending` so it is sent once.
+And at least once: nothing is dropped; 429s put the row back in its place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+from phonenumbers import timezone as phone_timezones
+
+from accounts.models import Tenant, User
+from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
+from messaging.ratelimit import TokenBucket, provider_bucket
+from messaging.services import SendError, opted_out, sender_resolve
+from messaging.text import sms_size
+from providers.clients import elks_for_tenant
+from providers.elks.errors import ElksError, ElksRateLimited
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
+# A send is still "sending" after this long only if its worker died.
+RECONCILE_WINDOW = timedelta(minutes=10)
+
+
+class CampaignError(Exception):
+    """Refused; fit for the page."""
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def template_fields(template: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) for m in PLACEHOLDER.finditer(template)))
+
+
+def template_render(template: str, values: dict[str, str]) -> str:
+    """`{first_name}` is the contact's field; `{first_name|there}` falls back to "there"."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = (values.get(match.group(1)) or "").strip()
+        return value or (match.group(2) or "")
+
+    return PLACEHOLDER.sub(replace, template)
+
+
+# --- before launch -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    recipients: int
+    opted_out: int
+    duplicates: int
+    invalid: int
+    parts: int
+    estimated_cost: int
+    remaining: int
+    fits: bool
+    shortfall: int
+
+
+def _audience(campaign: Campaign):  # type: ignore[no-untyped-def]
+    return Contact.objects.filter(lists__in=campaign.lists.all())
+
+
+def remaining_limit(tenant: Tenant) -> int:
+    tenant.refresh_from_db(fields=["usage", "reserved", "usage_limit", "status"])
+    return max(0, tenant.usage_limit - tenant.usage - tenant.reserved)
+
+
+def campaign_summary(*, campaign: Campaign) -> Summary:
+    audience = _audience(campaign)
+    memberships = audience.count()  # one per (list, contact): duplicates across lists count
+    distinct = audience.values("phone").distinct()
+    unique_count = distinct.count()
+    blocked = audience.filter(opted_out=True).values("phone").distinct().count()
+    recipients = unique_count - blocked
+    parts = 0
+    if recipients:
+        # Placeholders make lengths differ: sample the longest of a few renders per part.
+        sample = audience.filter(opted_out=False).distinct()[:200]
+        per = max(
+            (
+                sms_size(template_render(campaign.template, c.template_values())).parts
+                for c in sample
+            ),
+            default=sms_size(campaign.template).parts,
+        )
+        parts = per * recipients
+    cost = parts * settings.SMS_PART_ESTIMATE
+    remaining = remaining_limit(campaign.tenant)
+    return Summary(
+        recipients=recipients,
+        opted_out=blocked,
+        duplicates=memberships - unique_count,
+        invalid=0,
+        parts=parts,
+        estimated_cost=cost,
+        remaining=remaining,
+        fits=cost <= remaining,
+        shortfall=max(0, cost - remaining),
+    )
+
+
+def campaign_preview(*, campaign: Campaign, count: int = 3) -> list[tuple[Contact, str]]:
+    contacts = _audience(campaign).filter(opted_out=False).distinct().order_by("phone")[:count]
+    return [(c, template_render(campaign.template, c.template_values())) for c in contacts]
+
+
+# --- launch and controls -------------------------------------------------------------------
+
+
+def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | None = None) -> None:
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        raise CampaignError("Only a draft or scheduled campaign can be launched.")
+    if not campaign.template.strip():
+        raise CampaignError("Write the message first.")
+    if not campaign.lists.exists():
+        raise CampaignError("Choose at least one contact list.")
+    try:
+        sender_resolve(tenant=campaign.tenant, value=campaign.sender)
+    except SendError as exc:
+        raise CampaignError(str(exc)) from exc
+    summary = campaign_summary(campaign=campaign)
+    if summary.recipients == 0:
+        raise CampaignError("No one to send to: the lists are empty or everyone opted out.")
+    if not summary.fits:
+        raise CampaignError(
+            f"The campaign exceeds the remaining usage limit by {summary.shortfall / 10_000:.2f} "
+            f"{campaign.tenant.currency}."
+        )
+    campaign.estimated_cost = summary.estimated_cost
+    campaign.rate = max(1, min(campaign.rate, settings.CAMPAIGN_PROVIDER_RATE))
+    if campaign.scheduled_at and campaign.scheduled_at > (now or timezone.now()):
+        campaign.status = Campaign.Status.SCHEDULED
+        campaign.save(update_fields=["status", "estimated_cost", "rate", "updated"])
+        return
+    _start(campaign)
+
+
+def _start(campaign: Campaign) -> None:
+    claimed = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED]
+    ).update(status=Campaign.Status.LAUNCHING, updated=timezone.now())
+    if not claimed:
+        return  # another tick started it
+    created = recipients_create(campaign=campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=Campaign.Status.RUNNING,
+        recipient_count=created,
+        launched_at=timezone.now(),
+        estimated_cost=campaign.estimated_cost,
+        rate=campaign.rate,
+        updated=timezone.now(),
+    )
+    campaign.refresh_from_db()
+    transaction.on_commit(lambda: enqueue_workers(campaign))
+
+
+def recipients_create(*, campaign: Campaign, batch: int = 50_000) -> int:
+    """One row per distinct phone of the campaign's lists, in INSERT ... SELECT batches.
+
+    Nothing is loaded into Python: the database copies contact ids and phones; the unique
+    (campaign, phone) constraint with ON CONFLICT DO NOTHING makes re-running harmless.
+    """
+    table = CampaignRecipient._meta.db_table
+    contacts = Contact._meta.db_table
+    members = ContactListMember._meta.db_table
+    lists = list(campaign.lists.values_list("pk", flat=True))
+    placeholders = ",".join(["%s"] * len(lists))
+    low, high = _id_range(campaign)
+    sql = (
+        f"INSERT INTO {table} (tenant_id, campaign_id, contact_id, phone, status, body, "
+        "reserved, error) "
+        f"SELECT DISTINCT c.tenant_id, %s, c.id, c.phone, 'pending', '', 0, '' "
+        f"FROM {contacts} c JOIN {members} m ON m.contact_id = c.id "
+        f"WHERE m.contact_list_id IN ({placeholders}) AND c.tenant_id = %s AND c.opted_out = %s "
+        "AND c.id >= %s AND c.id < %s "
+        "ON CONFLICT (campaign_id, phone) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for start in range(low, high + 1, batch):
+            cursor.execute(
+                sql, [campaign.pk, *lists, campaign.tenant_id, False, start, start + batch]
+            )
+    return CampaignRecipient.objects.filter(campaign=campaign).count()
+
+
+def _id_range(campaign: Campaign) -> tuple[int, int]:
+    from django.db.models import Max, Min
+
+    agg = Contact.objects.filter(tenant=campaign.tenant).aggregate(lo=Min("id"), hi=Max("id"))
+    return agg["lo"] or 0, agg["hi"] or 0
+
+
+def enqueue_workers(campaign: Campaign, workers: int = 2) -> None:
+    from messaging.tasks import campaign_run
+
+    for _ in range(workers):
+        try:
+            campaign_run.apply_async(
+                kwargs={"tenant_id": campaign.tenant_id, "campaign_id": campaign.pk}, retry=False
+            )
+        except Exception:  # the beat tick starts workers for running campaigns
+            log.warning("Could not enqueue campaign %s", campaign.pk, exc_info=True)
+            return
+
+
+def campaign_pause(*, campaign: Campaign, actor: User | None, reason: str = "") -> None:
+    updated = Campaign.objects.filter(
+        pk=campaign.pk,
+        status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED, Campaign.Status.LAUNCHING],
+    ).update(
+        status=Campaign.Status.PAUSED,
+        pause_reason=reason or f"Paused by {actor.email if actor else 'the system'}.",
+        updated=timezone.now(),
+    )
+    if not updated:
+        raise CampaignError("Only a running or scheduled campaign can be paused.")
+    campaign.refresh_from_db()
+
+
+def campaign_resume(*, campaign: Campaign, actor: User | None) -> None:
+    updated = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.PAUSED).update(
+        status=Campaign.Status.RUNNING, pause_reason="", updated=timezone.now()
+    )
+    if not updated:
+        raise CampaignError("Only a paused campaign can be resumed.")
+    campaign.refresh_from_db()
+    if not campaign.launched_at:  # paused while still scheduled: launch now
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED)
+        campaign.refresh_from_db()
+        _start(campaign)
+        return
+    transaction.on_commit(lambda: enqueue_workers(campaign))
+
+
+def campaign_cancel(*, campaign: Campaign, actor: User | None) -> None:
+    updated = Campaign.objects.filter(
+        pk=campaign.pk,
+        status__in=[
+            Campaign.Status.DRAFT,
+            Campaign.Status.SCHEDULED,
+            Campaign.Status.RUNNING,
+            Campaign.Status.PAUSED,
+        ],
+    ).update(status=Campaign.Status.CANCELLED, finished_at=timezone.now(), updated=timezone.now())
+    if not updated:
+        raise CampaignError("This campaign can no longer be cancelled.")
+    # What was not sent will not be: those recipients are skipped.
+    CampaignRecipient.objects.filter(
+        campaign=campaign, status=CampaignRecipient.Status.PENDING
+    ).update(status=CampaignRecipient.Status.SKIPPED, error="Campaign cancelled")
+    campaign.refresh_from_db()
+
+
+def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
+    counts = dict(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    total = sum(counts.values())
+    finished = sum(counts.get(s, 0) for s in ("sent", "delivered", "failed", "skipped"))
+    progress: dict[str, object] = {s: counts.get(s, 0) for s in CampaignRecipient.Status.values}
+    recent = CampaignRecipient.objects.filter(
+        campaign=campaign, sent_at__gte=timezone.now() - timedelta(seconds=10)
+    ).count()
+    progress.update(
+        total=total,
+        done_percent=(finished * 100 // total) if total else 0,
+        rate_per_second=round(recent / 10, 1),
+    )
+    return progress
+
+
+# --- the sending engine --------------------------------------------------------------------
+
+
+def _quiet(campaign: Campaign, zone: str, now: datetime) -> datetime | None:
+    """When quiet hours end in `zone`, if `now` is inside them."""
+    if not (campaign.quiet_start and campaign.quiet_end):
+        return None
+    local = now.astimezone(ZoneInfo(zone))
+    start, end = campaign.quiet_start, campaign.quiet_end
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_at = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if end_at <= local:
+        end_at += timedelta(days=1)
+    return end_at.astimezone(ZoneInfo("UTC"))
+
+
+def recipient_zone(phone: str, fallback: str) -> str:
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        return fallback
+    zone = zones[0] if zones else fallback
+    return fallback if zone.startswith("Etc/") else zone
+
+
+def claim_batch(*, campaign: Campaign, size: int) -> list[int]:
+    """Move up to `size` pending recipients to `sending` for this worker alone."""
+    now = timezone.now()
+    table = CampaignRecipient._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"UPDATE {table} SET status = 'sending', claimed_at = %s WHERE id IN ("
+            f"SELECT id FROM {table} WHERE campaign_id = %s AND status = 'pending' "
+            "AND (not_before IS NULL OR not_before <= %s) ORDER BY id LIMIT %s "
+            "FOR UPDATE SKIP LOCKED) RETURNING id"
+        )
+    else:  # SQLite serialises writers: a conditional UPDATE is enough
+        sql = (
+            f"UPDATE {table} SET status = 'sending', claimed_at = %s WHERE id IN ("
+            f"SELECT id FROM {table} WHERE campaign_id = %s AND status = 'pending' "
+            "AND (not_before IS NULL OR not_before <= %s) ORDER BY id LIMIT %s) "
+            "AND status = 'pending' RETURNING id"
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [now, campaign.pk, now, size])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _reserve(tenant_id: int, amount: int) -> bool:
+    """Reserve spend against the limit in one conditional UPDATE (no read-compare-save)."""
+    if amount <= 0:
+        return True
+    return bool(
+        Tenant.objects.filter(
+            pk=tenant_id, usage_limit__gte=F("usage") + F("reserved") + amount
+        ).update(reserved=F("reserved") + amount)
+    )
+
+
+def _release(tenant_id: int, amount: int) -> None:
+    if amount > 0:
+        Tenant.objects.filter(pk=tenant_id).update(reserved=F("reserved") - amount)
+
+
+def dlr_url(campaign: Campaign) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/hooks/elks/cdlr/{campaign.callback_token}/"
+
+
+def campaign_run(*, campaign_id: int, max_seconds: float = 240.0) -> int:
+    """A worker: claim batches and send until done, paused, quiet, or out of time."""
+    started = time.monotonic()
+    sent = 0
+    campaign = Campaign.objects.select_related("tenant").get(pk=campaign_id)
+    bucket = TokenBucket(f"campaign-{campaign.pk}", rate=campaign.rate)
+    provider = provider_bucket()
+    client = elks_for_tenant(campaign.tenant)
+    zone = campaign.time_zone
+    while time.monotonic() - started < max_seconds:
+        campaign.refresh_from_db(fields=["status", "rate"])
+        if campaign.status != Campaign.Status.RUNNING:
+            return sent
+        if campaign.quiet_zone == Campaign.QuietZone.TENANT and _quiet(
+            campaign, zone, timezone.now()
+        ):
+            return sent  # the tick resumes after quiet hours
+        ids = claim_batch(campaign=campaign, size=settings.CAMPAIGN_CLAIM_BATCH)
+        if not ids:
+            _maybe_complete(campaign)
+            return sent
+        sent += _send_batch(campaign, ids, client, bucket, provider)
+    return sent
+
+
+def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore[no-untyped-def]
+    price = settings.SMS_PART_ESTIMATE
+    recipients = list(
+        CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id")
+    )
+    sent = 0
+    blocked = opted_out(campaign.tenant, [r.phone for r in recipients])
+    for index, recipient in enumerate(recipients):
+        if index % 10 == 0:  # pause and cancel take effect within ten sends
+            campaign.refresh_from_db(fields=["status"])
+            if campaign.status != Campaign.Status.RUNNING:
+                _unclaim(recipients[index:])
+                return sent
+        if recipient.phone in blocked or (recipient.contact and recipient.contact.opted_out):
+            _finish(recipient, CampaignRecipient.Status.SKIPPED, error="Opted out")
+            continue
+        if campaign.quiet_zone == Campaign.QuietZone.RECIPIENT:
+            resume_at = _quiet(
+                campaign, recipient_zone(recipient.phone, campaign.time_zone), timezone.now()
+            )
+            if resume_at:
+                CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
+                    status="pending", not_before=resume_at, claimed_at=None
+                )
+                continue
+        values = (
+            recipient.contact.template_values() if recipient.contact else {"phone": recipient.phone}
+        )
+        body = template_render(campaign.template, values)
+        estimate = sms_size(body).parts * price
+        if not _reserve(campaign.tenant_id, estimate):
+            _unclaim(recipients[index:])
+            Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+                status=Campaign.Status.PAUSED,
+                pause_reason="Usage limit reached: raise the limit, then resume.",
+                updated=timezone.now(),
+            )
+            return sent
+        bucket.acquire()
+        provider.acquire()
+        try:
+            result = client.sms_send(
+                from_=campaign.sender,
+                to=recipient.phone,
+                message=body,
+                whendelivered=dlr_url(campaign),
+            )
+        except ElksRateLimited as exc:
+            _release(campaign.tenant_id, estimate)
+            _unclaim(recipients[index:])
+            time.sleep(min(10.0, exc.retry_after or 1.0))
+            return sent
+        except ElksError as exc:
+            if exc.maybe_accepted:
+                _finish(
+                    recipient,
+                    CampaignRecipient.Status.UNKNOWN,
+                    body=body,
+                    reserved=estimate,
+                    error=str(exc)[:300],
+                )
+            else:
+                _release(campaign.tenant_id, estimate)
+                _finish(recipient, CampaignRecipient.Status.FAILED, body=body, error=str(exc)[:300])
+            continue
+        _finish(
+            recipient,
+            CampaignRecipient.Status.SENT,
+            body=body,
+            elks_id=result.id or None,
+            cost=result.cost,
+            reserved=estimate,
+            sent_at=timezone.now(),
+        )
+        sent += 1
+    return sent
+
+
+def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
+    CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
+        status=status, **fields
+    )
+
+
+def _unclaim(recipients: list[CampaignRecipient]) -> None:
+    """Never-attempted rows go back to pending in their place (same ids, same order)."""
+    CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients], status="sending").update(
+        status="pending", claimed_at=None
+    )
+
+
+def _maybe_complete(campaign: Campaign) -> None:
+    open_rows = CampaignRecipient.objects.filter(
+        campaign=campaign, status__in=["pending", "sending", "unknown"]
+    ).exists()
+    if not open_rows:
+        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+            status=Campaign.Status.COMPLETED, finished_at=timezone.now(), updated=timezone.now()
+        )
+
+
+# --- the beat tick: schedules, quiet hours, stale claims, reconciliation ---------------------
+
+
+def campaigns_tick(*, now: datetime | None = None) -> int:
+    from django_scopes import scope, scopes_disabled
+
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.CAMPAIGN_SENDING_LEASE_SECONDS)
+    started = 0
+    with scopes_disabled():
+        CampaignRecipient.objects.filter(status="sending", claimed_at__lt=now - lease).update(
+            status="unknown", error="The worker stopped during the send; checking 46elks."
+        )
+        due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now))
+        running = list(Campaign.objects.filter(status=Campaign.Status.RUNNING))
+        unknown = list(
+            Campaign.objects.filter(recipients__status="unknown")
+            .distinct()
+            .select_related("tenant")
+        )
+    for campaign in due:
+        with scope(tenant=campaign.tenant_id), transaction.atomic():
+            try:
+                campaign_launch(campaign=campaign, actor=None, now=now)
+            except CampaignError as exc:
+                Campaign.objects.filter(pk=campaign.pk).update(
+                    status=Campaign.Status.PAUSED, pause_reason=f"Could not start: {exc}"
+                )
+                continue
+            started += 1
+    for campaign in unknown:
+        with scope(tenant=campaign.tenant_id):
+            reconcile_unknown(campaign=campaign, now=now)
+    for campaign in running:
+        if campaign.quiet_zone == Campaign.QuietZone.TENANT and _quiet(
+            campaign, campaign.time_zone, now
+        ):
+            continue
+        with scope(tenant=campaign.tenant_id):
+            if CampaignRecipient.objects.filter(campaign=campaign, status="pending").exists():
+                enqueue_workers(campaign, workers=1)
+            else:
+                _maybe_complete(campaign)
+    return started
+
+
+def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int:
+    """Settle `unknown` sends from 46elks' history: found → sent; surely absent → pending."""
+    now = now or timezone.now()
+    client = elks_for_tenant(campaign.tenant)
+    settled = 0
+    for recipient in CampaignRecipient.objects.filter(campaign=campaign, status="unknown"):
+        claimed = recipient.claimed_at or now
+        body = recipient.body or template_render(
+            campaign.template,
+            recipient.contact.template_values()
+            if recipient.contact
+            else {"phone": recipient.phone},
+        )
+        try:
+            match = next(
+                (
+                    sms
+                    for sms in client.sms_list(to=recipient.phone, end=claimed - RECONCILE_WINDOW)
+                    if sms.from_ == campaign.sender
+                    and (sms.message or "") == body
+                    and sms.created
+                    and abs(sms.created - claimed) <= RECONCILE_WINDOW
+                ),
+                None,
+            )
+        except ElksError as exc:
+            log.warning("Reconciling campaign %s failed: %s", campaign.pk, exc)
+            return settled
+        if match is not None:
+            CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
+                status="sent", elks_id=match.id, cost=match.cost, sent_at=match.created, error=""
+            )
+            settled += 1
+        elif now - claimed > RECONCILE_WINDOW:
+            # 46elks has no such message long after the attempt: it was never sent.
+            _release(campaign.tenant_id, recipient.reserved)
+            CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
+                status="pending", claimed_at=None, reserved=0, error=""
+            )
+            settled += 1
+    return settled
+
+
+def campaign_delivery_report(event) -> None:  # type: ignore[no-untyped-def]
+    """Handler for `cdlr` events: a campaign send's report moves its recipient forward."""
+    from providers.services import PayloadError, require
+
+    elks_id, status = require(event.payload, "id", "status")
+    token = event.payload.get("_token")
+    targets = {
+        "delivered": ["sending", "sent", "unknown"],
+        "failed": ["sending", "sent", "unknown"],
+        "sent": [],
+    }
+    if status not in targets:
+        raise PayloadError(f'unknown status "{status}"')
+    if not targets[status]:
+        return
+    updated = CampaignRecipient.objects.filter(
+        campaign__callback_token=token, elks_id=elks_id, status__in=targets[status]
+    ).update(
+        status=status,
+        delivered_at=timezone.now() if status == "delivered" else None,
+        error="" if status == "delivered" else "Not delivered",
+    )
+    if not updated and not CampaignRecipient.objects.filter(elks_id=elks_id).exists():
+        raise PayloadError("the report matches no campaign recipient")
