@@ -29,7 +29,6 @@ from messaging.campaigns import (
 )
 from messaging.models import OptOut
 from messaging.services import optout_record
-from tests.conftest import World
 
 
 def _contacts(tenant, n: int, list_name: str = "Customers") -> ContactList:  # type: ignore[no-untyped-def]
@@ -96,7 +95,7 @@ def test_a_campaign_that_does_not_fit_cannot_launch(tenant) -> None:  # type: ig
     campaign = _campaign(tenant, _contacts(tenant, 10))
     tenant.usage_limit = 20_000
     tenant.save()
-    with pytest.raises(CampaignError, match="exceeds the remaining usage limit by 1.50"):
+    with pytest.raises(CampaignError, match=r"exceeds the remaining usage limit by 1\.50"):
         campaign_launch(campaign=campaign, actor=None)
 
 
