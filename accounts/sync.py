@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
@@ -69,6 +71,12 @@ def sync_subaccounts(result: SyncResult) -> None:
             result.orphans.append(sub.id)
             continue
         fields = ["usage", "usage_synced_at", "updated"]
+        spent_since = max(0, sub.balanceused - tenant.usage)
+        if spent_since:
+            # What 46elks now counts no longer needs reserving (campaign sends).
+            Tenant.objects.filter(pk=tenant.pk).update(
+                reserved=Greatest(F("reserved") - spent_since, Value(0))
+            )
         tenant.usage = sub.balanceused
         tenant.usage_synced_at = now
         # While suspended, 46elks holds 0 on purpose; the bought limit stays here.
