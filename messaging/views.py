@@ -321,10 +321,3 @@ def settings_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 
 # --- images -----------------------------------------------------------------------------------
-
-
-# --- campaigns (placeholder page, linked from the portal navigation) --------------------------
-
-
-def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    return render(request, "messaging/campaigns.html", {"section": "campaigns"})

@@ -173,3 +173,24 @@ def _greeting(tenant: Tenant) -> int:
 SAMPLES["call_id"] = _call
 SAMPLES["recording_id"] = _recording
 SAMPLES["greeting_id"] = _greeting
+
+
+def _campaign(tenant: Tenant) -> int:
+    """A draft campaign with one list of one contact (drafts open every campaign page)."""
+    from messaging.campaign_models import Campaign, Contact, ContactList, ContactListMember
+
+    campaign = Campaign.objects.filter(tenant=tenant, status=Campaign.Status.DRAFT).first()
+    if campaign is None:
+        contact, _ = Contact.objects.get_or_create(
+            tenant=tenant, phone="+46700000001", defaults={"name": "Sample Contact"}
+        )
+        contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name="Sample list")
+        ContactListMember.objects.get_or_create(contact_list=contact_list, contact=contact)
+        campaign = Campaign.objects.create(
+            tenant=tenant, name="Sample campaign", sender="Sample", template="Hi {first_name}"
+        )
+        campaign.lists.add(contact_list)
+    return campaign.pk
+
+
+SAMPLES["campaign_id"] = _campaign
