@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +50,8 @@ OWNER = Membership.Role.OWNER
 EDITABLE = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
 LIVE = (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING, Campaign.Status.PAUSED)
 FINISHED = (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
+# After the last send, delivery reports still arrive for a while: keep the page live that long.
+REPORT_WAIT = timedelta(minutes=2)
 PAGE_SIZE = 50
 # The progress bar's segments, in the order they are drawn.
 SEGMENTS = (
@@ -273,11 +276,17 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
         )
         offset += width
     spent = CampaignRecipient.objects.filter(campaign=campaign).aggregate(s=Sum("cost"))["s"]
+    awaiting_reports = bool(
+        progress.get("sent")
+        and campaign.finished_at
+        and timezone.now() - campaign.finished_at < REPORT_WAIT
+    )
     return {
         "progress": progress,
         "segments": segments,
         "spent": spent,
-        "live": campaign.status not in FINISHED,
+        "live": campaign.status not in FINISHED or awaiting_reports,
+        "awaiting_reports": campaign.status in FINISHED and awaiting_reports,
     }
 
 
@@ -305,16 +314,16 @@ def _detail_page(
 
 @campaign_page("GET")
 def campaign_progress_view(request: HttpRequest, campaign: Campaign) -> HttpResponse:
-    """HTMX, every second while the campaign runs; 286 (stop polling) once it has finished."""
+    """HTMX, every second while the campaign runs; 286 (stop polling) once it has finished and
+    its delivery reports are in (or have had REPORT_WAIT to arrive)."""
     context = {
         "campaign": campaign,
         "can_manage": request.tenant_access.can_manage,
         **_progress_context(campaign),
     }
     response = render(request, "messaging/campaigns/detail.html#progress", context)
-    if campaign.status in FINISHED:
-        stop = HttpResponseStopPolling(response.content)
-        return stop
+    if not context["live"]:
+        return HttpResponseStopPolling(response.content)
     return response
 
 
