@@ -534,9 +534,14 @@ def _chunk(
                 update_fields=["name", "fields", "updated"],
             )
         if upserts and contact_import.target_list_id:
-            ids = Contact.objects.filter(phone__in=[c.phone for c in upserts]).values_list(
-                "id", flat=True
-            )
+            # PostgreSQL and SQLite return the ids of inserted and updated rows alike.
+            ids = [c.pk for c in upserts]
+            if None in ids:
+                ids = list(
+                    Contact.objects.filter(phone__in=[c.phone for c in upserts]).values_list(
+                        "id", flat=True
+                    )
+                )
             ContactListMember.objects.bulk_create(
                 [
                     ContactListMember(contact_list_id=contact_import.target_list_id, contact_id=i)
