@@ -194,3 +194,39 @@ def _campaign(tenant: Tenant) -> int:
 
 
 SAMPLES["campaign_id"] = _campaign
+
+
+def _contact(tenant: Tenant) -> int:
+    from messaging.models import Contact
+
+    contact, _ = Contact.objects.get_or_create(
+        tenant=tenant, phone="+46700000001", defaults={"name": "Sample contact"}
+    )
+    return contact.pk
+
+
+def _contact_list(tenant: Tenant) -> int:
+    from messaging.models import ContactList
+
+    contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name="Sample list")
+    return contact_list.pk
+
+
+def _contact_import(tenant: Tenant) -> int:
+    from messaging.models import ContactImport
+
+    # Waiting for its column mapping, so the mapping page answers 200 to members.
+    found = ContactImport.objects.filter(tenant=tenant, status="uploaded").first()
+    if found is None:
+        found = ContactImport.objects.create(
+            tenant=tenant,
+            file=_shared_file("imports/isolation-sample.csv", b"phone,name\n+46700000001,Ann\n"),
+            original_name="sample.csv",
+            headers=["phone", "name"],
+        )
+    return found.pk
+
+
+SAMPLES["contact_id"] = _contact
+SAMPLES["list_id"] = _contact_list
+SAMPLES["import_id"] = _contact_import
