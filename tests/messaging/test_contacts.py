@@ -76,6 +76,7 @@ def test_contacts_page_lists_newest_first_and_only_this_tenants(world: World) ->
     assert page.index("Bo") < page.index("Ann")
     assert "Bravo's secret" not in page
     assert 'href="/t/acme/contacts/import/"' in page
+    assert 'href="/t/acme/contacts/" aria-current="page">Contacts</a>' in page  # the tab
     assert "css/messaging.css" in page
 
 
