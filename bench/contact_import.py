@@ -182,7 +182,8 @@ def main() -> None:
         print(
             f"contacts now: {Contact.objects.count():,}; list members: {target.contacts.count():,}"
         )
-    print(f"PostgreSQL {connection.pg_version} · {os.cpu_count()} cores")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"PostgreSQL {connection.pg_version} · {os.cpu_count()} cores · load average {load}")
     if not args.keep_db:
         drop_database()
 
