@@ -120,6 +120,7 @@ def test_a_campaign_runs_to_100_percent_live(  # type: ignore[no-untyped-def]
     # Delivery reports arrive afterwards; the page keeps polling until they are in.
     expect(progress.locator('[data-count="delivered"]')).to_have_text("6", timeout=15_000)
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s", timeout=5_000)
+    expect(progress.locator("[data-spent]")).to_have_text("2.10 SEK")
     screenshot(page, "campaign-run")
 
     page.get_by_role("button", name="Recipients and results").click()

@@ -125,8 +125,10 @@ def test_list_shows_campaigns_newest_first_with_status_progress_and_totals(world
     assert page.index("Fresh draft") < page.index("Old news")
     assert 'data-status="completed"' in page and 'data-status="draft"' in page
     assert '<progress value="100" max="100"' in page and "4 of 4 done" in page
-    assert "2 campaigns · 3 messages sent" in page
-    assert "1.40 SEK spent" in page  # 4 parts at 0.35
+    assert "2 campaigns, newest first" in page
+    totals = page.split('id="campaign-totals"')[1].split("</tfoot>")[0]
+    assert ">4<" in totals and ">3<" in totals and ">1<" in totals  # recipients, sent, failed
+    assert "1.40 SEK" in totals  # 4 at 0.35
 
 
 # --- compose ----------------------------------------------------------------------------------
