@@ -14,6 +14,7 @@ tenant_patterns = [
     path("calls/", include("calls.urls")),
     path("messages/webhooks/", include("messaging.webhook_urls")),
     path("messages/", include("messaging.urls")),
+    path("contacts/", include("messaging.contact_urls")),
     path("campaigns/", include("messaging.campaign_urls")),
     path("billing/", include("billing.urls")),
 ]

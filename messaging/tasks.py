@@ -72,3 +72,27 @@ def campaigns_tick() -> int:
     from messaging.campaigns import campaigns_tick as run
 
     return run()
+
+
+@shared_task(name="messaging.tasks.imports_sweep")
+def imports_sweep() -> int:
+    """Beat: re-enqueue imports left queued (their enqueue was lost to a broker outage)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_scopes import scope, scopes_disabled
+
+    from messaging.campaign_models import ContactImport
+    from messaging.contact_import import import_enqueue
+
+    with scopes_disabled():
+        stale = list(
+            ContactImport.objects.filter(
+                status=ContactImport.Status.QUEUED,
+                created__lt=timezone.now() - timedelta(minutes=2),
+            )
+        )
+    for item in stale:
+        with scope(tenant=item.tenant_id):
+            import_enqueue(tenant_id=item.tenant_id, import_id=item.pk)
+    return len(stale)

@@ -225,6 +225,7 @@ CELERY_BEAT_SCHEDULE = {
     "messages-history-sync": {"task": "messaging.tasks.history_sync", "schedule": 300.0},
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
     "campaigns-tick": {"task": "messaging.tasks.campaigns_tick", "schedule": 15.0},
+    "imports-sweep": {"task": "messaging.tasks.imports_sweep", "schedule": 60.0},
     "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
     "recordings-due": {"task": "calls.tasks.recordings_due", "schedule": 60.0},
     "recordings-retention": {
