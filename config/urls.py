@@ -26,6 +26,7 @@ urlpatterns = [
     path("staff/", include("accounts.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
     path("staff/", include("providers.staff_urls")),
+    path("staff/", include("messaging.campaign_staff_urls")),
     path("admin/", admin.site.urls),
     path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
     path("hooks/elks/cdlr/<str:token>/", elks_campaign_report, name="elks_campaign_dlr"),
