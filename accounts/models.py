@@ -190,6 +190,7 @@ class AuditEvent(models.Model):
         ORPHAN_SUBACCOUNT = "provider.orphan_subaccount", "Orphan subaccount"
         WEBHOOK_SECRET_CREATED = "webhook.secret_created", "Webhook secret created"
         WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "Webhook secret rotated"
+        CAMPAIGN_PAUSED = "campaign.paused_by_staff", "Campaign paused by staff"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

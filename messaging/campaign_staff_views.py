@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import staff_required
+from accounts.models import AuditEvent
+from accounts.services import audit_record
 from messaging.campaign_models import Campaign, CampaignRecipient
 from messaging.campaigns import CampaignError, campaign_pause
 
@@ -72,5 +74,13 @@ def pause(request: HttpRequest, campaign_id: int) -> HttpResponse:
     except CampaignError as exc:
         messages.error(request, str(exc))
     else:
+        audit_record(
+            action=AuditEvent.Action.CAMPAIGN_PAUSED,
+            actor=request.user,
+            tenant=campaign.tenant,
+            request=request,
+            campaign=campaign.pk,
+            name=campaign.name,
+        )
         messages.success(request, f"“{campaign.name}” of {campaign.tenant.name} is paused.")
     return redirect("staff_campaigns:list")

@@ -247,10 +247,11 @@ def campaign_resume(*, campaign: Campaign, actor: User | None) -> None:
     if not updated:
         raise CampaignError("Only a paused campaign can be resumed.")
     campaign.refresh_from_db()
-    if not campaign.launched_at:  # paused while still scheduled: launch now
+    if not campaign.launched_at:  # paused before it started: keep to its schedule
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED)
         campaign.refresh_from_db()
-        _start(campaign)
+        if not campaign.scheduled_at or campaign.scheduled_at <= timezone.now():
+            _start(campaign)
         return
     transaction.on_commit(lambda: enqueue_workers(campaign))
 
