@@ -43,7 +43,11 @@ def keyset_page(
     qs = queryset.order_by(f"-{field}", "-pk")
     if key is not None:
         created, pk = key
-        qs = qs.filter(Q(**{f"{field}__lt": created}) | Q(**{field: created, "pk__lt": pk}))
+        # The `<=` bound makes it an index range: without it PostgreSQL walks from the newest
+        # row and discards every row above the cursor (measured: 282 ms → 0.4 ms at 900k).
+        qs = qs.filter(**{f"{field}__lte": created}).filter(
+            Q(**{f"{field}__lt": created}) | Q(**{field: created, "pk__lt": pk})
+        )
     rows = list(qs[: size + 1])
     items, more = rows[:size], len(rows) > size
     last = items[-1] if items else None

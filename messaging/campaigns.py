@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
@@ -368,7 +370,11 @@ def dlr_url(campaign: Campaign) -> str:
 
 
 def campaign_run(*, campaign_id: int, max_seconds: float = 240.0) -> int:
-    """A worker: claim batches and send until done, paused, quiet, or out of time."""
+    """A worker: claim batches and send until done, paused, quiet, or out of time.
+
+    It stops claiming while a whole batch still fits in its time (the task's soft time
+    limit is well above `max_seconds`), so a batch is never cut off half sent.
+    """
     started = time.monotonic()
     sent = 0
     campaign = Campaign.objects.select_related("tenant").get(pk=campaign_id)
@@ -376,7 +382,8 @@ def campaign_run(*, campaign_id: int, max_seconds: float = 240.0) -> int:
     provider = provider_bucket()
     client = elks_for_tenant(campaign.tenant)
     zone = campaign.time_zone
-    while time.monotonic() - started < max_seconds:
+    batch_seconds = settings.CAMPAIGN_CLAIM_BATCH / max(1, campaign.rate) + 5
+    while time.monotonic() - started + batch_seconds < max_seconds:
         campaign.refresh_from_db(fields=["status", "rate"])
         if campaign.status != Campaign.Status.RUNNING:
             return sent
@@ -393,12 +400,24 @@ def campaign_run(*, campaign_id: int, max_seconds: float = 240.0) -> int:
 
 
 def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore[no-untyped-def]
-    price = settings.SMS_PART_ESTIMATE
     recipients = list(
         CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id")
     )
-    sent = 0
     blocked = opted_out(campaign.tenant, [r.phone for r in recipients])
+    started = {"index": -1}  # the last recipient whose provider call began
+    try:
+        return _send_each(campaign, recipients, blocked, client, bucket, provider, started)
+    except SoftTimeLimitExceeded:
+        # The task is being stopped. Rows after the last call that began were never
+        # attempted: back in their place. That call itself stays `sending` (it may have
+        # been accepted) and is settled like any lost answer.
+        _unclaim(recipients[started["index"] + 1 :])
+        raise
+
+
+def _send_each(campaign, recipients, blocked, client, bucket, provider, started) -> int:  # type: ignore[no-untyped-def]
+    price = settings.SMS_PART_ESTIMATE
+    sent = 0
     for index, recipient in enumerate(recipients):
         if index % 10 == 0:  # pause and cancel take effect within ten sends
             campaign.refresh_from_db(fields=["status"])
@@ -432,6 +451,7 @@ def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore
             return sent
         bucket.acquire()
         provider.acquire()
+        started["index"] = index
         try:
             result = client.sms_send(
                 from_=campaign.sender,
@@ -532,7 +552,9 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
         ):
             continue
         with scope(tenant=campaign.tenant_id):
-            if CampaignRecipient.objects.filter(campaign=campaign, status="pending").exists():
+            pending = CampaignRecipient.objects.filter(campaign=campaign, status="pending")
+            # At most one extra worker per campaign per worker lifetime, not one per tick.
+            if pending.exists() and cache.add(f"campaign-tick:{campaign.pk}", 1, timeout=240):
                 enqueue_workers(campaign, workers=1)
             else:
                 _maybe_complete(campaign)

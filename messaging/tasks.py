@@ -59,7 +59,13 @@ def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type:
     return import_run(import_id=import_id)
 
 
-@shared_task(base=TenantTask, name="messaging.tasks.campaign_run", bind=True)
+@shared_task(
+    base=TenantTask,
+    name="messaging.tasks.campaign_run",
+    bind=True,
+    soft_time_limit=300,  # the worker loop stops itself at 240 s
+    time_limit=330,
+)
 def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
     from messaging.campaigns import campaign_run as run
 

@@ -341,3 +341,28 @@ def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices,
     _two_workers(guarded.pk, tenant.pk)
     sends = _sends(elks, since=before)
     assert len(sends) == 40 and set(sends.values()) == {1}
+
+
+def test_a_stopped_task_puts_unattempted_rows_back(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    campaign = _campaign(tenant, _contacts(tenant, 10))
+    campaign_launch(campaign=campaign, actor=None)
+    real = engine.TokenBucket.acquire
+    calls = {"n": 0}
+
+    def stop_on_fourth(self, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 7:  # two buckets per send: the 4th send never starts
+            raise SoftTimeLimitExceeded()
+        return real(self, **kwargs)
+
+    with (
+        mock.patch.object(engine.TokenBucket, "acquire", stop_on_fourth),
+        pytest.raises(SoftTimeLimitExceeded),
+    ):
+        campaign_run(campaign_id=campaign.pk)
+    statuses = Counter(CampaignRecipient.objects.values_list("status", flat=True))
+    assert statuses == {"sent": 3, "pending": 7}
+    campaign_run(campaign_id=campaign.pk)
+    assert set(_sends(elks).values()) == {1} and len(_sends(elks)) == 10
