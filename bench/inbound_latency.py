@@ -1,0 +1,289 @@
+"""Inbound SMS: from the webhook POST to the message being visible, with a real Celery worker.
+
+    .venv/bin/python bench/inbound_latency.py           # about 1 minute
+
+Starts gunicorn (sync, 4 workers) and `celery -A config worker --concurrency 2` on Redis db 14,
+posts N inbound SMS webhooks at a steady rate, and polls PostgreSQL from this process for each
+message (the Message row and its conversation are written in the event's transaction, so a
+row seen here is what the inbox would show on its next poll). Prints p50/p95/max of
+visible - posted, and of the pieces: the webhook answer, received → processed (event rows).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import sys
+import threading
+import time
+import uuid
+from urllib.parse import urlencode
+
+import _common as common
+
+NUMBER = "+46766861475"
+
+
+def seed() -> str:
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Tenant
+    from numbers.models import PhoneNumber
+
+    with scopes_disabled():
+        tenant = Tenant.objects.create(
+            name="Bench Latency",
+            slug="bench-latency",
+            status=Tenant.Status.ACTIVE,
+            usage_limit=1_000_000_000,
+            elks_subaccount_id="a-bench-latency",
+            elks_secret="bench-subaccount-secret-0123456789",
+        )
+        # No forward, webhook URL or automatic reply: the handler only stores the message,
+        # touches the conversation and checks stop words (nothing leaves the machine).
+        number = PhoneNumber.objects.create(
+            tenant=tenant,
+            provider_id="n-bench",
+            number=NUMBER,
+            country="se",
+            has_sms=True,
+            status="active",
+        )
+    return number.hook_token
+
+
+def wait_worker(timeout: float, proc) -> None:  # type: ignore[no-untyped-def]
+    from config.celery_app import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited; see {common.LOG_DIR}")
+        if app.control.ping(timeout=1.0):
+            return
+    raise RuntimeError("the Celery worker did not answer a ping")
+
+
+class Poster:
+    """Posts webhooks at a fixed rate from one thread; records when each was sent/answered."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port, self.path = port, path
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, event_id: str, n: int) -> tuple[float, float, int]:
+        body = urlencode(
+            {
+                "id": event_id,
+                "from": f"+4670{n % 50:07d}",
+                "to": NUMBER,
+                "message": f"Latency probe {n}",
+                "direction": "incoming",
+                "created": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + ".000000",
+            }
+        ).encode()
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(common.HOST, self.port, timeout=10)
+            sent = time.time()
+            try:
+                self.conn.request(
+                    "POST",
+                    self.path,
+                    body=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
+                response = self.conn.getresponse()
+                response.read()
+            except OSError:
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+                continue
+            if response.will_close:
+                self.conn.close()
+                self.conn = None
+            return sent, time.time(), response.status
+        raise RuntimeError("unreachable")
+
+
+def run(port: int, token: str, *, n: int, rate: float, prefix: str, poll: float) -> dict:
+    """Post n events at `rate`/s and poll until each is visible (or 60 s after the last)."""
+    poster = Poster(port, f"/hooks/elks/{token}/sms/")
+    posted: dict[str, float] = {}
+    answered: dict[str, float] = {}
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    done_posting = threading.Event()
+
+    def post_all() -> None:
+        start = time.monotonic()
+        try:
+            for i in range(n):
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                event_id = f"{prefix}-{i}"
+                sent, got, status = poster.post(event_id, i)
+                with lock:
+                    posted[event_id] = sent
+                    answered[event_id] = got
+                    statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            done_posting.set()
+
+    thread = threading.Thread(target=post_all)
+    visible: dict[str, float] = {}
+    polls = 0
+    with common.pg_connect() as conn:
+        thread.start()
+        give_up = None
+        while True:
+            with lock:
+                waiting = [e for e in posted if e not in visible]
+            if waiting:
+                rows = conn.execute(
+                    "SELECT elks_id FROM messaging_message WHERE elks_id = ANY(%s)", [waiting]
+                ).fetchall()
+                polls += 1
+                now = time.time()
+                for (elks_id,) in rows:
+                    visible[elks_id] = now
+            if done_posting.is_set():
+                if len(visible) == len(posted):
+                    break
+                give_up = give_up or time.monotonic() + 60
+                if time.monotonic() > give_up:
+                    break
+            time.sleep(poll)
+        thread.join()
+        events = conn.execute(
+            "SELECT dedupe_key, extract(epoch FROM received), extract(epoch FROM processed), "
+            "status FROM providers_webhookevent WHERE dedupe_key LIKE %s",
+            [prefix + "-%"],
+        ).fetchall()
+    return {
+        "posted": posted,
+        "answered": answered,
+        "visible": visible,
+        "statuses": statuses,
+        "events": events,
+        "polls": polls,
+    }
+
+
+def summary(label: str, values_s: list[float]) -> str:
+    v = sorted(values_s)
+    if not v:
+        return f"{label:<34} (none)"
+    p = common.percentile
+    return (
+        f"{label:<34} p50 {p(v, 50) * 1000:7.0f} ms   p95 {p(v, 95) * 1000:7.0f} ms   "
+        f"max {v[-1] * 1000:7.0f} ms   (n={len(v)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=200, help="webhooks to post (max 5000)")
+    parser.add_argument("--rate", type=float, default=20.0, help="webhooks per second")
+    parser.add_argument("--poll", type=float, default=0.01, help="seconds between DB polls")
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--wait-quiet", type=float, default=180)
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    args = parser.parse_args()
+    args.n = min(args.n, 5000)
+
+    print("Inbound-to-visible latency benchmark ·", common.machine())
+    common.recreate_database()
+    common.flush_redis()
+    common.django_setup()
+    token = seed()
+    env = common.bench_env()
+    port = common.free_port()
+    server = common.start(
+        "gunicorn-latency", common.gunicorn_argv(port, "sync", args.workers, 1), env
+    )
+    worker = common.start(
+        "celery-worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            str(args.concurrency),
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"bench-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        env,
+    )
+    try:
+        common.wait_http(f"http://{common.HOST}:{port}/healthz", proc=server)
+        wait_worker(60, worker)
+        quiet = common.wait_quiet(args.wait_quiet)
+        # Warm up: imports, connections, the first drain of each worker process.
+        run(port, token, n=10, rate=10, prefix=f"warm{uuid.uuid4().hex[:4]}", poll=args.poll)
+        prefix = f"lat{uuid.uuid4().hex[:6]}"
+        started = time.monotonic()
+        with common.ForeignCPU() as foreign:
+            r = run(port, token, n=args.n, rate=args.rate, prefix=prefix, poll=args.poll)
+        elapsed = time.monotonic() - started
+    finally:
+        common.stop(worker)
+        common.stop(server)
+
+    posted, answered, visible = r["posted"], r["answered"], r["visible"]
+    print(
+        f"gunicorn sync -w {args.workers}, celery prefork --concurrency {args.concurrency}; "
+        f"{args.n} webhooks at {args.rate:g}/s; DB polled every {args.poll * 1000:.0f} ms "
+        f"({r['polls']} polls in {elapsed:.1f} s); {quiet} before, other processes used "
+        f"{foreign.share:.0%} of the cores during the run"
+    )
+    print(f"answers: {r['statuses']}; visible {len(visible)} of {len(posted)}")
+    print(summary("webhook answer (POST → 200)", [answered[e] - posted[e] for e in posted]))
+    events = {
+        key: (received, processed, status) for key, received, processed, status in r["events"]
+    }
+    print(
+        summary(
+            "stored → processed (event rows)",
+            [float(p - rc) for rc, p, _s in events.values() if p is not None],
+        )
+    )
+    print(
+        summary(
+            "visible - posted (end to end)",
+            [visible[e] - posted[e] for e in posted if e in visible],
+        )
+    )
+    statuses: dict[str, int] = {}
+    for _rc, _p, s in events.values():
+        statuses[s] = statuses.get(s, 0) + 1
+    print(f"event rows: {statuses}")
+    late = sorted(((visible.get(e, float("inf")) - posted[e]), e) for e in posted)[-3:]
+    print("slowest: " + ", ".join(f"{e} {d * 1000:.0f} ms" for d, e in late))
+    vals = sorted(visible[e] - posted[e] for e in posted if e in visible)
+    p95 = common.percentile(vals, 95) if vals else float("inf")
+    print(f"Target: p95 < 2 s -> {p95 * 1000:.0f} ms")
+    print(
+        "Note: the inbox page polls every 2 s (hx-trigger in templates/messaging/inbox.html), "
+        "so a person sees a message 0 to 2 s after it is visible here."
+    )
+    if not args.keep_db:
+        common.drop_database()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,639 @@
+"""Inbound webhook ingestion under gunicorn, against the trivial view (/healthz) as baseline.
+
+    .venv/bin/python bench/webhook_ingest.py            # about 1.5 minutes
+
+What it does (see docs/bench.md): creates and migrates the `switchboard_bench` database,
+flushes Redis db 14, creates one tenant and one number, then
+  1. an in-process breakdown (no HTTP): the cost of each piece of the webhook path per request;
+  2. gunicorn with production settings (DEBUG off) and, for each worker configuration, a
+     fixed-duration load on GET /healthz and on POST /hooks/elks/<token>/sms/ with a unique
+     46elks id per request (wrk with a Lua script, or a bounded Python client without wrk);
+     requests/s, p50/p99 latency, the ratio webhook/trivial, and the events found in the
+     database against the requests wrk saw answered.
+No Celery worker runs: the wake publish goes to Redis and events stay pending (store first).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlencode
+
+import _common as common
+
+NUMBER = "+46766861475"
+
+LUA = r"""
+-- Unique 46elks ids per request: <run prefix>t<thread>-<counter>.
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+function init(args)
+  prefix = (args[1] or "s") .. "t" .. tid .. "-"
+  mode = args[2] or "get"
+  counter, ok, bad = 0, 0, 0
+  if mode == "post" then
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  end
+end
+function request()
+  if mode ~= "post" then
+    return wrk.format()
+  end
+  counter = counter + 1
+  local body = "id=" .. prefix .. counter
+    .. "&from=%2B4670" .. string.format("%07d", counter % 500)
+    .. "&to=%2B46766861475&message=Hello+from+the+bench+" .. counter
+    .. "&direction=incoming&created=2025-01-01+12%3A00%3A00.000000"
+  return wrk.format(nil, nil, nil, body)
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local good, nok = 0, 0
+  for _, t in ipairs(threads) do
+    good = good + t:get("ok")
+    nok = nok + t:get("bad")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "connect": %d, ' ..
+    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f}\n',
+    summary.requests, summary.duration, good, nok, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean))
+end
+"""
+
+
+@dataclass
+class Load:
+    requests: int  # completed (answered) requests
+    ok: int  # 2xx answers
+    bad: int  # other answers
+    errors: int  # socket errors and timeouts
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    client: str
+    foreign: float = 0.0  # share of the cores other processes used meanwhile
+    prefix: str = ""
+    cpu: dict[str, float] | None = None  # CPU seconds per group (see ForeignCPU)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- load generators ------------------------------------------------------------------------
+
+
+def run_wrk(url: str, *, mode: str, prefix: str, duration: int, threads: int, conns: int) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA)
+        script = f.name
+    argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "5s"]
+    argv += ["-s", script, url, "--", prefix, mode]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
+    Path(script).unlink()
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    r = json.loads(line[len("WRKJSON ") :])
+    return Load(
+        requests=r["requests"],
+        ok=r["ok"],
+        bad=r["bad"],
+        errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+        seconds=r["duration_us"] / 1e6,
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+        client=f"wrk -t{threads} -c{conns}",
+    )
+
+
+def webhook_body(event_id: str, n: int) -> bytes:
+    return urlencode(
+        {
+            "id": event_id,
+            "from": f"+4670{n % 500:07d}",
+            "to": NUMBER,
+            "message": f"Hello from the bench {n}",
+            "direction": "incoming",
+            "created": "2025-01-01 12:00:00.000000",
+        }
+    ).encode()
+
+
+def run_python(url: str, *, mode: str, prefix: str, duration: int, conns: int) -> Load:
+    """Bounded fallback: `conns` threads, each one request at a time, for `duration` seconds.
+
+    Much slower than wrk (the GIL and http.client share the 2 cores with the server), so its
+    requests/s is a lower bound; at most 200,000 requests in all.
+    """
+    parsed = http.client.urlsplit(url)
+    deadline = time.monotonic() + duration
+    budget = threading.Semaphore(200_000)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    counts = {"ok": 0, "bad": 0, "errors": 0}
+
+    def worker(tid: int) -> None:
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+        local: list[float] = []
+        ok = bad = errors = n = 0
+        while time.monotonic() < deadline and budget.acquire(blocking=False):
+            n += 1
+            headers = {"Host": parsed.netloc}
+            body = None
+            if mode == "post":
+                body = webhook_body(f"{prefix}t{tid}-{n}", n)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            start = time.perf_counter()
+            try:
+                conn.request("POST" if body else "GET", parsed.path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                local.append(time.perf_counter() - start)
+                if 200 <= response.status < 300:
+                    ok += 1
+                else:
+                    bad += 1
+                if response.will_close:
+                    conn.close()
+            except OSError:
+                errors += 1
+                conn.close()
+        with lock:
+            latencies.extend(local)
+            counts["ok"] += ok
+            counts["bad"] += bad
+            counts["errors"] += errors
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(i + 1,)) for i in range(conns)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return Load(
+        requests=len(latencies),
+        ok=counts["ok"],
+        bad=counts["bad"],
+        errors=counts["errors"],
+        seconds=elapsed,
+        p50_ms=common.percentile(latencies, 50) * 1000,
+        p99_ms=common.percentile(latencies, 99) * 1000,
+        client=f"python ({conns} threads)",
+    )
+
+
+def load(
+    url: str, *, mode: str, prefix: str, duration: int, conns: int, args: argparse.Namespace
+) -> Load:
+    if args.client == "wrk":
+        threads = max(1, min(args.threads, conns))
+        return run_wrk(
+            url, mode=mode, prefix=prefix, duration=duration, threads=threads, conns=conns
+        )
+    return run_python(url, mode=mode, prefix=prefix, duration=duration, conns=conns)
+
+
+# --- setup ----------------------------------------------------------------------------------
+
+
+def seed() -> str:
+    """One active tenant and one active SMS number; returns the number's hook token."""
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Tenant
+    from numbers.models import PhoneNumber
+
+    with scopes_disabled():
+        tenant = Tenant.objects.create(
+            name="Bench Ingest",
+            slug="bench-ingest",
+            status=Tenant.Status.ACTIVE,
+            usage_limit=1_000_000_000,
+            # Like a real tenant: a subaccount whose secret is stored encrypted (the webhook's
+            # number lookup loads the tenant, so this decrypts on every request).
+            elks_subaccount_id="a-bench-ingest",
+            elks_secret="bench-subaccount-secret-0123456789",
+        )
+        number = PhoneNumber.objects.create(
+            tenant=tenant,
+            provider_id="n-bench",
+            number=NUMBER,
+            country="se",
+            has_sms=True,
+            status="active",
+        )
+    return number.hook_token
+
+
+def stored(prefix: str) -> int:
+    with common.pg_connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM providers_webhookevent "
+            "WHERE provider = 'elks' AND kind = 'sms' AND dedupe_key LIKE %s",
+            [prefix + "%"],
+        ).fetchone()
+    return row[0]
+
+
+# --- in-process breakdown -------------------------------------------------------------------
+
+
+def breakdown(token: str, iterations: int) -> None:
+    """Microseconds per request for each piece of the path, in this process (no HTTP, no load).
+
+    The WSGI handler is the one gunicorn calls, so middleware, URL resolving and the view are
+    all in; only the HTTP parsing and the socket are not.
+    """
+    from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    from numbers.selectors import number_for_hook_token
+    from providers.services import WAKE_KEY, webhook_store
+
+    handler = WSGIHandler()
+    path = f"/hooks/elks/{token}/sms/"
+
+    def environ(method: str, path: str, body: bytes = b"") -> dict[str, object]:
+        env: dict[str, object] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": common.HOST,
+            "SERVER_PORT": "8000",
+            "HTTP_HOST": common.HOST,
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": BytesIO(body),
+            "wsgi.errors": sys.stderr,
+        }
+        if body:
+            env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+            env["CONTENT_LENGTH"] = str(len(body))
+        return env
+
+    def call(env: dict[str, object]) -> None:
+        status: list[str] = []
+        response = handler(env, lambda s, h, exc=None: status.append(s))
+        b"".join(response)
+        response.close()
+        if not status[0].startswith("200"):
+            raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}")
+
+    def timed(label: str, fn, n: int = iterations) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        for i in range(min(200, n)):  # warm up (connections, caches)
+            fn(-i - 1)
+        start, cpu = time.perf_counter(), time.process_time()
+        for i in range(n):
+            fn(i)
+        us = (time.perf_counter() - start) / n * 1e6
+        cpu_us = (time.process_time() - cpu) / n * 1e6
+        print(f"  {label:<58} {us:8.0f} {cpu_us:8.0f}")
+        return us, cpu_us
+
+    run = uuid.uuid4().hex[:6]
+    print(f"In-process cost per request ({iterations} iterations each, single thread, no HTTP):")
+    print(f"  {'':<58} {'wall µs':>8} {'CPU µs':>8}")
+    t_health = timed(
+        "GET /healthz through the WSGI handler", lambda i: call(environ("GET", "/healthz"))
+    )
+    from django.conf import settings
+
+    full_middleware = settings.MIDDLEWARE
+    settings.MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+    try:
+        bare = WSGIHandler()
+    finally:
+        settings.MIDDLEWARE = full_middleware
+
+    def bare_health(i: int) -> None:
+        response = bare(environ("GET", "/healthz"), lambda s, h, exc=None: None)
+        b"".join(response)
+        response.close()
+
+    t_bare = timed("  same with SecurityMiddleware only (the middleware's share)", bare_health)
+    t_hook = timed(
+        "POST webhook through the WSGI handler",
+        lambda i: call(environ("POST", path, webhook_body(f"bd{run}-{i}", i))),
+    )
+
+    def select_one(i: int) -> None:
+        with connection.cursor() as c:
+            c.execute("SELECT 1")
+
+    t_rtt = timed("  one PostgreSQL round trip (SELECT 1)", select_one)
+    from django.db.models import Q
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    from numbers.models import PhoneNumber
+
+    def lean_lookup(i: int) -> None:
+        with scopes_disabled():
+            PhoneNumber.objects.filter(
+                Q(hook_token=token)
+                | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
+            ).only(
+                "id", "tenant_id", "status", "has_sms", "sms_autoreply_enabled",
+                "sms_autoreply_text",
+            ).first()  # fmt: skip
+
+    t_lookup = timed(
+        "  number_for_hook_token (SELECT number JOIN tenant)",
+        lambda i: number_for_hook_token(token),
+    )
+    t_lean = timed("    same with .only(6 fields), no joins (whatif_wsgi 'lean')", lean_lookup)
+    payload = {"id": "x", "from": "+46700000001", "to": NUMBER, "message": "Hi"}
+
+    def store(i: int) -> None:
+        webhook_store(provider="elks", kind="sms", dedupe_key=f"bs{run}-{i}", payload=payload)
+
+    cache.set(WAKE_KEY, 1, timeout=600)  # as under load: the flag is set, add() says no
+    t_store = timed("  webhook_store (INSERT … RETURNING + wake: cache.add)", store)
+    t_add = timed(
+        "  cache.add(wake flag) alone (one Redis SET NX)",
+        lambda i: cache.add(WAKE_KEY, 1, timeout=600),
+    )
+    cache.delete(WAKE_KEY)
+
+    from providers.tasks import webhooks_drain
+
+    def publish(i: int) -> None:
+        webhooks_drain.apply_async(retry=False)
+
+    t_pub = timed(
+        "  one Celery publish to Redis (happens at most 1/s)", publish, n=min(iterations, 500)
+    )
+    import redis
+
+    redis.Redis.from_url(common.REDIS_URL).delete("celery")  # drop the queued publishes
+    print(
+        f"  → CPU per request: webhook {t_hook[1]:.0f} µs = {t_hook[1] / t_health[1]:.0f}x the "
+        f"trivial view ({t_health[1]:.0f}); the number lookup is {t_lookup[1]:.0f} of it "
+        f"({t_lookup[1] / t_hook[1]:.0%}; lean {t_lean[1]:.0f}), store + wake {t_store[1]:.0f} "
+        f"(of which the Redis wake {t_add[1]:.0f}); the 11 middleware cost "
+        f"{t_health[1] - t_bare[1]:.0f} of the trivial view's {t_health[1]:.0f}"
+    )
+    insert_wait = max(0.0, t_store[0] - t_store[1] - t_add[0] + t_add[1])
+    print(
+        f"  → waits per request: the health check's SELECT 1 ≈ {t_rtt[0]:.0f} µs, "
+        f"the INSERT and its commit (fsync) ≈ {insert_wait:.0f} µs; "
+        f"a Celery publish {t_pub[0]:.0f} µs (once per wake window)"
+    )
+    print(
+        f"  → single-thread ceiling: trivial {1e6 / t_health[0]:.0f}/s, webhook "
+        f"{1e6 / t_hook[0]:.0f}/s (ratio {t_health[0] / t_hook[0]:.2f})"
+    )
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def parse_configs(values: list[str]) -> list[tuple[str, int, int, str]]:
+    """'sync:4', 'gthread:2x8' or 'sync:4@lean+nohc' → (class, workers, threads, what-if)."""
+    configs = []
+    for value in values:
+        value, _, whatif = value.partition("@")
+        kind, _, rest = value.partition(":")
+        workers, _, threads = rest.partition("x")
+        configs.append((kind, int(workers or 4), int(threads or 1), whatif.replace("+", ",")))
+    return configs
+
+
+def measure(
+    label: str,
+    config: tuple[str, int, int, str],
+    token: str,
+    args: argparse.Namespace,
+) -> dict[str, object]:
+    """One gunicorn configuration: healthz and webhook at full concurrency, then at low."""
+    kind, workers, threads, whatif = config
+    port = common.free_port()
+    base = f"http://{common.HOST}:{port}"
+    hook = base + f"/hooks/elks/{token}/sms/"
+    app = "whatif_wsgi:application" if whatif else "config.wsgi"
+    server = common.start(
+        f"gunicorn-{kind}-{workers}x{threads}{'-' + whatif.replace(',', '-') if whatif else ''}",
+        common.gunicorn_argv(port, kind, workers, threads, app),
+        common.bench_env(BENCH_WHATIF=whatif),
+    )
+    result: dict[str, object] = {"label": label}
+    try:
+        common.wait_http(base + "/healthz", proc=server)
+        result["quiet"] = common.wait_quiet(args.wait_quiet)
+        run = uuid.uuid4().hex[:6]
+        conns = args.connections
+
+        def phase(url: str, mode: str, prefix: str, conns: int) -> Load:
+            """Warm up, then measure; again (up to twice) if other processes took the CPU."""
+            for attempt in range(3):
+                if args.warmup:
+                    load(
+                        url,
+                        mode=mode,
+                        prefix=f"w{attempt}{prefix}",
+                        duration=args.warmup,
+                        conns=conns,
+                        args=args,
+                    )
+                with common.ForeignCPU() as foreign:
+                    measured = load(
+                        url,
+                        mode=mode,
+                        prefix=f"{prefix}" if attempt == 0 else f"{prefix}r{attempt}",
+                        duration=args.duration,
+                        conns=conns,
+                        args=args,
+                    )
+                measured.foreign = foreign.share
+                measured.cpu = foreign.cpu
+                measured.prefix = prefix if attempt == 0 else f"{prefix}r{attempt}"
+                if (
+                    foreign.share <= args.max_foreign
+                    or attempt == 2
+                    or not common.quiet_budget_left()
+                ):
+                    return measured
+                print(
+                    f"  ({label}: other processes used {foreign.share:.0%} of the cores "
+                    "during the run; measuring again)"
+                )
+                common.wait_quiet(args.wait_quiet)
+            raise AssertionError("unreachable")
+
+        result["trivial"] = phase(base + "/healthz", "get", "g", conns)
+        prefix = f"s{run}"
+        result["hook"] = phase(hook, "post", prefix, conns)
+        time.sleep(1.0)  # let requests still in flight at the cut-off finish
+        result["stored"] = stored(result["hook"].prefix + "t")
+        if args.low_connections and not whatif:  # the baseline code only
+            low = args.low_connections
+            result["trivial_low"] = phase(base + "/healthz", "get", "gl", low)
+            result["hook_low"] = phase(hook, "post", f"l{run}", low)
+            time.sleep(1.0)
+            result["stored_low"] = stored(result["hook_low"].prefix + "t")
+    finally:
+        common.stop(server)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured load")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load first")
+    parser.add_argument("--threads", type=int, default=4, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--low-connections",
+        type=int,
+        default=4,
+        help="also measure at this concurrency (service time without queueing; configurations "
+        "without a what-if only); 0 to skip",
+    )
+    parser.add_argument(
+        "--gunicorn",
+        action="append",
+        metavar="CLASS:WORKERS[xTHREADS]",
+        help="worker configuration(s) to measure, e.g. sync:4 or gthread:2x8 (repeatable); "
+        "default sync:4; append @lean, @cache, @nohc, @bare, @nowake (joined with +) to serve "
+        "bench/whatif_wsgi.py's variants of the code",
+    )
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--breakdown", type=int, default=2000, help="iterations; 0 to skip")
+    parser.add_argument(
+        "--wait-quiet", type=float, default=180, help="max seconds to wait for idle cores"
+    )
+    parser.add_argument(
+        "--max-foreign",
+        type=float,
+        default=0.10,
+        help="measure a phase again when other processes used more than this share of the "
+        "cores during it (at most 2 retries)",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    args = parser.parse_args()
+    if args.client == "auto":
+        args.client = "wrk" if shutil.which("wrk") else "python"
+    args.duration = min(args.duration, 120)
+    configs = parse_configs(args.gunicorn or ["sync:4"])
+
+    print("Webhook ingestion benchmark ·", common.machine())
+    common.recreate_database()
+    common.flush_redis()
+    common.django_setup()
+    token = seed()
+    if args.breakdown:
+        print(common.wait_quiet(args.wait_quiet))
+        breakdown(token, args.breakdown)
+        print()
+
+    print(
+        f"Load: {args.client}, {args.duration} s measured after {args.warmup} s warm-up per "
+        f"phase, {args.connections} connections (and {args.low_connections}); 127.0.0.1 only; "
+        "no Celery worker running."
+    )
+    results = []
+    for config in configs:
+        kind, workers, threads, whatif = config
+        label = f"{kind} -w {workers}" + (f" --threads {threads}" if kind == "gthread" else "")
+        label += f" [{whatif.replace(',', '+')}]" if whatif else ""
+        results.append(measure(label, config, token, args))
+
+    print()
+    print(
+        f"{'gunicorn':<30} {'endpoint':<9} {'conns':>5} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'other CPU':>9}"
+    )
+    for r in results:
+        for name, key, conns in (
+            ("healthz", "trivial", args.connections),
+            ("webhook", "hook", args.connections),
+            ("healthz", "trivial_low", args.low_connections),
+            ("webhook", "hook_low", args.low_connections),
+        ):
+            if key in r:
+                x = r[key]
+                print(
+                    f"{r['label']:<30} {name:<9} {conns:>5} {x.rps:8.0f} {x.p50_ms:8.1f} "
+                    f"{x.p99_ms:8.1f} {x.foreign:9.0%}"
+                )
+        ratio = r["hook"].rps / r["trivial"].rps
+        line = f"{'':<30} ratio webhook/trivial = {ratio:.2f} at {args.connections} connections"
+        if "hook_low" in r:
+            ratio_low = r["hook_low"].rps / r["trivial_low"].rps
+            line += f", {ratio_low:.2f} at {args.low_connections}"
+        print(line + f"  ({r['quiet']})")
+    print()
+    print(f"CPU per request at {args.connections} connections, in ms (from /proc; all processes):")
+    print(
+        f"{'gunicorn':<30} {'endpoint':<9} {'gunicorn':>8} {'postgres':>8} {'redis':>6} "
+        f"{'wrk':>6} {'total':>6} {'cores busy':>10}"
+    )
+    for r in results:
+        for name, key in (("healthz", "trivial"), ("webhook", "hook")):
+            x = r[key]
+            if not x.cpu or not x.requests:
+                continue
+            per = {g: v * 1000 / x.requests for g, v in x.cpu.items()}
+            total = per["app"] + per["postgres"] + per["redis"] + per["bench"]
+            busy = (sum(x.cpu.values()) - x.cpu["other"]) / x.seconds
+            print(
+                f"{r['label']:<30} {name:<9} {per['app']:8.2f} {per['postgres']:8.2f} "
+                f"{per['redis']:6.2f} {per['bench']:6.2f} {total:6.2f} {busy:10.2f}"
+            )
+    print()
+    for r in results:
+        for key, skey in (("hook", "stored"), ("hook_low", "stored_low")):
+            if key not in r:
+                continue
+            hook, n_stored = r[key], r[skey]
+            extra = n_stored - hook.ok
+            print(
+                f"{r['label']} ({hook.client}): events stored = {n_stored}, requests sent = "
+                f"{hook.requests} (2xx {hook.ok}), non-2xx = {hook.bad}, socket errors = "
+                f"{hook.errors}; lost = {max(0, hook.ok - n_stored)}"
+                + (f" ({extra} stored but unanswered at the cut-off)" if extra > 0 else "")
+            )
+        t = r["trivial"]
+        print(f"{r['label']}: healthz non-2xx = {t.bad}, socket errors = {t.errors}")
+    print()
+    best = next((r for r in results if "[" not in r["label"]), results[0])
+    ratio = best["hook"].rps / best["trivial"].rps
+    print(
+        f"Targets ({best['label']}): ratio >= 0.5 -> {ratio:.2f}; webhook p99 < 100 ms -> "
+        f"{best['hook'].p99_ms:.1f} ms; nothing lost -> "
+        f"{'yes' if best['stored'] >= best['hook'].ok else 'NO'}"
+    )
+    print(f"Server logs: {common.LOG_DIR}")
+    if not args.keep_db:
+        common.drop_database()
+
+
+if __name__ == "__main__":
+    main()

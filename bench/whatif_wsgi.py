@@ -1,0 +1,109 @@
+"""What-if variants of the web app, for the ingestion benchmark only (never for production).
+
+The application is config.wsgi's, with the changes named in BENCH_WHATIF (comma-separated)
+patched in at start-up, so a proposed code change can be measured under the same load before
+anyone makes it:
+
+  lean    the webhook's number lookup loads only the columns an SMS callback uses, without
+          the tenant and greeting joins (numbers.selectors.number_for_hook_token today selects
+          ~60 columns over three tables and builds three model instances per request)
+  nohc    CONN_HEALTH_CHECKS off: no `SELECT 1` before the first query of every request
+  cache   the number lookup's result is kept in the worker process for 10 s, by token
+          (after `lean` when both are named; a released number keeps answering for 10 s)
+  nowake  no wake per stored event (the upper bound of what a cheaper wake could save)
+  bare    /hooks/ requests go through SecurityMiddleware only (no sessions, CSRF, auth,
+          messages, CSP, htmx or tenant resolution, none of which a provider callback uses)
+
+Served by: gunicorn whatif_wsgi:application (webhook_ingest.py does this for `sync:4@lean`).
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.db import connections
+
+from config.wsgi import application
+
+WHATIF = {v.strip() for v in os.environ.get("BENCH_WHATIF", "").split(",") if v.strip()}
+unknown = WHATIF - {"lean", "nohc", "cache", "nowake", "bare"}
+if unknown:
+    raise SystemExit(f"unknown BENCH_WHATIF variant(s): {', '.join(sorted(unknown))}")
+
+if "lean" in WHATIF:
+    from django.db.models import Q
+    from django.utils import timezone
+    from django_scopes import scopes_disabled
+
+    import numbers.webhooks as hooks
+    from numbers.models import PhoneNumber
+
+    def number_for_hook_token(token: str) -> PhoneNumber | None:
+        with scopes_disabled():
+            return (
+                PhoneNumber.objects.filter(
+                    Q(hook_token=token)
+                    | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
+                )
+                .only(
+                    "id",
+                    "tenant_id",
+                    "status",
+                    "has_sms",
+                    "sms_autoreply_enabled",
+                    "sms_autoreply_text",
+                )
+                .first()
+            )
+
+    hooks.number_for_hook_token = number_for_hook_token
+
+if "cache" in WHATIF:
+    import time
+
+    import numbers.webhooks as hooks
+
+    _lookup = hooks.number_for_hook_token
+    _cache: dict[str, tuple[float, object]] = {}
+
+    def cached_number_for_hook_token(token: str):  # type: ignore[no-untyped-def]
+        now = time.monotonic()
+        hit = _cache.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        number = _lookup(token)
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[token] = (now + 10.0, number)
+        return number
+
+    hooks.number_for_hook_token = cached_number_for_hook_token
+
+if "nohc" in WHATIF:
+    settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    for conn in connections.all(initialized_only=True):
+        conn.settings_dict["CONN_HEALTH_CHECKS"] = False
+
+if "nowake" in WHATIF:
+    import providers.services as services
+
+    services.wake_processor = lambda: None
+
+if "bare" in WHATIF:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    _full = application
+    _middleware = settings.MIDDLEWARE
+    settings.MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+    try:
+        _bare = WSGIHandler()  # reads settings.MIDDLEWARE once, here
+    finally:
+        settings.MIDDLEWARE = _middleware
+
+    def application(environ, start_response):  # type: ignore[no-untyped-def]
+        handler = _bare if environ.get("PATH_INFO", "").startswith("/hooks/") else _full
+        return handler(environ, start_response)
+
+
+__all__ = ["application"]
