@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 os.environ.setdefault("BENCH_DB", "switchboard_bench_calls")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
-import _common as common  # noqa: E402
-import pages  # noqa: E402  (make_tenant, deep_row, Page, time_page, explain)
+import _common as common
+import pages
 
 STATES_IN = ["success"] * 70 + ["failed"] * 18 + ["busy"] * 8 + ["unknown"] * 2 + ["ongoing"] * 2
 STATES_OUT = ["success"] * 60 + ["failed"] * 25 + ["busy"] * 12 + ["unknown"] * 3
@@ -143,9 +143,7 @@ def measure(tenant: pages.Tenant, size: int, label: str, runs: int) -> list[page
 
     client = Client()
     client.force_login(User.objects.get(pk=tenant.owner_id))
-    return [
-        pages.time_page(client, tenant, page, label, runs) for page in call_pages(tenant, size)
-    ]
+    return [pages.time_page(client, tenant, page, label, runs) for page in call_pages(tenant, size)]
 
 
 def main() -> None:
@@ -191,7 +189,9 @@ def main() -> None:
             big_ms = by.get((f"{args.big:,}", page))
             if small_ms and big_ms:
                 print(f"ratio {args.big:,} / {args.small:,}, {page}: {big_ms / small_ms:.2f}×")
-        slow = max((r for r in results if r.size == f"{args.big:,}"), key=lambda r: r.slowest_query_ms)
+        slow = max(
+            (r for r in results if r.size == f"{args.big:,}"), key=lambda r: r.slowest_query_ms
+        )
         print(f"\nslowest query at {args.big:,} ({slow.page}, {slow.slowest_query_ms:.1f} ms):")
         print("  " + slow.slowest_sql[:300] + " …")
         print("  plan: " + " | ".join(pages.explain(slow.slowest_sql)))

@@ -43,7 +43,9 @@ from pathlib import Path
 os.environ.setdefault("BENCH_DB", "switchboard_bench_campaign")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 
-import _common as common  # noqa: E402
+import itertools
+
+import _common as common
 
 SANDBOX_USER = "bench-master"
 SANDBOX_PASSWORD = "bench-master-secret"
@@ -88,7 +90,7 @@ def sandbox_probe(base: str, user: str, password: str, seconds: float, threads: 
                     "to": to,
                     "message": "probe",
                     "whendelivered": "http://127.0.0.1:9/x",
-                },  # fmt: skip
+                },
                 timeout=10,
             )
             if r.status_code == 200:
@@ -146,8 +148,16 @@ def seed(recipients: int, rate: int):  # type: ignore[no-untyped-def]
                 name = f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.8 else ""
                 fields = {"code": f"C{i:06d}"} if rng.random() < 0.7 else {}
                 copy.write_row(
-                    [tenant.pk, f"+4670{i:07d}", name, json.dumps(fields), False, now, now]
-                    + extra_values
+                    [
+                        tenant.pk,
+                        f"+4670{i:07d}",
+                        name,
+                        json.dumps(fields),
+                        False,
+                        now,
+                        now,
+                        *extra_values,
+                    ]
                 )
         cur.execute(
             "INSERT INTO messaging_contactlistmember (contact_list_id, contact_id) "
@@ -386,7 +396,7 @@ def report(args, rate, probe, created, create_s, launch_s, campaign, final, samp
     span = (last_at - first).total_seconds() if first and last_at else 0.0
     achieved = (sent_rows - 1) / span if span else 0.0
     # Per-second send rate in steady state (from the samples, first and last 5 s dropped).
-    deltas = [b[1] - a[1] for a, b in zip(samples, samples[1:], strict=False)]
+    deltas = [b[1] - a[1] for a, b in itertools.pairwise(samples)]
     steady = deltas[5:-5] if len(deltas) > 12 else deltas
     # At the sandbox: every accepted POST /a1/sms from "Bench" is a row; > 1 per recipient
     # is a duplicate send.

@@ -29,7 +29,7 @@ from pathlib import Path
 os.environ.setdefault("BENCH_DB", "switchboard_bench_voice")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
-import _common as common  # noqa: E402
+import _common as common
 
 NUMBER = "+46766861475"
 
@@ -217,7 +217,7 @@ def main() -> None:
         common.recreate_database()
         common.flush_redis()
         common.django_setup()
-        token, tenant_id = seed()
+        token, _tenant_id = seed()
         port = common.free_port()
         env = common.bench_env()
         argv = common.gunicorn_argv(port, "sync", args.workers, 1)
