@@ -71,6 +71,10 @@ def main(base: str = "http://127.0.0.1:8000", out: str = "/tmp/tour") -> None:
                 "calls/voicemail/",
                 "calls/greetings/",
                 "billing/",
+                "contacts/",
+                "contacts/import/",
+                "campaigns/",
+                "campaigns/new/",
             ],
             start=11,
         ):
