@@ -13,17 +13,35 @@ from numbers.models import PhoneNumber
 PAGE_SIZE = 50
 
 
-def number_for_hook_token(token: str) -> PhoneNumber | None:
-    """The number a callback URL belongs to (current token, or the previous one in overlap)."""
+# What the callback view reads of a number for anything but a call (which needs its plan).
+LEAN_HOOK_FIELDS = (
+    "id",
+    "tenant_id",
+    "number",
+    "status",
+    "has_sms",
+    "sms_autoreply_enabled",
+    "sms_autoreply_text",
+)
+
+
+def number_for_hook_token(token: str, *, full: bool = True) -> PhoneNumber | None:
+    """The number a callback URL belongs to (current token, or the previous one in overlap).
+
+    `full=False` is the hot path for stored-only callbacks: six columns, no joins, no
+    decrypting the tenant's secret (measured: 53% of an inbound SMS's CPU went here).
+    """
     with scopes_disabled():
-        return (
-            PhoneNumber.objects.filter(
-                Q(hook_token=token)
-                | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
-            )
-            .select_related("tenant", "voicemail_greeting")
-            .first()
+        qs = PhoneNumber.objects.filter(
+            Q(hook_token=token)
+            | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
         )
+        if full:
+            qs = qs.select_related("tenant", "voicemail_greeting")
+        else:
+            qs = qs.only(*LEAN_HOOK_FIELDS)
+        # Tokens are unique: no ORDER BY needed for the one row.
+        return next(iter(qs.order_by()[:1]), None)
 
 
 @dataclass(frozen=True)

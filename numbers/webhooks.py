@@ -41,7 +41,7 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
         return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
     if kind not in KINDS:
         raise Http404
-    number = number_for_hook_token(token)
+    number = number_for_hook_token(token, full=kind == "voice")
     if number is None:
         log.warning(
             "46elks callback with an unknown token (%s) from %s", kind, client_address(request)
