@@ -5,9 +5,11 @@ patched in at start-up, so a proposed code change can be measured under the same
 anyone makes it:
 
   lean    the webhook's number lookup loads only the columns an SMS callback uses, without
-          the tenant and greeting joins (numbers.selectors.number_for_hook_token today selects
-          ~60 columns over three tables and builds three model instances per request)
+          the tenant and greeting joins (until 9ed5259 numbers.selectors.number_for_hook_token
+          selected ~60 columns over three tables for every callback; since then the code does
+          this itself and the variant changes nothing)
   nohc    CONN_HEALTH_CHECKS off: no `SELECT 1` before the first query of every request
+          (the default since 9ed5259)
   cache   the number lookup's result is kept in the worker process for 10 s, by token
           (after `lean` when both are named; a released number keeps answering for 10 s)
   nowake  no wake per stored event (the upper bound of what a cheaper wake could save)
@@ -19,6 +21,8 @@ Served by: gunicorn whatif_wsgi:application (webhook_ingest.py does this for `sy
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 
 from django.conf import settings
@@ -26,20 +30,25 @@ from django.db import connections
 
 from config.wsgi import application
 
+# After Django is set up (config seats the `numbers` app over the standard-library module).
+hooks = importlib.import_module("numbers.webhooks")
+
 WHATIF = {v.strip() for v in os.environ.get("BENCH_WHATIF", "").split(",") if v.strip()}
 unknown = WHATIF - {"lean", "nohc", "cache", "nowake", "bare"}
 if unknown:
     raise SystemExit(f"unknown BENCH_WHATIF variant(s): {', '.join(sorted(unknown))}")
 
-if "lean" in WHATIF:
+# Since 9ed5259 the selector takes `full=` and the view asks for the lean row except for calls.
+_HAS_LEAN_PATH = "full" in inspect.signature(hooks.number_for_hook_token).parameters
+
+if "lean" in WHATIF and not _HAS_LEAN_PATH:  # on later commits the code already does this
     from django.db.models import Q
     from django.utils import timezone
     from django_scopes import scopes_disabled
 
-    import numbers.webhooks as hooks
     from numbers.models import PhoneNumber
 
-    def number_for_hook_token(token: str) -> PhoneNumber | None:
+    def lean_number_for_hook_token(token: str) -> PhoneNumber | None:
         with scopes_disabled():
             return (
                 PhoneNumber.objects.filter(
@@ -49,6 +58,7 @@ if "lean" in WHATIF:
                 .only(
                     "id",
                     "tenant_id",
+                    "number",
                     "status",
                     "has_sms",
                     "sms_autoreply_enabled",
@@ -57,25 +67,24 @@ if "lean" in WHATIF:
                 .first()
             )
 
-    hooks.number_for_hook_token = number_for_hook_token
+    hooks.number_for_hook_token = lean_number_for_hook_token
 
 if "cache" in WHATIF:
     import time
 
-    import numbers.webhooks as hooks
-
     _lookup = hooks.number_for_hook_token
-    _cache: dict[str, tuple[float, object]] = {}
+    _cache: dict[tuple[str, object], tuple[float, object]] = {}
 
-    def cached_number_for_hook_token(token: str):  # type: ignore[no-untyped-def]
+    def cached_number_for_hook_token(token: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        key = (token, kwargs.get("full"))
         now = time.monotonic()
-        hit = _cache.get(token)
+        hit = _cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        number = _lookup(token)
+        number = _lookup(token, **kwargs)
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[token] = (now + 10.0, number)
+        _cache[key] = (now + 10.0, number)
         return number
 
     hooks.number_for_hook_token = cached_number_for_hook_token
