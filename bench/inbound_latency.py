@@ -110,18 +110,25 @@ class Poster:
 
 
 def run(port: int, token: str, *, n: int, rate: float, prefix: str, poll: float) -> dict:
-    """Post n events at `rate`/s and poll until each is visible (or 60 s after the last)."""
-    poster = Poster(port, f"/hooks/elks/{token}/sms/")
+    """Post n events at `rate`/s and poll until each is visible (or 60 s after the last).
+
+    Four poster threads share the schedule (event i is due at start + i/rate), so a slow
+    answer does not lower the rate.
+    """
+    posters = 4
     posted: dict[str, float] = {}
     answered: dict[str, float] = {}
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     done_posting = threading.Event()
 
-    def post_all() -> None:
-        start = time.monotonic()
+    start = time.monotonic() + 0.05
+    finished = []
+
+    def post_some(k: int) -> None:
+        poster = Poster(port, f"/hooks/elks/{token}/sms/")
         try:
-            for i in range(n):
+            for i in range(k, n, posters):
                 delay = start + i / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -132,13 +139,17 @@ def run(port: int, token: str, *, n: int, rate: float, prefix: str, poll: float)
                     answered[event_id] = got
                     statuses[status] = statuses.get(status, 0) + 1
         finally:
-            done_posting.set()
+            with lock:
+                finished.append(k)
+                if len(finished) == posters:
+                    done_posting.set()
 
-    thread = threading.Thread(target=post_all)
+    threads = [threading.Thread(target=post_some, args=(k,)) for k in range(posters)]
     visible: dict[str, float] = {}
     polls = 0
     with common.pg_connect() as conn:
-        thread.start()
+        for thread in threads:
+            thread.start()
         give_up = None
         while True:
             with lock:
@@ -158,7 +169,8 @@ def run(port: int, token: str, *, n: int, rate: float, prefix: str, poll: float)
                 if time.monotonic() > give_up:
                     break
             time.sleep(poll)
-        thread.join()
+        for thread in threads:
+            thread.join()
         events = conn.execute(
             "SELECT dedupe_key, extract(epoch FROM received), extract(epoch FROM processed), "
             "status FROM providers_webhookevent WHERE dedupe_key LIKE %s",
@@ -172,6 +184,59 @@ def run(port: int, token: str, *, n: int, rate: float, prefix: str, poll: float)
         "events": events,
         "polls": polls,
     }
+
+
+def processing_breakdown(token: str, n: int) -> None:
+    """In this process, no broker: the cost of processing one stored inbound SMS event."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_scopes import scopes_disabled
+
+    from numbers.models import PhoneNumber
+    from providers.models import WebhookEvent
+    from providers.services import webhook_process, webhook_store
+
+    with scopes_disabled():
+        number = PhoneNumber.objects.get(hook_token=token)
+    run = uuid.uuid4().hex[:6]
+    for i in range(n + 20):
+        webhook_store(
+            provider="elks",
+            kind="sms",
+            dedupe_key=f"bd{run}-{i}",
+            payload={
+                "id": f"bd{run}-{i}",
+                "from": f"+4670{i % 50:07d}",
+                "to": NUMBER,
+                "message": f"Breakdown {i}",
+                "direction": "incoming",
+                "created": "2025-01-01 12:00:00.000000",
+            },
+            tenant_id=number.tenant_id,
+            number_id=number.pk,
+        )
+    ids = list(
+        WebhookEvent.objects.filter(dedupe_key__startswith=f"bd{run}-")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    for event_id in ids[:19]:  # warm up
+        webhook_process(event_id)
+    with CaptureQueriesContext(connection) as captured:
+        webhook_process(ids[19])
+    statements = [q["sql"].split()[0] for q in captured.captured_queries]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for event_id in ids[20:]:
+        webhook_process(event_id)
+    wall = (time.perf_counter() - wall) / n * 1000
+    cpu = (time.process_time() - cpu) / n * 1000
+    kinds = {k: statements.count(k) for k in dict.fromkeys(statements)}
+    print(
+        f"processing one inbound SMS in-process (webhook_process, {n} events): {wall:.1f} ms "
+        f"wall, {cpu:.1f} ms CPU, {len(statements)} statements "
+        f"({', '.join(f'{v} {k}' for k, v in kinds.items())}); "
+        f"so 2 worker processes top out near {2000 / wall:.0f} events/s on 2 idle cores"
+    )
 
 
 def summary(label: str, values_s: list[float]) -> str:
@@ -193,6 +258,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--wait-quiet", type=float, default=180)
+    parser.add_argument(
+        "--breakdown", type=int, default=200, help="events processed in-process at the end; 0 skips"
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     args = parser.parse_args()
     args.n = min(args.n, 5000)
@@ -268,6 +336,15 @@ def main() -> None:
             [visible[e] - posted[e] for e in posted if e in visible],
         )
     )
+    done = [(float(rc), float(p)) for rc, p, _s in events.values() if p is not None]
+    if done:
+        span = max(p for _rc, p in done) - min(rc for rc, _p in done)
+        sent_span = max(posted.values()) - min(posted.values())
+        print(
+            f"rates: posted {len(posted) / max(sent_span, 1e-3):.0f}/s; processed {len(done)} "
+            f"in {span:.1f} s from the first stored to the last processed = "
+            f"{len(done) / max(span, 1e-3):.0f}/s (a backlog builds when posting is faster)"
+        )
     statuses: dict[str, int] = {}
     for _rc, _p, s in events.values():
         statuses[s] = statuses.get(s, 0) + 1
@@ -281,6 +358,8 @@ def main() -> None:
         "Note: the inbox page polls every 2 s (hx-trigger in templates/messaging/inbox.html), "
         "so a person sees a message 0 to 2 s after it is visible here."
     )
+    if args.breakdown:
+        processing_breakdown(token, min(args.breakdown, 2000))
     if not args.keep_db:
         common.drop_database()
 

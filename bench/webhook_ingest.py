@@ -539,7 +539,8 @@ def main() -> None:
         action="append",
         metavar="CLASS:WORKERS[xTHREADS]",
         help="worker configuration(s) to measure, e.g. sync:4 or gthread:2x8 (repeatable); "
-        "default sync:4; append @lean, @cache, @nohc, @bare, @nowake (joined with +) to serve "
+        "default sync:4; append @lean, @cache, @nohc, @bare, @fastwake or @nowake (joined with "
+        "+) to serve "
         "bench/whatif_wsgi.py's variants of the code",
     )
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
