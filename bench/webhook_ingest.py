@@ -269,12 +269,15 @@ def breakdown(token: str, iterations: int) -> None:
     The WSGI handler is the one gunicorn calls, so middleware, URL resolving and the view are
     all in; only the HTTP parsing and the socket are not.
     """
+    import redis
+    from django.conf import settings
     from django.core.cache import cache
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
 
-    from numbers.selectors import number_for_hook_token
-    from providers.services import WAKE_KEY, webhook_store
+    from numbers.selectors import forget_hook_numbers, number_for_hook_token
+    from providers import wake
+    from providers.services import webhook_store
 
     handler = WSGIHandler()
     path = f"/hooks/elks/{token}/sms/"
@@ -323,106 +326,101 @@ def breakdown(token: str, iterations: int) -> None:
     t_health = timed(
         "GET /healthz through the WSGI handler", lambda i: call(environ("GET", "/healthz"))
     )
-    from django.conf import settings
-
+    t_hook = timed(
+        "POST webhook through the WSGI handler (as shipped)",
+        lambda i: call(environ("POST", path, webhook_body(f"bd{run}-{i}", i))),
+    )
+    fast_path = "providers.middleware.ProviderCallbackMiddleware"
     full_middleware = settings.MIDDLEWARE
-    settings.MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+    settings.MIDDLEWARE = [m for m in full_middleware if m != fast_path]
     try:
-        bare = WSGIHandler()
+        slow_handler = WSGIHandler()  # reads settings.MIDDLEWARE once, here
     finally:
         settings.MIDDLEWARE = full_middleware
 
-    def bare_health(i: int) -> None:
-        response = bare(environ("GET", "/healthz"), lambda s, h, exc=None: None)
+    def slow_call(i: int) -> None:
+        response = slow_handler(
+            environ("POST", path, webhook_body(f"bm{run}-{i}", i)), lambda s, h, exc=None: None
+        )
         b"".join(response)
         response.close()
 
-    t_bare = timed("  same with SecurityMiddleware only (the middleware's share)", bare_health)
-    t_hook = timed(
-        "POST webhook through the WSGI handler",
-        lambda i: call(environ("POST", path, webhook_body(f"bd{run}-{i}", i))),
-    )
+    t_mw = timed("  same through all 12 middleware (no fast path)", slow_call)
 
     def select_one(i: int) -> None:
         with connection.cursor() as c:
             c.execute("SELECT 1")
 
     t_rtt = timed("  one PostgreSQL round trip (SELECT 1)", select_one)
-    import inspect
-
-    from django.db.models import Q
-    from django.utils import timezone
-    from django_scopes import scopes_disabled
-
-    from numbers.models import PhoneNumber
-
-    # Since 9ed5259 the view asks for a lean row (`full=False`) for everything but calls.
-    has_lean_path = "full" in inspect.signature(number_for_hook_token).parameters
-
-    def lean_lookup(i: int) -> None:
-        if has_lean_path:
-            number_for_hook_token(token, full=False)
-            return
-        with scopes_disabled():
-            PhoneNumber.objects.filter(
-                Q(hook_token=token)
-                | Q(previous_hook_token=token, previous_hook_token_until__gt=timezone.now())
-            ).only(
-                "id", "tenant_id", "number", "status", "has_sms", "sms_autoreply_enabled",
-                "sms_autoreply_text",
-            ).first()  # fmt: skip
-
-    t_full = timed(
-        "  number_for_hook_token, full row (3 tables, ~60 columns)",
+    number_for_hook_token(token, full=False)  # the process cache holds it now
+    t_hit = timed(
+        "  number lookup, kept by the process (the hot path)",
+        lambda i: number_for_hook_token(token, full=False),
+    )
+    cached_for = settings.HOOK_NUMBER_CACHE_SECONDS
+    settings.HOOK_NUMBER_CACHE_SECONDS = 0
+    forget_hook_numbers()
+    try:
+        t_miss = timed(
+            "    not kept: the lean SELECT (7 columns, no joins)",
+            lambda i: number_for_hook_token(token, full=False),
+        )
+    finally:
+        settings.HOOK_NUMBER_CACHE_SECONDS = cached_for
+    timed(
+        "    the full row calls use (3 tables, ~60 columns)",
         lambda i: number_for_hook_token(token),
     )
-    t_lean = timed(
-        "    lean row: number_for_hook_token(full=False)"
-        if has_lean_path
-        else "    lean row: .only(7 fields), no joins (whatif_wsgi 'lean')",
-        lean_lookup,
-    )
-    # What an SMS callback runs: the lean row once the code has it, the full row before.
-    t_lookup = t_lean if has_lean_path else t_full
     payload = {"id": "x", "from": "+46700000001", "to": NUMBER, "message": "Hi"}
+    wake._open(uuid.uuid4().hex, 600)  # as under load: a window is open and known
+    wake._open_until = time.monotonic() + 600
 
     def store(i: int) -> None:
         webhook_store(provider="elks", kind="sms", dedupe_key=f"bs{run}-{i}", payload=payload)
 
-    cache.set(WAKE_KEY, 1, timeout=600)  # as under load: the flag is set, add() says no
-    t_store = timed("  webhook_store (INSERT … RETURNING + wake: cache.add)", store)
-    t_add = timed(
-        "  cache.add(wake flag) alone (one Redis SET NX)",
-        lambda i: cache.add(WAKE_KEY, 1, timeout=600),
+    t_store = timed("  webhook_store: prepared INSERT … RETURNING (+ wake)", store)
+    settings.WEBHOOK_PREPARED_INSERT = False
+    try:
+        t_noprep = timed(
+            "    same with the INSERT bound client-side (not prepared)",
+            lambda i: webhook_store(
+                provider="elks", kind="sms", dedupe_key=f"bc{run}-{i}", payload=payload
+            ),
+        )
+    finally:
+        settings.WEBHOOK_PREPARED_INSERT = True
+    t_known = timed("  wake, window known open (most events)", lambda i: wake.wake_processor())
+    t_wake = timed(
+        "  wake asking Redis (once per process per window)",
+        lambda i: wake._open("bench-window", 600),
     )
-    cache.delete(WAKE_KEY)
+    t_add = timed(
+        "    one SET NX through Django's cache API instead",
+        lambda i: cache.add("bench-window", 1, timeout=600),
+    )
+    wake.forget_window()
+    redis.Redis.from_url(common.REDIS_URL).delete(wake.WINDOW_KEY)
 
     from providers.tasks import webhooks_drain
 
     def publish(i: int) -> None:
         webhooks_drain.apply_async(retry=False)
 
-    t_pub = timed(
-        "  one Celery publish to Redis (happens at most 1/s)", publish, n=min(iterations, 500)
-    )
-    import redis
-
+    t_pub = timed("  one Celery publish to Redis (at most 1/s)", publish, n=min(iterations, 500))
     redis.Redis.from_url(common.REDIS_URL).delete("celery")  # drop the queued publishes
     print(
-        f"  → CPU per request: webhook {t_hook[1]:.0f} µs = {t_hook[1] / t_health[1]:.0f}x the "
-        f"trivial view ({t_health[1]:.0f}); its number lookup is {t_lookup[1]:.0f} of it "
-        f"({t_lookup[1] / t_hook[1]:.0%}; full row {t_full[1]:.0f}, lean row {t_lean[1]:.0f}), "
-        f"store + wake {t_store[1]:.0f} "
-        f"(of which the Redis wake {t_add[1]:.0f}); the 11 middleware cost "
-        f"{t_health[1] - t_bare[1]:.0f} of the trivial view's {t_health[1]:.0f}"
+        f"  → CPU per request: webhook {t_hook[1]:.0f} µs = {t_hook[1] / t_health[1]:.1f}x the "
+        f"trivial view ({t_health[1]:.0f}); without the fast path {t_mw[1]:.0f}; number "
+        f"lookup {t_hit[1]:.0f} kept vs {t_miss[1]:.0f} queried; store + wake "
+        f"{t_store[1]:.0f} ({t_noprep[1]:.0f} unprepared); wake {t_known[1]:.0f} while the "
+        f"window is known, {t_wake[1]:.0f} asking Redis ({t_add[1]:.0f} through the cache API)"
     )
-    insert_wait = max(0.0, t_store[0] - t_store[1] - t_add[0] + t_add[1])
     checks = connection.settings_dict.get("CONN_HEALTH_CHECKS")
     print(
         f"  → waits per request: CONN_HEALTH_CHECKS is {'on' if checks else 'off'} (on: one "
-        f"SELECT 1 ≈ {t_rtt[0]:.0f} µs per request), "
-        f"the INSERT and its commit (fsync) ≈ {insert_wait:.0f} µs; "
-        f"a Celery publish {t_pub[0]:.0f} µs (once per wake window)"
+        f"SELECT 1 ≈ {t_rtt[0]:.0f} µs per request); the INSERT, its commit (fsync) and the "
+        f"wake ≈ {t_store[0] - t_store[1]:.0f} µs; a Celery publish {t_pub[0]:.0f} µs "
+        "(once per wake window)"
     )
     print(
         f"  → single-thread ceiling: trivial {1e6 / t_health[0]:.0f}/s, webhook "
@@ -434,7 +432,7 @@ def breakdown(token: str, iterations: int) -> None:
 
 
 def parse_configs(values: list[str]) -> list[tuple[str, int, int, str]]:
-    """'sync:4', 'gthread:2x8' or 'sync:4@lean+nohc' → (class, workers, threads, what-if)."""
+    """'sync:4', 'gthread:2x8' or 'sync:4@nocache+noprep' → (class, workers, threads, what-if)."""
     configs = []
     for value in values:
         value, _, whatif = value.partition("@")
@@ -539,9 +537,8 @@ def main() -> None:
         action="append",
         metavar="CLASS:WORKERS[xTHREADS]",
         help="worker configuration(s) to measure, e.g. sync:4 or gthread:2x8 (repeatable); "
-        "default sync:4; append @lean, @cache, @nohc, @bare, @fastwake or @nowake (joined with "
-        "+) to serve "
-        "bench/whatif_wsgi.py's variants of the code",
+        "default sync:4; append @nocache, @perevent, @fullmw, @noprep or @nowake (joined "
+        "with +) to serve bench/whatif_wsgi.py's variants of the code",
     )
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--breakdown", type=int, default=2000, help="iterations; 0 to skip")

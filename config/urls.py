@@ -20,6 +20,11 @@ tenant_patterns = [
 ]
 
 urlpatterns = [
+    # Provider callbacks first: the busiest URLs resolve after three patterns, not twelve.
+    # (dlr/cdlr before the number hook, which would also match them.)
+    path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
+    path("hooks/elks/cdlr/<str:token>/", elks_campaign_report, name="elks_campaign_dlr"),
+    path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
@@ -28,9 +33,6 @@ urlpatterns = [
     path("staff/", include("providers.staff_urls")),
     path("staff/", include("messaging.campaign_staff_urls")),
     path("admin/", admin.site.urls),
-    path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
-    path("hooks/elks/cdlr/<str:token>/", elks_campaign_report, name="elks_campaign_dlr"),
-    path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
     path("media/greetings/<str:token>/", greeting_public, name="greeting_public"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),

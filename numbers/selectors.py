@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -28,9 +30,39 @@ LEAN_HOOK_FIELDS = (
 def number_for_hook_token(token: str, *, full: bool = True) -> PhoneNumber | None:
     """The number a callback URL belongs to (current token, or the previous one in overlap).
 
-    `full=False` is the hot path for stored-only callbacks: six columns, no joins, no
-    decrypting the tenant's secret (measured: 53% of an inbound SMS's CPU went here).
+    `full=False` is the hot path for stored-only callbacks: the lean row (no joins, no
+    decrypting the tenant's secret; measured: 53% of an inbound SMS's CPU went there), kept
+    per process for HOOK_NUMBER_CACHE_SECONDS (the query was the next largest cost). So a
+    change to a number reaches other processes' callbacks within that time; its events are
+    stored either way and processing re-reads the number. Misses are not kept: a number
+    rented a moment ago must answer at once. Calls (`full=True`) always read the database.
     """
+    if full:
+        return _hook_number_query(token, full=True)
+    now = time.monotonic()
+    hit = _hook_numbers.get(token)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    number = _hook_number_query(token, full=False)
+    ttl = settings.HOOK_NUMBER_CACHE_SECONDS
+    if number is not None and ttl > 0:
+        if len(_hook_numbers) >= _HOOK_CACHE_MAX:  # bounded; a clear costs one query each
+            _hook_numbers.clear()
+        _hook_numbers[token] = (now + ttl, number)
+    return number
+
+
+def forget_hook_numbers(**signal_kwargs: object) -> None:
+    """Empty this process's cache; runs on every PhoneNumber save (rare next to callbacks)."""
+    _hook_numbers.clear()
+
+
+# token -> (monotonic expiry, lean row); per process, shared by its threads (dict ops are atomic)
+_hook_numbers: dict[str, tuple[float, PhoneNumber]] = {}
+_HOOK_CACHE_MAX = 10_000
+
+
+def _hook_number_query(token: str, *, full: bool) -> PhoneNumber | None:
     with scopes_disabled():
         qs = PhoneNumber.objects.filter(
             Q(hook_token=token)

@@ -23,11 +23,25 @@ class WebhookEvent(models.Model):
     provider = models.CharField(max_length=10)
     kind = models.CharField(max_length=20)
     dedupe_key = models.CharField(max_length=200)
+    # No database constraints on these two: the raw store must never refuse an event because
+    # its number was deleted a moment ago, and the constraint's check locked the (hot) tenant
+    # and number rows on every INSERT. Processing re-reads both; Django still nulls them on
+    # delete.
     tenant = models.ForeignKey(
-        "accounts.Tenant", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     number = models.ForeignKey(
-        "numbers.PhoneNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "numbers.PhoneNumber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

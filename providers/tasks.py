@@ -4,10 +4,11 @@ from celery import shared_task
 
 
 @shared_task(name="providers.tasks.webhooks_drain", acks_late=True)
-def webhooks_drain() -> int:
+def webhooks_drain(window: str | None = None) -> int:
+    """Woken by a stored event (providers.wake); looks until its wake window has closed."""
     from providers.services import webhooks_drain as drain
 
-    return drain()
+    return drain(window=window)
 
 
 @shared_task(name="providers.tasks.webhooks_replay", acks_late=True)

@@ -74,7 +74,12 @@ def elks(elks_sandbox, settings):  # type: ignore[no-untyped-def]
 def _clear_cache() -> None:
     from django.core.cache import cache
 
-    cache.clear()
+    from numbers.selectors import forget_hook_numbers
+    from providers.wake import forget_window
+
+    cache.clear()  # on Redis this also closes the webhook wake window (same database)
+    forget_hook_numbers()
+    forget_window()
 
 
 def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
@@ -119,3 +124,20 @@ def live_tenant(world: World, elks, prices, settings):  # type: ignore[no-untype
     ).tenant
     with scope(tenant=tenant.pk):
         yield tenant
+
+
+@pytest.fixture
+def rented_number(world: World, live_tenant):  # type: ignore[no-untyped-def]
+    """An SMS, MMS and voice number rented at the sandbox by the live tenant's owner."""
+    import uuid
+
+    from numbers.services import number_rent
+
+    return number_rent(
+        tenant=live_tenant,
+        country="se",
+        capabilities=["sms", "mms", "voice"],
+        category="mobile",
+        request_key=uuid.uuid4(),
+        actor=world.owner_a,
+    )

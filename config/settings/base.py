@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /hooks/ (provider callbacks) stops here: nothing below serves a machine's POST.
+    "providers.middleware.ProviderCallbackMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +179,16 @@ WEBHOOK_HANDLERS = {
 }
 # At most one drain task is published per this many seconds, however many events arrive.
 WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
+# Each web process keeps the number behind a callback token this long (0: never), so a
+# burst of callbacks does not query it per request; docs/bench.md measures the gain.
+HOOK_NUMBER_CACHE_SECONDS = env.float("HOOK_NUMBER_CACHE_SECONDS", default=10.0)
+# The callback store's INSERT as a prepared statement (PostgreSQL). Turn off behind a
+# transaction-mode pooler without prepared-statement support (PgBouncer before 1.21).
+WEBHOOK_PREPARED_INSERT = env.bool("WEBHOOK_PREPARED_INSERT", default=True)
+if WEBHOOK_PREPARED_INSERT and "postgresql" in DATABASES["default"]["ENGINE"]:
+    # psycopg prepares nothing while prepare_threshold is None (Django's default). Django's
+    # own cursors bind client-side and are never prepared, so only the store's cursor is.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 # When set, only these addresses may post callbacks (46elks publishes its own).
 WEBHOOK_ALLOWED_IPS = [ip for ip in env.list("WEBHOOK_ALLOWED_IPS", default=[]) if ip]
 # Proxies whose X-Forwarded-For is believed (the address they saw is then the client).

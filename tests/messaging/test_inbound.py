@@ -15,22 +15,14 @@ from django_scopes import scope, scopes_disabled
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.services import SendError, message_send, sms_queue
 from numbers.models import PhoneNumber
-from numbers.services import number_rent, number_route
+from numbers.services import number_route
 from providers.models import WebhookEvent
 from providers.services import webhook_process, webhooks_drain
-from tests.conftest import World
 
 
 @pytest.fixture
-def number(world: World, live_tenant) -> PhoneNumber:  # type: ignore[no-untyped-def]
-    return number_rent(
-        tenant=live_tenant,
-        country="se",
-        capabilities=["sms", "mms", "voice"],
-        category="mobile",
-        request_key=uuid.uuid4(),
-        actor=world.owner_a,
-    )
+def number(rented_number):  # type: ignore[no-untyped-def]
+    return rented_number
 
 
 def _post_sms(number: PhoneNumber, **fields: str):  # type: ignore[no-untyped-def]

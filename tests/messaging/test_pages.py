@@ -16,7 +16,6 @@ from django_scopes import scope, scopes_disabled
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.services import conversation_touch, delivery_report_apply, optout_record
 from numbers.models import PhoneNumber
-from numbers.services import number_rent
 from tests.conftest import World, client_for
 
 OURS = "+46766861475"
@@ -313,15 +312,8 @@ def test_another_tenants_conversation_and_image_are_not_found(
 
 
 @pytest.fixture
-def number(world: World, live_tenant):  # type: ignore[no-untyped-def]
-    return number_rent(
-        tenant=live_tenant,
-        country="se",
-        capabilities=["sms", "mms", "voice"],
-        category="mobile",
-        request_key=uuid.uuid4(),
-        actor=world.owner_a,
-    )
+def number(rented_number):  # type: ignore[no-untyped-def]
+    return rented_number
 
 
 def _owner(tenant):  # type: ignore[no-untyped-def]

@@ -14,23 +14,14 @@ from messaging.models import Message, MessageImage, MessagingSettings
 from messaging.services import SendError, message_send, sms_queue
 from messaging.sync import history_sync, mms_images_fetch, outbox_sweep, retention_apply
 from messaging.text import sms_size
-from numbers.services import number_rent
 from providers.clients import elks_for_tenant
 from providers.models import WebhookEvent
 from providers.services import webhooks_drain
-from tests.conftest import World
 
 
 @pytest.fixture
-def number(world: World, live_tenant):  # type: ignore[no-untyped-def]
-    return number_rent(
-        tenant=live_tenant,
-        country="se",
-        capabilities=["sms", "mms", "voice"],
-        category="mobile",
-        request_key=uuid.uuid4(),
-        actor=world.owner_a,
-    )
+def number(rented_number):  # type: ignore[no-untyped-def]
+    return rented_number
 
 
 def _queue(tenant, number, world, key=None, to=("+46700000001",), body="Hello"):  # type: ignore[no-untyped-def]
