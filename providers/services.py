@@ -1,7 +1,7 @@
 """Provider callbacks: store first (one INSERT), wake the processor cheaply, process in batches.
 
 The request path never depends on the broker: it stores the raw event and answers. Waking
-the worker is best effort (at most one publish per `WEBHOOK_WAKE_SECONDS`), and the beat task
+the worker is best effort (providers.wake: one drain per wake window), and the beat task
 `providers.tasks.webhooks_replay` processes anything left pending for more than a minute.
 Handlers are looked up in settings.WEBHOOK_HANDLERS by "provider:kind"; each must be
 idempotent, because an event can be processed again after a crash.

@@ -177,7 +177,8 @@ WEBHOOK_HANDLERS = {
     "elks:voicemail": "calls.services.recording_received",
     "elks:cdlr": "messaging.campaigns.campaign_delivery_report",
 }
-# At most one drain task is published per this many seconds, however many events arrive.
+# The wake window (providers/wake.py): one drain task per window, however many events
+# arrive; its drain keeps looking until the window closes.
 WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
 # Each web process keeps the number behind a callback token this long (0: never), so a
 # burst of callbacks does not query it per request; docs/bench.md measures the gain.
