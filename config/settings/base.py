@@ -81,6 +81,13 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if "sqlite" in DATABASES["default"]["ENGINE"]:
+    # The demo's threads write at once (requests, and webhooks drained in the request):
+    # IMMEDIATE takes the write lock at BEGIN, so a writer waits its turn instead of failing
+    # with "database is locked" when a read transaction tries to become a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 # Off by default: the check is a SELECT 1 before every request's first query (measured: -28%
 # on webhook ingestion), and persistent connections are recycled by CONN_MAX_AGE anyway.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
