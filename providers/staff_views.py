@@ -29,7 +29,13 @@ def events(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/webhooks.html",
-        {"page": page, "status": status, "counts": counts, "statuses": WebhookEvent.Status.choices},
+        {
+            "page": page,
+            "status": status,
+            "statuses": [
+                (value, label, counts.get(value, 0)) for value, label in WebhookEvent.Status.choices
+            ],
+        },
     )
 
 

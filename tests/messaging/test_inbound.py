@@ -212,6 +212,7 @@ def test_failed_event_can_be_retried_by_staff(number, world) -> None:  # type: i
     staff.force_login(world.staff)
     page = staff.get("/staff/webhooks/").content.decode()
     assert "missing field" in page
+    assert "Failed (1)" in page and "Pending (0)" in page  # counts, zero included
     assert staff.post(f"/staff/webhooks/{event.pk}/retry/").status_code == 302
     event.refresh_from_db()
     assert event.status == "processed" and event.attempts == 2
