@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from calls.media import greeting_public
-from messaging.media import mms_public_image
+from messaging.media import mms_public_image, mms_webhook_image
 from messaging.webhooks import elks_campaign_report, elks_delivery_report
 from numbers.webhooks import elks_number_hook
 
@@ -34,6 +34,7 @@ urlpatterns = [
     path("staff/", include("messaging.campaign_staff_urls")),
     path("admin/", admin.site.urls),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
+    path("media/mms/in/<str:token>/", mms_webhook_image, name="mms_webhook_image"),
     path("media/greetings/<str:token>/", greeting_public, name="greeting_public"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
 ]

@@ -1,4 +1,4 @@
-"""Inbound SMS posted to a customer's own webhook URL: signed, retried for a day, logged.
+"""Inbound SMS and MMS posted to a customer's own webhook URL: signed, retried for a day, logged.
 
 Flow: the inbound transaction records intent (`deliveries_enqueue`, one WebhookDelivery per
 message and URL, no HTTP); after commit a worker (`deliveries_send_due`, also on a 30 s beat)
@@ -31,19 +31,25 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Tenant, User
 from accounts.services import audit_record
-from messaging.models import CustomerWebhook, Message, WebhookDelivery
+from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
 EVENT_SMS_RECEIVED = "sms.received"
+EVENT_MMS_RECEIVED = "mms.received"
+IMAGE_URL_SALT = "messaging.customer_webhooks.image"
+# An MMS's first post waits this long at most for its images to be downloaded.
+MMS_IMAGE_WAIT = timedelta(minutes=10)
 USER_AGENT = "Switchboard-Webhooks/1"
 TIMESTAMP_HEADER = "X-Switchboard-Timestamp"
 SIGNATURE_HEADER = "X-Switchboard-Signature"
@@ -116,18 +122,13 @@ def webhook_for(*, tenant_id: int) -> CustomerWebhook | None:
 
 
 def deliveries_enqueue(*, message: Message) -> int:
-    """Record that an inbound SMS must be posted to its number's webhook. No HTTP here.
+    """Record that an inbound SMS or MMS must be posted to its number's webhook. No HTTP here.
 
     Called inside the inbound transaction; safe to call twice (one row per message and URL).
-    MMS and outgoing messages are not posted (the event is `sms.received`).
+    Outgoing messages are not posted.
     """
     number = message.number
-    if (
-        number is None
-        or not number.sms_webhook_url
-        or message.direction != Message.Direction.IN
-        or message.kind != Message.Kind.SMS
-    ):
+    if number is None or not number.sms_webhook_url or message.direction != Message.Direction.IN:
         return 0
     now = timezone.now()
     with scopes_disabled():
@@ -173,6 +174,9 @@ def deliveries_send_due(*, now: datetime | None = None, limit: int = 200) -> int
                     error="The number no longer posts to this URL.",
                     final=True,
                 )
+                continue
+            if _images_pending(delivery=delivery, now=now):
+                _postpone(delivery=delivery, now=now)
                 continue
             try:
                 _attempt(delivery=delivery, now=now)
@@ -221,6 +225,22 @@ def _claim(*, pk: int, now: datetime) -> bool:
         pk=pk, status=Status.PENDING, next_attempt__lte=now
     ).update(next_attempt=now + lease, attempts=F("attempts") + 1)
     return changed == 1
+
+
+def _images_pending(*, delivery: WebhookDelivery, now: datetime) -> bool:
+    """An MMS waits (up to MMS_IMAGE_WAIT) until its images are here, so its URLs work."""
+    message = delivery.message
+    if message.kind != Message.Kind.MMS or now >= delivery.created + MMS_IMAGE_WAIT:
+        return False
+    return message.images.filter(downloaded=None, error="").exists()
+
+
+def _postpone(*, delivery: WebhookDelivery, now: datetime) -> None:
+    """Give the claim back without counting it as an attempt."""
+    WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
+        next_attempt=now + timedelta(seconds=FIRST_BACKOFF_SECONDS),
+        attempts=F("attempts") - 1,
+    )
 
 
 def _attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
@@ -296,7 +316,7 @@ def backoff(*, attempts: int) -> timedelta:
 
 def payload_for(*, delivery: WebhookDelivery) -> dict[str, object]:
     message = delivery.message
-    return {
+    payload: dict[str, object] = {
         "event": EVENT_SMS_RECEIVED,
         "id": message.elks_id,
         "from": message.other,
@@ -305,6 +325,40 @@ def payload_for(*, delivery: WebhookDelivery) -> dict[str, object]:
         "created": message.created.astimezone(UTC).isoformat(timespec="seconds"),
         "number_label": delivery.number.label,
     }
+    if message.kind == Message.Kind.MMS:
+        payload["event"] = EVENT_MMS_RECEIVED
+        payload["images"] = [
+            {
+                "url": image_url(image=image) if image.downloaded else None,
+                "content_type": image.content_type,
+                "size": image.size,
+            }
+            for image in message.images.order_by("pk")
+        ]
+    return payload
+
+
+def image_url(*, image: MessageImage) -> str:
+    """A signed link to an inbound MMS image, valid for MMS_IMAGE_URL_DAYS (no sign-in)."""
+    token = signing.dumps(image.pk, salt=IMAGE_URL_SALT, compress=False)
+    path = reverse("mms_webhook_image", kwargs={"token": token})
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def image_for_url(*, token: str) -> MessageImage | None:
+    """The inbound image a signed link names, or None when tampered with or expired."""
+    try:
+        pk = signing.loads(
+            token, salt=IMAGE_URL_SALT, max_age=timedelta(days=settings.MMS_IMAGE_URL_DAYS)
+        )
+    except signing.BadSignature:
+        return None
+    with scopes_disabled():
+        return (
+            MessageImage.objects.filter(pk=pk, message__direction=Message.Direction.IN)
+            .exclude(file="")
+            .first()
+        )
 
 
 # --- HTTP, with the address pinned --------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""MMS images: served to the owning tenant's users, or to 46elks by an unguessable token."""
+"""MMS images: served to the owning tenant's users, to 46elks by an unguessable token (outbound),
+and to the tenant's webhook receiver by a signed, expiring link (inbound)."""
 
 from __future__ import annotations
 
@@ -32,4 +33,15 @@ def mms_public_image(request: HttpRequest, token: str) -> FileResponse:
     """For 46elks fetching an outbound MMS image; the token is the only key."""
     with scopes_disabled():
         image = get_object_or_404(MessageImage, public_token=token, message__direction="out")
+    return _file_response(image)
+
+
+@require_GET
+def mms_webhook_image(request: HttpRequest, token: str) -> FileResponse:
+    """An inbound MMS image for the tenant's own webhook receiver: the signed link is the key."""
+    from messaging.customer_webhooks import image_for_url
+
+    image = image_for_url(token=token)
+    if image is None:
+        raise Http404
     return _file_response(image)

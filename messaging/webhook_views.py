@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,6 +41,7 @@ def _settings_context(request: HttpRequest, new_secret: str = "") -> dict[str, o
             "signature": customer_webhooks.SIGNATURE_HEADER,
             "user_agent": customer_webhooks.USER_AGENT,
         },
+        "image_url_days": settings.MMS_IMAGE_URL_DAYS,
     }
 
 

@@ -68,8 +68,8 @@ class RoutingForm(forms.ModelForm):
         required=False,
         max_length=500,
         assume_scheme="https",
-        label="Also post SMS to your webhook",
-        help_text="An https:// URL of yours; each SMS is posted as signed JSON.",
+        label="Also post SMS and MMS to your webhook",
+        help_text="An https:// URL of yours; each SMS and MMS is posted as signed JSON.",
     )
     # The choices are the tenant's own greetings, set per request (the manager is scoped).
     voicemail_greeting = forms.ModelChoiceField(
@@ -106,7 +106,7 @@ class RoutingForm(forms.ModelForm):
         ]
         labels = {
             "sms_forward_to": "Also forward SMS to",
-            "sms_webhook_url": "Also post SMS to your webhook",
+            "sms_webhook_url": "Also post SMS and MMS to your webhook",
             "sms_autoreply_enabled": "Send an automatic reply",
             "sms_autoreply_text": "Reply text",
             "voicemail_enabled": "Voicemail when nobody answers",

@@ -209,6 +209,8 @@ MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
 # Customer webhooks: attempts with backoff for this long, then give up.
 CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)
 CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
+# How long the signed image links in an `mms.received` post stay valid.
+MMS_IMAGE_URL_DAYS = env.int("MMS_IMAGE_URL_DAYS", default=7)
 # Only for tests: allow customer webhook URLs that resolve to private addresses.
 CUSTOMER_WEBHOOK_ALLOW_PRIVATE = env.bool("CUSTOMER_WEBHOOK_ALLOW_PRIVATE", default=False)
 

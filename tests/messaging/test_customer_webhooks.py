@@ -1,4 +1,4 @@
-"""Inbound SMS posted to a customer's webhook: signing, retries, claiming, SSRF, owner pages.
+"""Inbound SMS and MMS posted to a customer's webhook: signing, retries, claims, SSRF, pages.
 
 The receiver is a real HTTP server on 127.0.0.1; `CUSTOMER_WEBHOOK_ALLOW_PRIVATE` lets the
 send-time address check pass for it, and tests of the check turn it off again.
@@ -18,7 +18,9 @@ from datetime import UTC, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
+from django.test import Client
 from django.urls import include, path
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -26,9 +28,11 @@ from django_scopes import scopes_disabled
 from accounts.crypto import mask
 from config import urls as project_urls
 from messaging import customer_webhooks as cw
-from messaging.models import CustomerWebhook, Message, WebhookDelivery
+from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 Status = WebhookDelivery.Status
 
@@ -172,12 +176,10 @@ def test_enqueue_twice_creates_one_delivery_and_makes_no_http(
     assert receiver.requests == []
 
 
-def test_enqueue_skips_numbers_without_a_url_mms_and_outgoing(world: World) -> None:
+def test_enqueue_skips_numbers_without_a_url_and_outgoing(world: World) -> None:
     plain = _number(world.tenant_a, "")
     hooked = _number(world.tenant_a, "https://example.com/hook", "n2", "+46766861476")
     assert cw.deliveries_enqueue(message=_message(world.tenant_a, plain, "s1")) == 0
-    mms = _message(world.tenant_a, hooked, "m1", kind="mms")
-    assert cw.deliveries_enqueue(message=mms) == 0
     with scopes_disabled():
         out = _message(world.tenant_a, hooked, "o1")
         Message.objects.filter(pk=out.pk).update(direction="out")
@@ -221,6 +223,82 @@ def test_delivery_is_posted_as_signed_json(world: World, receiver: Receiver, hoo
     # Delivered rows are not sent again.
     assert cw.deliveries_send_due() == 0
     assert len(receiver.requests) == 1
+
+
+# --- MMS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hooked_mms(world: World, receiver: Receiver, settings, tmp_path):  # type: ignore[no-untyped-def]
+    """An inbound MMS with two images on a hooked number: one downloaded, one not yet."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.PUBLIC_BASE_URL = "https://switchboard.example.com"
+    number = _number(world.tenant_a, receiver.url())
+    secret = cw.secret_rotate(tenant=world.tenant_a)
+    message = _message(world.tenant_a, number, "m1", kind="mms")
+    with scopes_disabled():
+        here = MessageImage(tenant=world.tenant_a, message=message, source_url="https://a/1")
+        here.file.save("m1.png", ContentFile(PNG), save=False)
+        here.content_type, here.size, here.downloaded = "image/png", len(PNG), timezone.now()
+        here.save()
+        later = MessageImage.objects.create(
+            tenant=world.tenant_a, message=message, source_url="https://a/2"
+        )
+    assert cw.deliveries_enqueue(message=message) == 1
+    return message, here, later, secret
+
+
+def test_an_mms_waits_for_its_images_then_is_posted_with_signed_links(
+    world: World, receiver: Receiver, hooked_mms
+) -> None:  # type: ignore[no-untyped-def]
+    _, _, later, secret = hooked_mms
+    assert cw.deliveries_send_due() == 0  # an image is still downloading: not an attempt
+    delivery = _delivery()
+    assert (delivery.status, delivery.attempts) == (Status.PENDING, 0)
+    assert receiver.requests == []
+
+    with scopes_disabled():
+        MessageImage.objects.filter(pk=later.pk).update(error="Download failed: 404")
+    assert cw.deliveries_send_due(now=timezone.now() + timedelta(minutes=1)) == 1
+    [received] = receiver.requests
+    assert _verifies(secret, received)
+    payload = json.loads(received.body)
+    assert payload["event"] == "mms.received" and payload["id"] == "m1"
+    first, second = payload["images"]
+    assert (first["content_type"], first["size"]) == ("image/png", len(PNG))
+    assert first["url"].startswith("https://switchboard.example.com/media/mms/in/")
+    assert second == {"url": None, "content_type": "", "size": 0}  # it never arrived
+
+    # The link works without signing in, and only as signed.
+    path = first["url"].removeprefix("https://switchboard.example.com")
+    response = Client().get(path)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
+    assert Client().get(path[:-3] + "xx/").status_code == 404
+
+
+def test_an_mms_is_posted_anyway_when_its_images_take_too_long(
+    world: World, receiver: Receiver, hooked_mms
+) -> None:  # type: ignore[no-untyped-def]
+    late = timezone.now() + cw.MMS_IMAGE_WAIT + timedelta(seconds=1)
+    assert cw.deliveries_send_due(now=late) == 1
+    payload = json.loads(receiver.requests[0].body)
+    assert [bool(i["url"]) for i in payload["images"]] == [True, False]
+
+
+def test_image_links_expire_and_name_inbound_images_only(
+    world: World, hooked_mms, settings
+) -> None:  # type: ignore[no-untyped-def]
+    message, here, _, _ = hooked_mms
+    url = cw.image_url(image=here)
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert cw.image_for_url(token=token) == here
+    settings.MMS_IMAGE_URL_DAYS = 0
+    assert cw.image_for_url(token=token) is None  # expired
+    settings.MMS_IMAGE_URL_DAYS = 7
+    with scopes_disabled():
+        Message.objects.filter(pk=message.pk).update(direction="out")
+    assert cw.image_for_url(token=token) is None
+    assert cw.image_for_url(token="not-signed") is None
 
 
 def test_sign_is_hmac_sha256_over_timestamp_dot_body() -> None:
