@@ -561,7 +561,8 @@ def test_counter_shows_encoding_parts_and_cost(
         HTTP_HX_REQUEST="true",
     )
     page = response.content.decode()
-    assert page.lstrip().startswith('<div id="counter"')
+    # Only the content: the listening #counter element stays in the page (hx-swap innerHTML).
+    assert 'id="counter"' not in page
     assert f'data-counter="encoding">{encoding}<' in page
     assert f'data-counter="characters">{characters}<' in page
     assert 'data-counter="recipients">2<' in page
