@@ -1,15 +1,16 @@
 """Inbound webhook ingestion under gunicorn, against the trivial view (/healthz) as baseline.
 
-    .venv/bin/python bench/webhook_ingest.py            # about 1.5 minutes
+    .venv/bin/python bench/webhook_ingest.py            # about 4 minutes
 
 What it does (see docs/bench.md): creates and migrates the `switchboard_bench` database,
 flushes Redis db 14, creates one tenant and one number, then
   1. an in-process breakdown (no HTTP): the cost of each piece of the webhook path per request;
   2. gunicorn with production settings (DEBUG off) and, for each worker configuration, a
      fixed-duration load on GET /healthz and on POST /hooks/elks/<token>/sms/ with a unique
-     46elks id per request (wrk with a Lua script, or a bounded Python client without wrk);
-     requests/s, p50/p99 latency, the ratio webhook/trivial, and the events found in the
-     database against the requests wrk saw answered.
+     46elks id per request (wrk with a Lua script, or a bounded Python client without wrk),
+     in interleaved rounds (the lowest ratio is reported); requests/s, p50/p99 latency, the
+     ratio webhook/trivial, and the events found in the database against the requests wrk
+     saw answered.
 No Celery worker runs: the wake publish goes to Redis and events stay pending (store first).
 Prints figures; asserts nothing.
 """
