@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
 
+from messaging.customer_webhooks import image_for_url
 from messaging.models import MessageImage
 
 
@@ -39,8 +40,6 @@ def mms_public_image(request: HttpRequest, token: str) -> FileResponse:
 @require_GET
 def mms_webhook_image(request: HttpRequest, token: str) -> FileResponse:
     """An inbound MMS image for the tenant's own webhook receiver: the signed link is the key."""
-    from messaging.customer_webhooks import image_for_url
-
     image = image_for_url(token=token)
     if image is None:
         raise Http404

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
 
 from django.conf import settings
+
+from config.redis import redis_client
 
 LUA = """
 local tokens_key, ts_key = KEYS[1], KEYS[2]
@@ -60,13 +61,8 @@ class TokenBucket:
             time.sleep(wait)
 
 
-@lru_cache(maxsize=1)
 def _redis():  # type: ignore[no-untyped-def]
-    if not settings.REDIS_URL:
-        return None
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    return redis_client(timeout=2)
 
 
 class _LocalBucket:

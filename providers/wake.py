@@ -24,13 +24,14 @@ beat's replay (events pending for over a minute), as it does while the worker is
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
+
+from config.redis import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,8 @@ _open_until = 0.0
 def wake_processor() -> None:
     """After a new event's commit: make sure a drain will see it. Never raises."""
     global _open_until
-    from providers.tasks import webhooks_drain
-
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        _publish(webhooks_drain, window=None)
+        _publish(window=None)
         return
     now = time.monotonic()
     if now < _open_until:
@@ -73,7 +72,7 @@ def wake_processor() -> None:
         log.warning("Could not wake the webhook processor", exc_info=True)
         return
     if remaining is None:  # opened here: publish its drain
-        if not _publish(webhooks_drain, window=window):
+        if not _publish(window=window):
             _close(window)
             return
         remaining = seconds
@@ -94,9 +93,11 @@ def forget_window() -> None:
     _open_until = 0.0
 
 
-def _publish(task, *, window: str | None) -> bool:  # type: ignore[no-untyped-def]
+def _publish(*, window: str | None) -> bool:
+    from providers.tasks import webhooks_drain
+
     try:
-        task.apply_async(kwargs={"window": window} if window else {}, retry=False)
+        webhooks_drain.apply_async(kwargs={"window": window} if window else {}, retry=False)
     except Exception:
         log.warning("Could not publish the webhook drain", exc_info=True)
         return False
@@ -125,18 +126,6 @@ def _close(window: str) -> None:
         log.warning("Could not close the webhook wake window", exc_info=True)
 
 
-# One redis-py client per process: Django's cache API builds a client per call (measured at
-# ~1 ms of CPU per webhook). Without REDIS_URL the window lives in Django's cache.
-_redis_client: tuple[int, str, redis.Redis] | None = None
-
-
 def _redis() -> redis.Redis | None:
-    global _redis_client
-    url = settings.REDIS_URL
-    if not url:
-        return None
-    pid = os.getpid()  # a forked worker must not share its parent's sockets
-    if _redis_client is None or _redis_client[:2] != (pid, url):
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        _redis_client = (pid, url, client)
-    return _redis_client[2]
+    # Short timeouts: this runs in the callback's request.
+    return redis_client(timeout=0.5)
