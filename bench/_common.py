@@ -11,12 +11,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -340,3 +342,66 @@ def machine() -> str:
         f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} · {os.cpu_count()} cores ({cpu}) · "
         f"Python {platform.python_version()} · commit {commit}{dirty}"
     )
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+# Appended to each script's own `init` and `request`: threads are numbered (`tid`, for unique
+# ids per thread), 2xx and other answers are counted per thread, and `done` prints one line of
+# JSON with the counts, socket errors and latency percentiles (µs).
+WRK_HARNESS = r"""
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+function response(status, headers, body)
+  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local good, nok = 0, 0
+  for _, t in ipairs(threads) do
+    good = good + t:get("ok")
+    nok = nok + t:get("bad")
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "connect": %d, ' ..
+    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f}\n',
+    summary.requests, summary.duration, good, nok, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency.mean))
+end
+"""
+
+
+def wrk_run(
+    url: str, *, lua: str, args: Sequence[str], duration: int, threads: int, conns: int
+) -> dict[str, float]:
+    """Run wrk with `lua` (its `init` must set ok, bad = 0, 0) plus the shared harness.
+
+    Returns the harness's figures: requests, ok, bad, socket errors (connect + read + write +
+    timeout), seconds, and p50/p90/p99/max/mean in ms.
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(lua + WRK_HARNESS)
+        script = f.name
+    argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "5s"]
+    argv += ["-s", script, url, "--", *args]
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
+    finally:
+        Path(script).unlink()
+    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    r = json.loads(line[len("WRKJSON ") :])
+    return {
+        "requests": r["requests"],
+        "ok": r["ok"],
+        "bad": r["bad"],
+        "errors": r["connect"] + r["read"] + r["write"] + r["timeout"],
+        "seconds": r["duration_us"] / 1e6,
+        **{k: r[f"{k}_us"] / 1000 for k in ("p50", "p90", "p99", "max", "mean")},
+    }

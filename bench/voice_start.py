@@ -18,13 +18,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 os.environ.setdefault("BENCH_DB", "switchboard_bench_voice")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/12")
@@ -35,11 +32,6 @@ NUMBER = "+46766861475"
 
 LUA = r"""
 -- Unique callids per request: <run prefix>t<thread>-<counter>.
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("tid", #threads)
-end
 function init(args)
   prefix = (args[1] or "v") .. "t" .. tid .. "-"
   counter, ok, bad = 0, 0, 0
@@ -52,23 +44,6 @@ function request()
     .. "&from=%2B4670" .. string.format("%07d", counter % 5000)
     .. "&to=%2B46766861475&direction=incoming&created=2025-01-01+12%3A00%3A00.000000"
   return wrk.format(nil, nil, nil, body)
-end
-function response(status, headers, body)
-  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local good, nok = 0, 0
-  for _, t in ipairs(threads) do
-    good = good + t:get("ok")
-    nok = nok + t:get("bad")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "errors": %d, ' ..
-    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
-    summary.requests, summary.duration, good, nok,
-    e.connect + e.read + e.write + e.timeout + e.status,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
 
@@ -107,31 +82,9 @@ def seed() -> tuple[str, int]:
 
 
 def run_wrk(url: str, prefix: str, duration: int, threads: int, conns: int) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA)
-        script = f.name
-    argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "5s"]
-    argv += ["--latency", "-s", script, url, "--", prefix]
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
-    finally:
-        Path(script).unlink()
-    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{out}")
-    r = json.loads(line[len("WRKJSON ") :])
-    return {
-        "requests": r["requests"],
-        "ok": r["ok"],
-        "bad": r["bad"],
-        "errors": r["errors"],
-        "seconds": r["duration_us"] / 1e6,
-        "p50": r["p50_us"] / 1000,
-        "p90": r["p90_us"] / 1000,
-        "p99": r["p99_us"] / 1000,
-        "max": r["max_us"] / 1000,
-        "client": f"wrk -t{threads} -c{conns}",
-    }
+    r = common.wrk_run(url, lua=LUA, args=[prefix], duration=duration, threads=threads, conns=conns)
+    # Non-2xx answers are counted as `bad` by the harness, and as errors here too.
+    return {**r, "errors": r["errors"] + r["bad"], "client": f"wrk -t{threads} -c{conns}"}
 
 
 def run_python(url: str, prefix: str, duration: int, conns: int) -> dict:

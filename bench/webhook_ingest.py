@@ -19,30 +19,21 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from urllib.parse import urlencode
 
 import _common as common
 
 NUMBER = "+46766861475"
 
+# Unique 46elks ids per request: <run prefix>t<thread>-<counter> (wrk_run adds the harness).
 LUA = r"""
--- Unique 46elks ids per request: <run prefix>t<thread>-<counter>.
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("tid", #threads)
-end
 function init(args)
   prefix = (args[1] or "s") .. "t" .. tid .. "-"
   mode = args[2] or "get"
@@ -62,24 +53,6 @@ function request()
     .. "&to=%2B46766861475&message=Hello+from+the+bench+" .. counter
     .. "&direction=incoming&created=2025-01-01+12%3A00%3A00.000000"
   return wrk.format(nil, nil, nil, body)
-end
-function response(status, headers, body)
-  if status >= 200 and status < 300 then ok = ok + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local good, nok = 0, 0
-  for _, t in ipairs(threads) do
-    good = good + t:get("ok")
-    nok = nok + t:get("bad")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "ok": %d, "bad": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
-    '"max_us": %d, "mean_us": %.1f}\n',
-    summary.requests, summary.duration, good, nok, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean))
 end
 """
 
@@ -107,25 +80,17 @@ class Load:
 
 
 def run_wrk(url: str, *, mode: str, prefix: str, duration: int, threads: int, conns: int) -> Load:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA)
-        script = f.name
-    argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{duration}s", "--timeout", "5s"]
-    argv += ["-s", script, url, "--", prefix, mode]
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
-    Path(script).unlink()
-    line = next((ln for ln in out.splitlines() if ln.startswith("WRKJSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{out}")
-    r = json.loads(line[len("WRKJSON ") :])
+    r = common.wrk_run(
+        url, lua=LUA, args=[prefix, mode], duration=duration, threads=threads, conns=conns
+    )
     return Load(
-        requests=r["requests"],
-        ok=r["ok"],
-        bad=r["bad"],
-        errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
-        seconds=r["duration_us"] / 1e6,
-        p50_ms=r["p50_us"] / 1000,
-        p99_ms=r["p99_us"] / 1000,
+        requests=int(r["requests"]),
+        ok=int(r["ok"]),
+        bad=int(r["bad"]),
+        errors=int(r["errors"]),
+        seconds=r["seconds"],
+        p50_ms=r["p50"],
+        p99_ms=r["p99"],
         client=f"wrk -t{threads} -c{conns}",
     )
 
