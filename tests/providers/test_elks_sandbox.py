@@ -367,6 +367,8 @@ def test_me_and_numbers_have_the_documented_fields(
         ({"to": "+46700000001", "message": "x"}, 'Missing key "from"'),
         ({"from": "Switchb", "to": "46700000001", "message": "x"}, 'Invalid "to"'),
         ({"from": "Switchb", "to": "+4670", "message": "x"}, 'Invalid "to"'),
+        ({"from": "Switchb", "to": "+46700000001\n", "message": "x"}, 'Invalid "to"'),
+        ({"from": "Switchb\n", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "1Switch", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "Sb", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "Switchboard1", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),

@@ -24,7 +24,7 @@ FORM = "application/x-www-form-urlencoded"
 FORM_LIKE = (FORM, "", "text/plain")
 # Phone number parameters: an unencoded "+" (curl -d to=+46700000000) arrives as a space.
 PHONE_FIELDS = frozenset({"to", "from", "number"})
-_SPACE_PLUS = re.compile(r"^ ([0-9]+)$")
+_SPACE_PLUS = re.compile(r" ([0-9]+)")
 
 
 class Request:
@@ -104,10 +104,10 @@ def _pairs(text: str) -> dict[str, str]:
     for key, value in parse_qsl(text, keep_blank_values=True):
         if key in params:
             raise ApiError(400, f'Duplicate key "{key}"')
-        if key in PHONE_FIELDS:
-            # 46elks' curl examples send "+46..." unencoded, which form decoding turns into
-            # " 46..."; 46elks accepts it, so a space before digits is read back as the "+".
-            value = _SPACE_PLUS.sub(r"+\1", value)
+        # 46elks' curl examples send "+46..." unencoded, which form decoding turns into
+        # " 46..."; 46elks accepts it, so a space before digits is read back as the "+".
+        if key in PHONE_FIELDS and (match := _SPACE_PLUS.fullmatch(value)):
+            value = "+" + match.group(1)
         params[key] = value
     return params
 
