@@ -55,6 +55,7 @@ from .types import (
     Sms,
     Subaccount,
     format_timestamp,
+    parse_timestamp,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "ElksClient"]
@@ -198,12 +199,15 @@ class ElksClient:
     ) -> Iterator[T]:
         """Follow 46elks' cursor: newest first, ``next`` goes back as ``start``.
 
-        Pages may overlap at the edge (same timestamp), so ids seen on the previous page are
-        skipped; a ``next`` that does not move ends the walk instead of looping forever.
+        46elks' ``start`` means "created before", so pages do not overlap. For safety against
+        a server that repeats the edge row anyway, ids yielded on the previous page are
+        skipped; and the walk ends when ``next`` is not older than the ``start`` just sent (or
+        was seen before), so a cursor that does not advance can never loop forever.
         """
         query = dict(params)
         query.setdefault("limit", self.page_size)
         previous_ids: set[str] = set()
+        cursors: set[str] = set()
         while True:
             body = self._json("GET", path, params=query)
             rows = body.get("data") or []
@@ -217,8 +221,11 @@ class ElksClient:
                 page_ids.add(row_id)
                 yield parse(row)
             cursor = body.get("next")
-            if not cursor or not rows or cursor == query.get("start"):
+            if not isinstance(cursor, str) or not cursor or not rows or cursor in cursors:
                 return
+            if not _is_older(cursor, query.get("start")):
+                return
+            cursors.add(cursor)
             previous_ids = page_ids
             query["start"] = cursor
 
@@ -416,6 +423,16 @@ class ElksClient:
 
     def image_file(self, image_id: str, ext: str = "jpg") -> bytes:
         return self._request("GET", f"images/{image_id}.{ext.lstrip('.')}").content
+
+
+def _is_older(cursor: str, start: object) -> bool:
+    """Whether a ``next`` cursor lies before the ``start`` that produced its page."""
+    if start is None:
+        return True
+    older, newer = parse_timestamp(cursor), parse_timestamp(start)
+    if older is None or newer is None:
+        return cursor != start  # unreadable: at least never ask for the same page again
+    return older < newer
 
 
 def _error_for(response: requests.Response, method: str, path: str) -> ElksError:

@@ -7,6 +7,7 @@ import wave
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from providers.elks import (
     ElksAuthError,
@@ -17,6 +18,8 @@ from providers.elks import (
     Number,
 )
 from providers.elks.sandbox import SandboxServer
+
+AUTH = ("sandbox-master", "sandbox-master-secret")
 
 
 def _params(sandbox: SandboxServer, path: str, method: str = "POST") -> dict[str, str]:
@@ -175,8 +178,9 @@ def test_numbers_list_get_update_deactivate(
     assert updated.sms_replies is False and updated.name == "Sales"
     cleared = client.number_update(first.id, sms_url="none", sms_replies=True)
     assert cleared.sms_url is None and cleared.sms_replies is True
-    with pytest.raises(ElksInvalidRequest, match='no "mms" capability'):
-        client.number_update(first.id, mms_url="https://app.example/mms")
+    # The seed sets mms_url on numbers without MMS and 46elks stores it (item 13 of issue 11).
+    with_mms_url = client.number_update(first.id, mms_url="https://app.example/mms")
+    assert with_mms_url.mms_url == "https://app.example/mms" and "mms" not in first.capabilities
 
     gone = client.number_deactivate(first.id)
     assert not gone.active and gone.deallocated is not None
@@ -345,17 +349,50 @@ def test_pagination_follows_next_and_deduplicates_page_edges(
     listed = [s.id for s in elks_master_client.sms_list()]
     assert listed == list(reversed(seeded))
     gets = elks_sandbox.api_requests(path="/a1/sms", method="GET")
-    # Pages overlap by one row (inclusive start), so 8 rows need 4 pages of 3.
-    assert len(gets) == 4
+    # "start" is "created before" (exclusive), so 8 rows take pages of 3, 3 and 2.
+    assert len(gets) == 3
     assert gets[1]["params"]["start"] == elks_master_client.sms_get(seeded[-3]).raw["created"]
+
+
+def test_pages_of_one_row_advance_to_the_end(
+    elks_sandbox: SandboxServer, elks_master_client: ElksClient
+) -> None:
+    # Issue 11 item 12: with an inclusive start a limit=1 walk never got past the newest row.
+    seeded = elks_sandbox.seed_sms(4)
+    client = ElksClient(
+        base_url=elks_sandbox.base_url,
+        username=elks_master_client.username,
+        password="sandbox-master-secret",
+        page_size=1,
+    )
+    assert [s.id for s in client.sms_list()] == list(reversed(seeded))
+    gets = elks_sandbox.api_requests(path="/a1/sms", method="GET")
+    assert len(gets) == 4 and all(g["params"]["limit"] == "1" for g in gets)
+
+
+def test_next_sent_back_as_start_never_repeats_a_row(elks_sandbox: SandboxServer) -> None:
+    # Raw HTTP, without the client's de-duplication: consecutive pages share no row.
+    seeded = elks_sandbox.seed_sms(5)
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    for _ in range(5):
+        body = requests.get(
+            f"{elks_sandbox.base_url}/sms", params=params, auth=AUTH, timeout=2
+        ).json()
+        seen += [row["id"] for row in body["data"]]
+        if "next" not in body:
+            break
+        params["start"] = body["next"]
+    assert seen == list(reversed(seeded))
 
 
 def test_list_window_filters(elks_sandbox: SandboxServer, elks_master_client: ElksClient) -> None:
     seeded = elks_sandbox.seed_sms(5)
     created = [elks_master_client.sms_get(i).created for i in seeded]
     assert all(isinstance(c, datetime) for c in created)
-    window = elks_master_client.sms_list(start=created[3], end=created[1])
-    assert [s.id for s in window] == [seeded[3], seeded[2], seeded[1]]
+    # 46elks: start = "created before", end = "created after"; both bounds are exclusive.
+    window = elks_master_client.sms_list(start=created[4], end=created[1])
+    assert [s.id for s in window] == [seeded[3], seeded[2]]
 
 
 def test_subaccounts_are_isolated(elks_master_client: ElksClient) -> None:

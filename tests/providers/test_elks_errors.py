@@ -255,3 +255,19 @@ def test_pagination_stops_when_next_repeats(seed_client: ElksClient) -> None:
     responses.get(f"{BASE}/sms", json=page)
     assert [s.id for s in seed_client.sms_list()] == ["s2", "s1"]
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_pagination_skips_a_repeated_edge_row_and_stops_on_a_cycling_cursor(
+    seed_client: ElksClient,
+) -> None:
+    # A server that repeats the previous page's last row (an inclusive start) is de-duplicated;
+    # one whose next cursor jumps back to a newer time (here: the first one again) is left.
+    first = "2020-01-03T00:00:00.000000"
+    second = "2020-01-02T00:00:00.000000"
+    responses.get(f"{BASE}/sms", json={"data": [{"id": "s3"}, {"id": "s2"}], "next": first})
+    responses.get(f"{BASE}/sms", json={"data": [{"id": "s2"}, {"id": "s1"}], "next": second})
+    responses.get(f"{BASE}/sms", json={"data": [{"id": "s1"}, {"id": "s0"}], "next": first})
+    assert [s.id for s in seed_client.sms_list()] == ["s3", "s2", "s1", "s0"]
+    assert len(responses.calls) == 3
+    assert [c.request.params.get("start") for c in responses.calls] == [None, first, second]

@@ -271,8 +271,92 @@ def test_json_bodies_and_query_parameters_on_posts_are_refused(
     response = _post(elks_sandbox, "sms", json=sms)
     assert response.status_code == 400 and "JSON is not accepted" in response.text
     assert response.headers["Content-Type"].startswith("text/plain")
+    # JSON text is refused whatever the declared type (46elks documents form bodies only).
+    untyped_json = _post(elks_sandbox, "sms", data=json.dumps(sms).encode())
+    assert untyped_json.status_code == 400 and "JSON is not accepted" in untyped_json.text
+    multipart = _post(elks_sandbox, "sms", files={"message": (None, "x")}, data=sms)
+    assert multipart.status_code == 400 and "Unsupported content type" in multipart.text
     assert _post(elks_sandbox, "sms", params=sms).status_code == 400
     assert _post(elks_sandbox, "sms", data=sms).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # Elixir HTTPotion / Node https.request in 46elks' samples: no Content-Type
+        {"Content-Type": "text/plain;charset=UTF-8"},  # Node fetch() with a string body
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    ],
+    ids=["no-content-type", "text-plain", "form-with-charset"],
+)
+def test_form_encoded_bodies_are_read_whatever_content_type_46elks_samples_send(
+    elks_sandbox: SandboxServer, headers: dict[str, str]
+) -> None:
+    # Issue 11 item 15: a form body without the form content type was refused.
+    body = "from=Switchb&to=%2B46700000001&message=Hej+d%C3%A4r"
+    response = _post(elks_sandbox, "sms", data=body.encode(), headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["message"] == "Hej där" and response.json()["to"] == "+46700000001"
+
+
+def test_get_with_post_suffix_sends_as_46elks_documents(elks_sandbox: SandboxServer) -> None:
+    # 46elks docs, "Using GET instead of POST": GET /a1/sms/POST?to=+467...&from=..&message=..
+    url = f"{elks_sandbox.base_url}/sms/POST?to=+46701234567&from=ElkCo&message=Hello!"
+    response = requests.get(url, auth=AUTH, timeout=2)
+    assert response.status_code == 200, response.text
+    sent = response.json()
+    assert (sent["to"], sent["from"], sent["message"]) == ("+46701234567", "ElkCo", "Hello!")
+    (logged,) = elks_sandbox.api_requests(path="/a1/sms", method="POST")
+    assert logged["params"]["to"] == "+46701234567"
+
+
+def test_unencoded_plus_in_phone_number_fields_is_accepted(
+    elks_sandbox: SandboxServer, elks_master_client: ElksClient
+) -> None:
+    # Issue 11 item 11: 46elks' curl sample (-d to=+46700000000) arrives as " 46700000000".
+    number = elks_master_client.number_allocate(country="se", capabilities=["sms", "voice"])
+    raw = f"from={number.number}&to=+46700000000&message=Hej"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    sent = _post(elks_sandbox, "sms", data=raw.encode(), headers=form)
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["from"], sent.json()["to"]) == (number.number, "+46700000000")
+    # Only phone number fields: a message that starts with a space and digits is kept as is.
+    kept = _post(elks_sandbox, "sms", data=b"from=Switchb&to=+46700000000&message= 123")
+    assert kept.status_code == 200 and kept.json()["message"] == " 123"
+    # Query parameters too (GET /a1/sms?to=+46...).
+    listed = requests.get(f"{elks_sandbox.base_url}/sms?to=+46700000000", auth=AUTH, timeout=2)
+    assert [row["to"] for row in listed.json()["data"]] == ["+46700000000"] * 2
+    # Anything else is still refused: a space before something that is not all digits.
+    odd = _post(elks_sandbox, "sms", data=b"from=Switchb&to=+4670 000&message=x", headers=form)
+    assert odd.status_code == 400 and 'Invalid "to"' in odd.text
+
+
+def test_mms_url_is_stored_on_a_number_without_mms(elks_master_client: ElksClient) -> None:
+    # Issue 11 item 13: the seed sets mms_url on an sms,voice number; 46elks stores it.
+    number = elks_master_client.number_allocate(
+        country="se", capabilities=["sms", "voice"], mms_url="https://app.example/mms"
+    )
+    assert number.mms_url == "https://app.example/mms"
+    cleared = elks_master_client.number_update(number.id, mms_url=" ")  # " " clears, as "none"
+    assert cleared.mms_url is None
+
+
+def test_me_and_numbers_have_the_documented_fields(
+    elks_sandbox: SandboxServer, elks_master_client: ElksClient
+) -> None:
+    # Issue 11 item 14: a subaccount's /me lacked email, mobilenumber...; numbers lacked
+    # allocated; subaccounts lacked the seed's usage.
+    seed_me = {"balance", "currency", "displayname", "email", "id", "mobilenumber"}
+    master = requests.get(f"{elks_sandbox.base_url}/me", auth=AUTH, timeout=2).json()
+    assert seed_me | {"trialactivated"} <= set(master)
+    sub = elks_master_client.subaccount_create(name="Shop AB", usagelimit=100000)
+    me = requests.get(f"{elks_sandbox.base_url}/me", auth=(sub.id, sub.secret), timeout=2).json()
+    assert seed_me | {"trialactivated", "balanceused", "usagelimit"} <= set(me)
+    assert (me["id"], me["displayname"], me["email"]) == (sub.id, "Shop AB", master["email"])
+    assert me["mobilenumber"] == master["mobilenumber"] and me["balance"] == 100000
+    number = elks_master_client.number_allocate(country="se", capabilities=["sms"])
+    assert number.raw["allocated"] == number.raw["created"]
+    assert elks_master_client.subaccount_get(sub.id).raw["usage"] == 0
 
 
 @pytest.mark.parametrize(
@@ -283,6 +367,8 @@ def test_json_bodies_and_query_parameters_on_posts_are_refused(
         ({"to": "+46700000001", "message": "x"}, 'Missing key "from"'),
         ({"from": "Switchb", "to": "46700000001", "message": "x"}, 'Invalid "to"'),
         ({"from": "Switchb", "to": "+4670", "message": "x"}, 'Invalid "to"'),
+        ({"from": "Switchb", "to": "+46700000001\n", "message": "x"}, 'Invalid "to"'),
+        ({"from": "Switchb\n", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "1Switch", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "Sb", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),
         ({"from": "Switchboard1", "to": "+46700000001", "message": "x"}, 'Invalid "from"'),

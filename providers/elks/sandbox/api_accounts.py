@@ -18,25 +18,40 @@ from .rules import (
     ts_plain,
 )
 
+# 46elks (Configure a number): 'The special string "none" and " " (single space) also clears
+# a field.'
+_CLEAR = ("none", " ")
+
 
 class AccountsApi(ApiBase):
     # -- account -----------------------------------------------------------------------------
 
     def me_get_list(self, caller: Caller, params: Params) -> Reply:
+        """The seed's shape: id, displayname, email, mobilenumber, currency, balance,
+        trialactivated; a subaccount sees its own id and name with the account owner's
+        contact details, plus its usage."""
         allow(params, set())
         account = self.store.account()
+        common = {
+            "email": account["email"],
+            "mobilenumber": account["mobilenumber"],
+            "currency": account["currency"],
+        }
         if caller.is_master:
-            keys = ("id", "displayname", "email", "currency", "balance", "mobilenumber")
-            return Reply.json({k: account[k] for k in keys} | {"created": account["created"]})
+            return Reply.json(
+                {"id": account["id"], "displayname": account["displayname"]}
+                | common
+                | {"balance": account["balance"], "trialactivated": account["created"]}
+            )
         sub = self.store.get("subaccounts", caller.id) or {}
         used, limit = sub.get("balanceused") or 0, sub.get("usagelimit")
         return Reply.json(
-            {
-                "id": caller.id,
-                "displayname": sub.get("name"),
-                "currency": account["currency"],
+            {"id": caller.id, "displayname": sub.get("name")}
+            | common
+            | {
                 # What the subaccount may still spend (the master balance if uncapped).
                 "balance": account["balance"] if limit is None else max(0, limit - used),
+                "trialactivated": sub.get("created"),
                 "balanceused": used,
                 "usagelimit": limit,
             }
@@ -83,7 +98,7 @@ class AccountsApi(ApiBase):
             "deactivated": None,
         }
         self.store.insert("subaccounts", row)
-        return Reply.json(render.subaccount(row))
+        return Reply.json(render.subaccount(row, with_usage=False))
 
     def subaccounts_get_item(self, caller: Caller, params: Params, item: str) -> Reply:
         self._master_only(caller)
@@ -138,19 +153,22 @@ class AccountsApi(ApiBase):
         return Reply.json(render.number(self._owned(caller, "numbers", item)))
 
     def _number_settings(self, params: Params, caps: list[str]) -> Row:
-        """sms_url / mms_url / voice_start / sms_replies / name, with "none" clearing."""
+        """sms_url / mms_url / voice_start / sms_replies / name; "none" or " " clears one.
+
+        ``mms_url`` is stored whatever the capabilities: the seed's own examples set it on an
+        sms,voice number and 46elks stores it (it is simply never called)."""
         out: Row = {}
         for key, cap, check in (
             ("sms_url", "sms", check_url_or_action),
-            ("mms_url", "mms", check_url),
+            ("mms_url", None, check_url),
             ("voice_start", "voice", check_url_or_action),
         ):
             if key in params:
                 value = params[key]
-                if value == "none":
+                if value in _CLEAR:
                     out[key] = None
                     continue
-                if cap not in caps:
+                if cap is not None and cap not in caps:
                     raise ApiError(400, f'Number has no "{cap}" capability for "{key}"')
                 out[key] = check(value, key)
         if "sms_replies" in params:
@@ -159,7 +177,7 @@ class AccountsApi(ApiBase):
             name = params["name"]
             if len(name) > 50:
                 raise ApiError(400, 'Invalid "name": at most 50 characters')
-            out["name"] = None if name == "none" else name
+            out["name"] = None if name in _CLEAR else name
         return out
 
     def numbers_post_list(self, caller: Caller, params: Params) -> Reply:

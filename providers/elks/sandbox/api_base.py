@@ -147,7 +147,7 @@ class ApiBase:
                 raise ApiError(400, 'Invalid "from": not one of your active numbers')
             if capability not in row["capabilities"].split(","):
                 raise ApiError(400, f'Invalid "from": number has no "{capability}" capability')
-        elif not SENDER_ID.match(sender):
+        elif not SENDER_ID.fullmatch(sender):
             raise ApiError(
                 400,
                 'Invalid "from": use one of your numbers in E.164 format, or 3-11 letters '

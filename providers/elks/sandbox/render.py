@@ -20,7 +20,10 @@ def _drop_none(data: Row) -> Row:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def subaccount(row: Row) -> Row:
+def subaccount(row: Row, *, with_usage: bool = True) -> Row:
+    """46elks' current docs: ``balanceused`` only once something was spent. The seed (an
+    older API reference) shows ``usage`` on every read of an existing subaccount, so that is
+    kept too (the same amount); a creation answer has neither."""
     data: Row = {
         "id": row["id"],
         "name": row["name"],
@@ -28,6 +31,7 @@ def subaccount(row: Row) -> Row:
         "active": _yes_no(row["active"]),
         "usagelimit": row["usagelimit"],
         "balanceused": row["balanceused"],  # absent until something was spent
+        "usage": (row["balanceused"] or 0) if with_usage else None,
     }
     if row["active"]:
         data["secret"] = row["secret"]
@@ -51,6 +55,8 @@ def number(row: Row) -> Row:
             "sms_replies": _yes_no(row["sms_replies"]),
             "name": row["name"],
             "created": row["created"],
+            # Numbers are allocated when created here (46elks lists both fields).
+            "allocated": row["created"],
             "expires": row["expires"],
             "deallocated": row["deallocated"],
         }

@@ -83,7 +83,7 @@ CAPABILITIES = ("sms", "mms", "voice")
 
 
 def check_e164(value: str, key: str) -> str:
-    if not E164.match(value):
+    if not E164.fullmatch(value):  # fullmatch: "$" alone lets a trailing newline in
         raise ApiError(400, f'Invalid "{key}": phone numbers must be in E.164 format (+46...)')
     return value
 

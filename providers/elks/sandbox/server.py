@@ -184,7 +184,7 @@ class SandboxServer:
             "deactivated": None,
         }
         self.store.insert("subaccounts", row)
-        return render.subaccount(row)
+        return render.subaccount(row, with_usage=False)
 
     def seed_sms(
         self,

@@ -199,15 +199,17 @@ class Store:
         end: str | None,
         limit: int,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first. ``start`` is inclusive (as at 46elks, so pages overlap by one row
-        at the edge and clients must de-duplicate); ``next`` is set when more rows exist."""
+        """Newest first. As 46elks documents them, ``start`` = "created before" and ``end`` =
+        "created after", both exclusive: ``next`` (the last row's ``created``) sent back as
+        ``start`` continues after that row, so pages never overlap. ``next`` is set when more
+        rows exist."""
         clauses = list(where)
         values = list(params)
         if start is not None:
-            clauses.append("created <= ?")
+            clauses.append("created < ?")
             values.append(start)
         if end is not None:
-            clauses.append("created >= ?")
+            clauses.append("created > ?")
             values.append(end)
         sql = f"SELECT * FROM {table}"
         if clauses:
