@@ -151,6 +151,8 @@ def _reply(number: PhoneNumber, message: Message, stop: OptOut | None) -> None:
             request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"reply:{message.elks_id}"),
             actor=None,
             source=Message.Source.AUTOREPLY,
+            # In the sender's thread; the inbox keeps showing what the sender wrote.
+            conversation=message.conversation,
             confirming=stop,
         )
     except SendError as exc:

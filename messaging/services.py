@@ -160,7 +160,8 @@ def sms_queue(
     """Create one queued message per recipient (idempotent on request_key) and enqueue them.
 
     `conversation` files the messages in an existing conversation instead of the one with
-    each recipient: a forwarded copy belongs to the thread of the message it forwards.
+    each recipient: a forwarded copy or an automatic reply belongs to the thread of the
+    message it answers (see conversation_attach).
     """
     if tenant.status != Tenant.Status.ACTIVE:
         raise SendError(f"{tenant.name} is {tenant.get_status_display().lower()}: no sending.")
@@ -342,8 +343,8 @@ def conversation_touch(message: Message) -> Conversation:
 def conversation_attach(message: Message, conversation: Conversation) -> None:
     """File a message in a conversation without making it the conversation's latest word.
 
-    For copies sent elsewhere (forwards): the thread shows them, the inbox preview and the
-    reply target stay the customer's.
+    For automatic sends (forwards, automatic replies): the thread shows them, while the inbox
+    preview stays what the customer wrote and the reply target stays the customer.
     """
     Message.objects.filter(pk=message.pk).update(conversation=conversation)
     Conversation.objects.filter(pk=conversation.pk).update(updated=timezone.now())

@@ -140,6 +140,8 @@ def test_an_auto_reply_is_sent_once_into_the_customers_thread(
     assert _sent_to(elks) == [(CUSTOMER, "Thanks, soon.")]
     conversation = Conversation.objects.get()
     assert reply.conversation_id == conversation.pk and conversation.other == CUSTOMER
+    # The inbox keeps showing what the customer wrote, unread.
+    assert (conversation.last_preview, conversation.unread) == ("Hej!", 1)
     page = (
         client_for(live_tenant.memberships.get().user)
         .get(f"/t/{live_tenant.slug}/messages/c/{conversation.pk}/")
