@@ -169,3 +169,12 @@ def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(  # typ
     for width in (390, 1366):
         page.set_viewport_size({"width": width, "height": 860})
         screenshot(page, f"thread-with-forward-{width}")
+
+    # The one confirmation a STOP may get is the tenant's choice (empty: none).
+    page.goto(f"{base}/t/{tenant.slug}/messages/settings/")
+    page.get_by_label("Reply to a stop word with").fill("You will get no more messages.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Messaging settings saved.")).to_be_visible()
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 860})
+        screenshot(page, f"messaging-settings-{width}")

@@ -256,6 +256,14 @@ def test_a_stop_gets_the_one_confirmation_the_tenant_configures(
     assert _sent_to(elks)[-1] == (CUSTOMER, "Thanks, soon.")
 
 
+def test_the_confirmation_does_not_need_an_auto_reply(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
+    MessagingSettings.objects.update_or_create(tenant=live_tenant, defaults={"stop_reply": "Bye."})
+    _post_sms(number, "s1", "avsluta")
+    _drain()
+    _send_all()
+    assert _sent_to(elks) == [(CUSTOMER, "Bye.")]
+
+
 def test_no_confirmation_when_none_is_configured(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
     _post_sms(number, "s1", "STOP")
     _drain()
