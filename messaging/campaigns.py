@@ -31,8 +31,9 @@ from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
+from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
-from messaging.services import SendError, opted_out, sender_resolve
+from messaging.services import SendError, optout_blocked, sender_resolve
 from messaging.text import sms_size
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError, ElksRateLimited
@@ -404,7 +405,9 @@ def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore
     recipients = list(
         CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id")
     )
-    blocked = opted_out(campaign.tenant, [r.phone for r in recipients])
+    blocked = optout_blocked(
+        tenant=campaign.tenant, phones=[r.phone for r in recipients], source=Message.Source.CAMPAIGN
+    )
     started = {"index": -1}  # the last recipient whose provider call began
     try:
         return _send_each(campaign, recipients, blocked, client, bucket, provider, started)

@@ -140,18 +140,30 @@ class OptOutRecordForm(forms.Form):
 class MessagingSettingsForm(forms.ModelForm):
     class Meta:
         model = MessagingSettings
-        fields = ["default_country", "stop_words", "start_words", "dontlog", "retention_days"]
+        fields = [
+            "default_country",
+            "stop_words",
+            "start_words",
+            "stop_reply",
+            "dontlog",
+            "retention_days",
+        ]
         labels = {
             "default_country": "Default country",
             "stop_words": "Stop words",
             "start_words": "Start words",
+            "stop_reply": "Reply to a stop word with",
             "dontlog": "Keep message text out of 46elks' logs",
             "retention_days": "Keep message text for (days)",
         }
+        widgets = {"stop_reply": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "stop_words": "Comma separated. An inbound SMS that is one of these opts the "
             "sender out.",
             "start_words": "Comma separated. Opts the sender in again.",
+            "stop_reply": "One confirmation sent to whoever opts out, e.g. “You will get no "
+            "more messages from us.” Leave empty to send nothing. After it they get nothing, "
+            "not even automatic replies.",
         }
 
     def clean_default_country(self) -> str:

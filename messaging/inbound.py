@@ -20,6 +20,8 @@ from messaging.services import (
     SendError,
     conversation_touch,
     delivery_report_apply,
+    opted_out,
+    optout_blocked,
     optout_record,
     settings_for,
     sms_queue,
@@ -33,14 +35,31 @@ log = logging.getLogger(__name__)
 REPORT_STATUSES = {"sent", "delivered", "failed"}
 
 
-def _when(value: object) -> datetime:
-    """46elks timestamps are UTC, mostly without a zone; a bad one is a payload error."""
+def _when(value: object) -> datetime | None:
+    """46elks timestamps are UTC, mostly without a zone; None when absent or unreadable."""
     if not value:
-        return timezone.now()
-    parsed = parse_datetime(str(value).replace(" ", "T"))
+        return None
+    try:
+        parsed = parse_datetime(str(value).strip().replace(" ", "T"))
+    except ValueError:  # well formed but impossible, e.g. month 13
+        return None
     if parsed is None:
-        raise PayloadError(f'malformed "created": {value!r}')
+        return None
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
+def _created(event: WebhookEvent) -> datetime:
+    """When the message was sent; a bad timestamp must not lose the message.
+
+    Unreadable: the time we received it. The original text stays in the stored event.
+    """
+    raw = event.payload.get("created")
+    created = _when(raw)
+    if created is None:
+        if raw:
+            log.warning("Event %s: unreadable created %r; using the time received", event.pk, raw)
+        return event.received
+    return created
 
 
 def _number_of(event: WebhookEvent) -> PhoneNumber:
@@ -55,7 +74,7 @@ def _inbound(event: WebhookEvent, kind: str) -> Message | None:
     body = payload.get("message") or ""
     if not isinstance(body, str):
         raise PayloadError('malformed "message"')
-    created = _when(payload.get("created"))
+    created = _created(event)
     number = _number_of(event)
     if Message.objects.filter(elks_id=elks_id).exists():
         return None  # processed before: nothing more to do
@@ -73,38 +92,77 @@ def _inbound(event: WebhookEvent, kind: str) -> Message | None:
         created=created,
     )
     conversation_touch(message)
-    _stop_words(number.tenant, message)
+    stop = _stop_words(number.tenant, message)
     if number.is_routable:
         _forward(number, message)
         customer_webhooks.deliveries_enqueue(message=message)
-    if number.sms_autoreply_enabled and kind == Message.Kind.SMS and number.is_routable:
-        # 46elks sent the reply itself (the callback's answer); record it in the thread.
-        reply = Message.objects.create(
-            tenant_id=event.tenant_id,
-            direction=Message.Direction.OUT,
-            status=Message.Status.SENT,
-            source=Message.Source.AUTOREPLY,
-            number=number,
-            ours=message.ours,
-            other=sender,
-            body=number.sms_autoreply_text,
-            sent_at=timezone.now(),
-        )
-        conversation_touch(reply)
+        _reply(number, message, stop)
     return message
 
 
-def _stop_words(tenant: Tenant, message: Message) -> None:
+def _stop_words(tenant: Tenant, message: Message) -> OptOut | None:
+    """Record a stop or start word in the ledger; the opt-out entry when this is a stop."""
     word = message.body.strip().upper().rstrip(".!")
     prefs = settings_for(tenant)
     if word in prefs.stop_set:
-        optout_record(
+        was_out = message.other in opted_out(tenant, [message.other])
+        entry = optout_record(
             tenant=tenant, phone=message.other, kind=OptOut.Kind.OUT, message=message, word=word
         )
-    elif word in prefs.start_set:
+        # Only the STOP that opts someone out is confirmed; a repeated one gets nothing.
+        return None if was_out else entry
+    if word in prefs.start_set:
         optout_record(
             tenant=tenant, phone=message.other, kind=OptOut.Kind.IN, message=message, word=word
         )
+    return None
+
+
+def _reply(number: PhoneNumber, message: Message, stop: OptOut | None) -> None:
+    """The automatic answer to an inbound SMS: the tenant's STOP confirmation or auto-reply.
+
+    Sent through sms_queue like any message, so the one opt-out rule applies (an opted-out
+    sender gets nothing), the reply has a cost and delivery reports, and it is filed in the
+    sender's conversation. Keyed on the inbound message: reprocessing cannot reply twice.
+    """
+    if message.kind != Message.Kind.SMS or not number.has_sms:
+        return
+    if not message.other.startswith("+") or _from_platform_number(message):
+        return  # a sender name cannot be answered; two auto-replying numbers would loop
+    if stop is not None:
+        text = settings_for(number.tenant).stop_reply.strip()
+    elif number.sms_autoreply_enabled:
+        text = number.sms_autoreply_text.strip()
+    else:
+        return
+    if not text or optout_blocked(
+        tenant=number.tenant,
+        phones=[message.other],
+        source=Message.Source.AUTOREPLY,
+        confirming=stop,
+    ):
+        return  # nothing to say, or the sender opted out (a repeated STOP included)
+    try:
+        sms_queue(
+            tenant=number.tenant,
+            sender=number.number,
+            recipients=[message.other],
+            body=text,
+            request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"reply:{message.elks_id}"),
+            actor=None,
+            source=Message.Source.AUTOREPLY,
+            # In the sender's thread; the inbox keeps showing what the sender wrote.
+            conversation=message.conversation,
+            confirming=stop,
+        )
+    except SendError as exc:
+        log.warning("Automatic reply to message %s refused: %s", message.pk, exc)
+
+
+def _from_platform_number(message: Message) -> bool:
+    return PhoneNumber.objects.model._base_manager.filter(
+        number=message.other, status=PhoneNumber.Status.ACTIVE
+    ).exists()
 
 
 def _forward(number: PhoneNumber, message: Message) -> None:
@@ -116,9 +174,7 @@ def _forward(number: PhoneNumber, message: Message) -> None:
     target = number.sms_forward_to
     if not target or not number.has_sms:
         return
-    if PhoneNumber.objects.model._base_manager.filter(
-        number=message.other, status=PhoneNumber.Status.ACTIVE
-    ).exists():
+    if _from_platform_number(message):
         log.info("Not forwarding %s: its sender is a platform number", message.pk)
         return
     text = f"From {message.other}: {message.body}" if message.body else f"From {message.other}"
@@ -132,6 +188,8 @@ def _forward(number: PhoneNumber, message: Message) -> None:
             request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"forward:{message.elks_id}"),
             actor=None,
             source=Message.Source.FORWARD,
+            # Filed in the customer's thread: never a conversation (or reply target) of its own.
+            conversation=message.conversation,
         )
     except SendError as exc:
         log.warning("Forward of message %s refused: %s", message.pk, exc)
@@ -182,5 +240,8 @@ def delivery_report(event: WebhookEvent) -> None:
     if not message.elks_id:
         # The report beat the send's own answer (or that answer was lost).
         Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=elks_id)
-    delivered = _when(payload.get("delivered")) if payload.get("delivered") else None
+    delivered = None
+    if payload.get("delivered"):
+        # Unreadable: the time the report arrived (the stored event keeps the original text).
+        delivered = _when(payload["delivered"]) or event.received
     delivery_report_apply(message=message, status=status, delivered=delivered)

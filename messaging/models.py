@@ -34,6 +34,8 @@ class MessagingSettings(TenantOwned):
     )
     stop_words = models.CharField(max_length=300, default=DEFAULT_STOP_WORDS)
     start_words = models.CharField(max_length=300, default=DEFAULT_START_WORDS)
+    # The one message an opting-out sender may still get; empty: none (and nothing after).
+    stop_reply = models.CharField(max_length=480, blank=True, default="")
     dontlog = models.BooleanField(
         default=False, help_text="Keep message text out of 46elks' logs (dontlog=message)."
     )

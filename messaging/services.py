@@ -108,6 +108,31 @@ def opted_out(tenant: Tenant, phones: Iterable[str]) -> set[str]:
     return {phone for phone, kind in latest.items() if kind == OptOut.Kind.OUT}
 
 
+def optout_blocked(
+    *, tenant: Tenant, phones: Iterable[str], source: str, confirming: OptOut | None = None
+) -> set[str]:
+    """The numbers among `phones` this tenant must not message: the one opt-out rule.
+
+    Every sender asks it (compose and replies, campaigns, automatic replies, the API). A
+    forward is exempt: it goes to the tenant's own phone, not to the person who opted out.
+    `confirming` is the opt-out a STOP just recorded: its confirmation may reach that number
+    while that opt-out is still the latest entry, and nothing else may.
+    """
+    if source == Message.Source.FORWARD:
+        return set()
+    blocked = opted_out(tenant, phones)
+    if confirming is not None and confirming.kind == OptOut.Kind.OUT:
+        latest = (
+            OptOut.objects.filter(tenant=tenant, phone=confirming.phone)
+            .order_by("-created", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if latest == confirming.pk:
+            blocked.discard(confirming.phone)
+    return blocked
+
+
 def cost_estimate(body: str, recipients: int) -> tuple[int, int]:
     """(parts per message, estimated total cost in 1/10000)."""
     parts = sms_size(body).parts
@@ -129,14 +154,21 @@ def sms_queue(
     delivery_report: bool = True,
     kind: str = Message.Kind.SMS,
     source: str = Message.Source.DASHBOARD,
+    conversation: Conversation | None = None,
+    confirming: OptOut | None = None,
 ) -> list[Message]:
-    """Create one queued message per recipient (idempotent on request_key) and enqueue them."""
+    """Create one queued message per recipient (idempotent on request_key) and enqueue them.
+
+    `conversation` files the messages in an existing conversation instead of the one with
+    each recipient: a forwarded copy or an automatic reply belongs to the thread of the
+    message it answers (see conversation_attach).
+    """
     if tenant.status != Tenant.Status.ACTIVE:
         raise SendError(f"{tenant.name} is {tenant.get_status_display().lower()}: no sending.")
     who = sender_resolve(tenant=tenant, value=sender, kind=kind)
     if kind == Message.Kind.SMS and not body.strip():
         raise SendError("Write a message.")
-    blocked = opted_out(tenant, recipients)
+    blocked = optout_blocked(tenant=tenant, phones=recipients, source=source, confirming=confirming)
     if blocked:
         raise SendError(
             "These recipients opted out and cannot be messaged: " + ", ".join(sorted(blocked))
@@ -169,7 +201,10 @@ def sms_queue(
             except IntegrityError:
                 message = Message.objects.get(request_key=request_key, other=to)
             else:
-                conversation_touch(message)
+                if conversation is not None:
+                    conversation_attach(message, conversation)
+                else:
+                    conversation_touch(message)
             messages.append(message)
         ids = [m.pk for m in messages if m.status == Message.Status.QUEUED]
         if ids:
@@ -194,6 +229,14 @@ def message_send(*, message_id: int) -> None:
     if not claimed:
         return
     message = Message.objects.select_related("tenant", "number").get(pk=message_id)
+    if _opted_out_since_queued(message):
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED,
+            error="Not sent: the recipient opted out after it was queued.",
+            failed_at=timezone.now(),
+            updated=timezone.now(),
+        )
+        return
     tenant = message.tenant
     dontlog = settings_for(tenant).dontlog
     client = elks_for_tenant(tenant)
@@ -233,6 +276,24 @@ def message_send(*, message_id: int) -> None:
         updated=timezone.now(),
     )
     Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
+
+
+def _opted_out_since_queued(message: Message) -> bool:
+    """A STOP that arrived while the message waited in the queue still stops it.
+
+    Opt-outs older than the message were refused by optout_blocked when it was queued (bar
+    the STOP's own confirmation, queued after its opt-out): so the question is whether the
+    number is opted out now but was not when the message was queued.
+    """
+    if message.source == Message.Source.FORWARD:
+        return False
+    ledger = OptOut.objects.filter(tenant_id=message.tenant_id, phone=message.other).order_by(
+        "-created", "-id"
+    )
+    if ledger.values_list("kind", flat=True).first() != OptOut.Kind.OUT:
+        return False
+    then = ledger.filter(created__lte=message.created).values_list("kind", flat=True).first()
+    return then != OptOut.Kind.OUT
 
 
 def _public_image_url(image: object) -> str:
@@ -277,6 +338,17 @@ def conversation_touch(message: Message) -> Conversation:
     Message.objects.filter(pk=message.pk).update(conversation=conversation)
     message.conversation = conversation
     return conversation
+
+
+def conversation_attach(message: Message, conversation: Conversation) -> None:
+    """File a message in a conversation without making it the conversation's latest word.
+
+    For automatic sends (forwards, automatic replies): the thread shows them, while the inbox
+    preview stays what the customer wrote and the reply target stays the customer.
+    """
+    Message.objects.filter(pk=message.pk).update(conversation=conversation)
+    Conversation.objects.filter(pk=conversation.pk).update(updated=timezone.now())
+    message.conversation = conversation
 
 
 def conversation_mark_read(conversation: Conversation) -> None:

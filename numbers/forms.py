@@ -113,6 +113,10 @@ class RoutingForm(forms.ModelForm):
             "record_calls": "Record forwarded calls",
         }
         widgets = {"note": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "sms_autoreply_text": "Charged like any SMS. Never sent to a stop word or to "
+            "anyone who opted out (set the reply to a stop word in Messages → Settings).",
+        }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -3,8 +3,8 @@
 The token authenticates (46elks signs nothing). An unknown token gets 404 and a log line,
 nothing else. Events are stored raw in one INSERT before anything else and processed later
 (providers.services); `voice` is answered with the call plan computed from the database, so
-it never waits for a broker or worker. An inbound SMS is answered with the number's
-automatic reply, which 46elks sends back to the sender.
+it never waits for a broker or worker. An inbound SMS is answered with an empty body:
+its automatic reply, if any, is sent when the event is processed.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
 
             call_started(number=number, payload=payload)
         return JsonResponse(voice_action(number))
-    if kind == "sms" and created and number.is_routable and number.sms_autoreply_enabled:
-        return HttpResponse(number.sms_autoreply_text, content_type="text/plain; charset=utf-8")
+    # Never a reply in the answer (46elks would send it at once): automatic replies are sent
+    # when the event is processed, after its STOP or START is in the opt-out ledger
+    # (messaging.inbound), so an opted-out sender gets none.
     return HttpResponse(status=200)

@@ -105,3 +105,76 @@ def test_compose_counts_characters_and_parts_while_typing(page, live_server, wor
     expect(page.locator("#id_sender_id")).to_be_hidden()
     page.get_by_role("radio", name="SMS").check()
     screenshot(page, "compose")
+
+
+def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(  # type: ignore[no-untyped-def]
+    page, live_server, elks, settings
+) -> None:
+    """Issue 11 item 4: a forwarded copy is a note in the customer's thread, not a thread."""
+    from numbers.services import number_route
+
+    base = live_server.url
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PUBLIC_BASE_URL = base
+    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
+    created = tenant_create(
+        name="Taxi Nord",
+        usage_limit=10_000_000,
+        owner_email="owner@taxinord.example",
+        actor=StaffFactory(),
+        request=None,
+    )
+    owner, tenant = created.owner, created.tenant
+    owner.set_password(PASSWORD)
+    owner.save()
+    with scope(tenant=tenant.pk):
+        number = number_rent(
+            tenant=tenant,
+            country="se",
+            capabilities=["sms", "voice"],
+            category="mobile",
+            request_key=uuid.uuid4(),
+            actor=owner,
+        )
+        number_route(
+            number=number,
+            actor=owner,
+            sms_forward_to="+46709999999",
+            sms_autoreply_enabled=True,
+            sms_autoreply_text="Thanks! We reply within the hour.",
+        )
+
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("owner@taxinord.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Messages").first.click()
+    elks.inbound_sms(to=number.number, from_="+46700000001", message="Is a car free at 8?")
+    inbox = page.locator("#inbox-list")
+    expect(inbox).to_contain_text("Is a car free at 8?", timeout=15_000)
+    expect(inbox).not_to_contain_text("You:")  # automatic sends are not the latest word
+    expect(inbox.locator(".badge-unread")).to_have_text("1")
+    expect(inbox.get_by_role("link")).to_have_count(1)  # no "You: From +46…" thread
+    expect(inbox).not_to_contain_text("From +46")
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 860})
+        screenshot(page, f"inbox-with-forward-{width}")
+
+    inbox.get_by_role("link").first.click()
+    thread = page.locator("#thread-messages")
+    expect(thread).to_contain_text("Is a car free at 8?")
+    expect(thread).to_contain_text("Forwarded to +46 70 999 99 99")
+    expect(thread).to_contain_text("automatic reply")
+    expect(page.locator("input[name=recipients]")).to_have_value("+46700000001")
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 860})
+        screenshot(page, f"thread-with-forward-{width}")
+
+    # The one confirmation a STOP may get is the tenant's choice (empty: none).
+    page.goto(f"{base}/t/{tenant.slug}/messages/settings/")
+    page.get_by_label("Reply to a stop word with").fill("You will get no more messages.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Messaging settings saved.")).to_be_visible()
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 860})
+        screenshot(page, f"messaging-settings-{width}")

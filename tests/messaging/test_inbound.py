@@ -65,9 +65,39 @@ def test_a_malformed_payload_fails_with_a_reason_and_writes_nothing(number) -> N
     event = WebhookEvent.objects.get()
     assert event.status == "failed" and 'missing field "from"' in event.error
     assert Message.objects.count() == 0
-    assert _post_sms(number, id="s2", created="yesterday").status_code == 200
+
+
+@pytest.mark.parametrize("created", ["yesterday", "2026-13-45 10:00:00", "2026-11-25T25:61"])
+def test_a_malformed_created_keeps_the_message_at_the_time_received(number, created) -> None:  # type: ignore[no-untyped-def]
+    assert _post_sms(number, id="s2", created=created).status_code == 200
+    event = WebhookEvent.objects.get(dedupe_key="s2")
     _drain()
-    assert "malformed" in WebhookEvent.objects.get(dedupe_key="s2").error
+    event.refresh_from_db()
+    assert (event.status, event.error) == ("processed", "")
+    with scopes_disabled():
+        message = Message.objects.get(elks_id="s2")
+        assert message.created == event.received
+        assert Conversation.objects.get().last_message_at == event.received
+    assert event.payload["created"] == created  # the original text is kept in the raw event
+
+
+def test_a_malformed_delivered_time_still_applies_the_report(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
+    with scope(tenant=live_tenant.pk):
+        [sent] = sms_queue(
+            tenant=live_tenant,
+            sender=number.number,
+            recipients=["+46700000001"],
+            body="Hi",
+            request_key=uuid.uuid4(),
+            actor=world.owner_a,
+        )
+    payload = {"id": "s77", "status": "delivered", "delivered": "soon"}
+    assert Client().post(f"/hooks/elks/dlr/{sent.callback_token}/", payload).status_code == 200
+    _drain()
+    event = WebhookEvent.objects.get(kind="dlr")
+    sent.refresh_from_db()
+    assert (event.status, sent.status) == ("processed", "delivered")
+    assert sent.delivered_at == event.received
 
 
 def test_broker_down_still_stores_and_answers_then_the_replay_processes(number, settings) -> None:  # type: ignore[no-untyped-def]
@@ -155,23 +185,6 @@ def test_forward_to_a_phone_sends_once_and_never_loops(number, live_tenant, worl
     _drain()
     with scope(tenant=live_tenant.pk):
         assert Message.objects.filter(source="forward").count() == 1
-
-
-def test_auto_reply_is_the_callback_answer_once(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
-    with scope(tenant=live_tenant.pk):
-        number_route(
-            number=number,
-            actor=world.owner_a,
-            sms_autoreply_enabled=True,
-            sms_autoreply_text="Thanks, we answer soon.",
-        )
-    first = _post_sms(number)
-    assert first.content == b"Thanks, we answer soon."
-    assert first["Content-Type"].startswith("text/plain")
-    assert _post_sms(number).content == b""  # a replay does not reply again
-    _drain()
-    with scope(tenant=live_tenant.pk):
-        assert Message.objects.filter(source="autoreply").count() == 1
 
 
 def test_quarantined_number_stores_but_does_not_route(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
