@@ -23,6 +23,7 @@ from messaging.campaign_models import (
 )
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
+from tests.factories import approved_sender
 
 OURS = "+46766861475"
 
@@ -47,6 +48,7 @@ def _campaign(tenant: Tenant, lists: list[ContactList], **fields: object) -> Cam
         "template": "Hi {first_name|there}, 20% off today!",
         **fields,
     }
+    approved_sender(tenant, "Shop")
     with scopes_disabled():
         campaign = Campaign.objects.create(tenant=tenant, **values)
         campaign.lists.set(lists)
