@@ -31,6 +31,7 @@ OURS = "+46766861475"
 def _contacts(
     tenant: Tenant, phones: list[str], *, list_name: str = "Customers", **names: str
 ) -> ContactList:
+    approved_sender(tenant, "Shop")  # the campaigns here send from this approved name
     with scopes_disabled():
         contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name=list_name)
         for i, phone in enumerate(phones):
@@ -123,8 +124,7 @@ def test_list_shows_campaigns_newest_first_with_status_progress_and_totals(world
 def _form(chosen: list[ContactList], **fields: object) -> dict[str, object]:
     return {
         "name": "Spring sale",
-        "number": "",
-        "sender_id": "Shop",
+        "sender": "Shop",
         "lists": [cl.pk for cl in chosen],
         "template": "Hi {first_name|there}!",
         "send_date": "",
@@ -176,8 +176,7 @@ def test_scheduled_time_is_read_in_the_chosen_time_zone_and_stored_in_utc(world:
         "/t/acme/campaigns/new/",
         _form(
             [customers],
-            sender_id="",
-            number=number.number,
+            sender=number.number,
             send_date=day.isoformat(),
             send_time="09:30",
             time_zone="America/New_York",
@@ -212,8 +211,10 @@ def test_scheduled_time_is_read_in_the_chosen_time_zone_and_stored_in_utc(world:
         ({"rate": "0"}, "greater than or equal to 1"),
         ({"send_date": "2020-01-01", "send_time": "10:00"}, "in the past"),
         ({"send_date": "2099-01-01"}, "both a date and a time"),
-        ({"sender_id": "1nvalid!"}, "neither one of your active numbers"),
-        ({"sender_id": ""}, "Choose a number to send from"),
+        ({"sender": "1nvalid!"}, "Send from one of your numbers or approved sender names"),
+        ({"sender": "Swedbank"}, "Send from one of your numbers or approved sender names"),
+        ({"sender": ""}, "Choose whom to send from"),
+        ({"template": "Hi {foo}!"}, "Unknown placeholder {foo}"),
         ({"lists": []}, "Choose at least one contact list"),
         ({"template": "   "}, "Write a message"),
     ],
