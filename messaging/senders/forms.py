@@ -10,7 +10,7 @@ from messaging.senders.rules import FORMAT_HELP
 class SenderNameRequestForm(forms.Form):
     name = forms.CharField(
         label="Sender name",
-        max_length=11,
+        max_length=40,  # the 46elks format (at most 11) is checked by the service
         help_text=f"{FORMAT_HELP[0].upper()}{FORMAT_HELP[1:]}. What recipients see as the "
         "sender; they cannot reply to it.",
     )

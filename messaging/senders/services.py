@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_scopes import scope
 
 from accounts.models import AuditEvent, Tenant, User
 from accounts.services import audit_record
@@ -63,8 +64,7 @@ def sender_name_request(
     request: HttpRequest | None = None,
 ) -> SenderName:
     name = name.strip()
-    if not is_sender_name(name):
-        raise SenderNameError(f"“{name}” is not a valid sender name: use {FORMAT_HELP}.")
+    # The deny list first: "SwedbankInfo" is refused as a bank's name, not for its length.
     entry = deny_hit(name)
     if entry is not None:
         # Worth knowing who tried: an attempt at a bank's name is a smishing signal.
@@ -77,6 +77,8 @@ def sender_name_request(
             deny_term=entry.term,
         )
         raise SenderNameError(_refusal(name, entry))
+    if not is_sender_name(name):
+        raise SenderNameError(f"“{name}” is not a valid sender name: use {FORMAT_HELP}.")
     current = SenderName.objects.filter(
         tenant=tenant, key=name_key(name), status__in=SenderName.OPEN
     ).first()
@@ -152,20 +154,25 @@ def sender_name_revoke(
         raise SenderNameError("Give a reason: the tenant sees it.")
     _move(sender, (Status.APPROVED,), Status.REVOKED, actor=actor, reason=reason)
     paused = 0
-    for campaign in Campaign.objects.filter(
-        tenant=sender.tenant,
-        sender=sender.name,
-        status__in=[Campaign.Status.RUNNING, Campaign.Status.SCHEDULED, Campaign.Status.LAUNCHING],
-    ):
-        try:
-            campaign_pause(
-                campaign=campaign,
-                actor=actor,
-                reason=f"The sender name “{sender.name}” is no longer approved: {reason}",
-            )
-        except CampaignError:
-            continue  # it finished meanwhile
-        paused += 1
+    with scope(tenant=sender.tenant_id):
+        for campaign in Campaign.objects.filter(
+            tenant=sender.tenant,
+            sender=sender.name,
+            status__in=[
+                Campaign.Status.RUNNING,
+                Campaign.Status.SCHEDULED,
+                Campaign.Status.LAUNCHING,
+            ],
+        ):
+            try:
+                campaign_pause(
+                    campaign=campaign,
+                    actor=actor,
+                    reason=f"The sender name “{sender.name}” is no longer approved: {reason}",
+                )
+            except CampaignError:
+                continue  # it finished meanwhile
+            paused += 1
     _audit(AuditEvent.Action.SENDER_REVOKED, sender, actor, request, reason=reason, paused=paused)
     return paused
 
@@ -174,18 +181,19 @@ def _move(
     sender: SenderName, sources: tuple[str, ...], target: str, *, actor: User | None, reason: str
 ) -> None:
     now = timezone.now()
-    moved = SenderName.objects.filter(pk=sender.pk, status__in=sources).update(
-        status=target,
-        decision_reason=reason[:300],
-        decided_by=actor if actor and actor.is_authenticated else None,
-        decided_at=now,
-    )
-    if not moved:
+    # Staff decide from the console (scopes off); the row is one tenant's, so act in its scope.
+    with scope(tenant=sender.tenant_id):
+        moved = SenderName.objects.filter(pk=sender.pk, status__in=sources).update(
+            status=target,
+            decision_reason=reason[:300],
+            decided_by=actor if actor and actor.is_authenticated else None,
+            decided_at=now,
+        )
         sender.refresh_from_db()
+    if not moved:
         raise SenderNameError(
             f"“{sender.name}” is {sender.get_status_display().lower()}: nothing changed."
         )
-    sender.refresh_from_db()
 
 
 def _audit(
