@@ -107,16 +107,18 @@ def test_a_name_in_46elks_format_only(world: World) -> None:
 
 def test_only_approved_names_and_own_numbers_can_send(world: World) -> None:
     sender = _request(world, "AcmeTaxi")
-    with scope(tenant=world.tenant_a.pk):
-        with pytest.raises(SendError, match="not an approved sender name"):
-            sms_queue(
-                tenant=world.tenant_a,
-                sender="AcmeTaxi",
-                recipients=["+46700000001"],
-                body="Hi",
-                request_key=uuid.uuid4(),
-                actor=world.owner_a,
-            )
+    with (
+        scope(tenant=world.tenant_a.pk),
+        pytest.raises(SendError, match="not an approved sender name"),
+    ):
+        sms_queue(
+            tenant=world.tenant_a,
+            sender="AcmeTaxi",
+            recipients=["+46700000001"],
+            body="Hi",
+            request_key=uuid.uuid4(),
+            actor=world.owner_a,
+        )
     sender_name_approve(sender=sender, actor=world.staff)
     with scope(tenant=world.tenant_a.pk):
         [message] = sms_queue(
