@@ -37,11 +37,14 @@ def sender_name_allowed(*, tenant: Tenant, value: str) -> str | None:
 
 
 def deny_hit(name: str) -> DeniedSenderName | None:
-    """The deny-list entry `name` matches, if any (the list is small: a few hundred rows)."""
-    for entry in DeniedSenderName.objects.all():
-        if deny_matches(name, entry.term, exact=entry.exact):
-            return entry
-    return None
+    """The deny-list entry `name` matches, if any (the list is small: a few hundred rows).
+    The most specific one is named: "Swedbank" for SwedbankInfo, not "Bank"."""
+    hits = [
+        entry
+        for entry in DeniedSenderName.objects.all()
+        if deny_matches(name, entry.term, exact=entry.exact)
+    ]
+    return max(hits, key=lambda entry: len(fold(entry.term)), default=None)
 
 
 def _refusal(name: str, entry: DeniedSenderName) -> str:
