@@ -103,6 +103,33 @@ def _numbers(tenant: Tenant, owner: User, routing: dict[str, object]) -> None:
         number_route(number=number, actor=owner, **routing)
 
 
+# (approved, waiting for review): so the sender-name pages show both states.
+DEMO_SENDER_NAMES = {
+    "Acme Taxi": ("AcmeTaxi", "AcmeCabs"),
+    "Nordic Florist": ("NordicFlor", "Blomster"),
+}
+
+
+def _sender_names(tenant: Tenant, owner: User, staff: User) -> None:
+    """One approved sender name and one request waiting for staff, through the services."""
+    from django_scopes import scope
+
+    from messaging.senders.models import SenderName
+    from messaging.senders.services import sender_name_approve, sender_name_request
+
+    approved, pending = DEMO_SENDER_NAMES[tenant.name]
+    with scope(tenant=tenant.pk):
+        if SenderName.objects.filter(tenant=tenant).exists():
+            return
+        sender = sender_name_request(
+            tenant=tenant, name=approved, purpose="Confirmations to our customers", actor=owner
+        )
+        sender_name_approve(sender=sender, actor=staff)
+        sender_name_request(
+            tenant=tenant, name=pending, purpose="Offers to subscribers", actor=owner
+        )
+
+
 DEMO_ROUTING = {
     "Acme Taxi": {
         "label": "Bookings",
@@ -153,6 +180,7 @@ def seed_demo() -> list[tuple[str, str]]:
         Membership.objects.get_or_create(
             user=member, tenant=tenant, defaults={"role": Membership.Role.MEMBER}
         )
+        _sender_names(tenant, owner, staff)
         logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
     provider_sync()
     return logins

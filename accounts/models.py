@@ -191,6 +191,16 @@ class AuditEvent(models.Model):
         WEBHOOK_SECRET_CREATED = "webhook.secret_created", "Webhook secret created"
         WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated", "Webhook secret rotated"
         CAMPAIGN_PAUSED = "campaign.paused_by_staff", "Campaign paused by staff"
+        SENDER_REQUESTED = "sender_name.requested", "Sender name requested"
+        SENDER_REFUSED = "sender_name.refused", "Sender name refused (deny list)"
+        SENDER_WITHDRAWN = "sender_name.withdrawn", "Sender name request withdrawn"
+        SENDER_APPROVED = "sender_name.approved", "Sender name approved"
+        SENDER_REJECTED = "sender_name.rejected", "Sender name rejected"
+        SENDER_REVOKED = "sender_name.revoked", "Sender name revoked"
+        DENY_ADDED = "sender_deny.added", "Sender deny-list entry added"
+        DENY_CHANGED = "sender_deny.changed", "Sender deny-list entry changed"
+        DENY_REMOVED = "sender_deny.removed", "Sender deny-list entry removed"
+        SMS_PARTS_LIMIT_CHANGED = "messaging.parts_limit_changed", "SMS parts limit changed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from messaging.campaign_models import Campaign, ContactList
+from messaging.campaigns import CampaignError, template_check, template_known_fields
 from messaging.models import Message
+from messaging.senders.selectors import sender_choices
 from messaging.services import SendError, sender_resolve, settings_for
-from numbers.models import PhoneNumber
 
 # Regions people actually pick first; the rest of the tz database follows.
 COMMON_ZONES = ("Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "UTC")
@@ -27,13 +28,14 @@ def zone_choices() -> list[tuple[str, str]]:
 
 
 class CampaignForm(forms.ModelForm):
-    number = forms.ChoiceField(label="From number", required=False)
-    sender_id = forms.CharField(
-        label="…or a sender name",
-        required=False,
-        max_length=11,
-        help_text="3 to 11 letters and digits, not starting with a digit. "
-        "Recipients cannot reply to a name.",
+    sender = forms.ChoiceField(
+        label="From",
+        help_text="Your numbers, and the sender names approved for this account. Recipients "
+        "cannot reply to a name.",
+        error_messages={
+            "required": "Choose whom to send from.",
+            "invalid_choice": "Send from one of your numbers or approved sender names.",
+        },
     )
     lists = forms.ModelMultipleChoiceField(
         queryset=ContactList.objects.none(),
@@ -74,19 +76,14 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         cap = settings.CAMPAIGN_PROVIDER_RATE
-        numbers = (
-            PhoneNumber.objects.filter(status=PhoneNumber.Status.ACTIVE, has_sms=True)
-            .exclude(number="")
-            .order_by("number")
-            .values_list("number", flat=True)
-        )
-        self.fields["number"].choices = [("", "— choose a number —")] + [(n, n) for n in numbers]
+        self.fields["sender"].choices = sender_choices(tenant, mms=False)
         self.fields["lists"].queryset = ContactList.objects.order_by("name")
         self.fields["time_zone"].choices = zone_choices()
         self.fields["template"].strip = False
+        known = ", ".join(f"{{{f}}}" for f in template_known_fields(tenant))
         self.fields["template"].help_text = (
-            "Placeholders from contact fields: {first_name}, {name}, {phone} or any custom "
-            "field. A fallback after a bar is used when the field is empty: {first_name|there}."
+            f"Placeholders from contact fields: {known}. A fallback after a bar is used when "
+            "the field is empty: {first_name|there}."
         )
         rate = self.fields["rate"]
         rate.validators.append(_max_rate(cap))
@@ -101,10 +98,7 @@ class CampaignForm(forms.ModelForm):
         zone = instance.time_zone if instance.pk else settings_for(tenant).time_zone
         self.initial.setdefault("time_zone", zone)
         if instance.pk:
-            if instance.sender in dict(self.fields["number"].choices):
-                self.initial.setdefault("number", instance.sender)
-            else:
-                self.initial.setdefault("sender_id", instance.sender)
+            self.initial.setdefault("sender", instance.sender)
             self.initial.setdefault("lists", list(instance.lists.values_list("pk", flat=True)))
             if instance.scheduled_at:
                 local = instance.scheduled_at.astimezone(_zone(instance.time_zone))
@@ -122,18 +116,21 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        sender = (data.get("sender_id") or "").strip() or data.get("number") or ""
-        if not sender:
-            self.add_error("number", "Choose a number to send from, or write a sender name.")
-        else:
+        if data.get("sender"):
             try:
                 data["sender"] = sender_resolve(
-                    tenant=self.tenant, value=sender, kind=Message.Kind.SMS
+                    tenant=self.tenant, value=data["sender"], kind=Message.Kind.SMS
                 ).ours
             except SendError as exc:
-                self.add_error("sender_id" if data.get("sender_id") else "number", str(exc))
-        if not (data.get("template") or "").strip():
+                self.add_error("sender", str(exc))
+        template = data.get("template") or ""
+        if not template.strip():
             self.add_error("template", "Write a message.")
+        else:
+            try:
+                template_check(tenant=self.tenant, template=template)
+            except CampaignError as exc:
+                self.add_error("template", str(exc))
         if (data.get("quiet_start") is None) != (data.get("quiet_end") is None):
             self.add_error("quiet_end", "Give both ends of the quiet hours, or neither.")
         elif data.get("quiet_start") is not None and data["quiet_start"] == data["quiet_end"]:

@@ -33,7 +33,14 @@ from accounts.models import Tenant, User
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
-from messaging.services import SendError, optout_blocked, sender_resolve
+from messaging.services import (
+    SendError,
+    optout_blocked,
+    parts_check,
+    parts_limit,
+    sender_resolve,
+    sms_part_price,
+)
 from messaging.text import sms_size
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError, ElksRateLimited
@@ -66,6 +73,56 @@ def template_render(template: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(replace, template)
 
 
+# Fields every contact has (Contact.template_values); custom fields come from the contacts.
+BUILTIN_FIELDS = ("first_name", "last_name", "name", "phone")
+# Something in braces that is not a placeholder: `{first name}`, `{}`.
+BRACED = re.compile(r"\{[^{}]*\}")
+
+
+def contact_field_names(tenant: Tenant) -> list[str]:
+    """The custom field keys the tenant's contacts have, usable as placeholders."""
+    table = Contact._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = f"SELECT DISTINCT jsonb_object_keys(fields) FROM {table} WHERE tenant_id = %s"
+    else:
+        sql = (
+            f"SELECT DISTINCT j.key FROM {table} c, json_each(c.fields) j "
+            "WHERE c.tenant_id = %s AND json_type(c.fields) = 'object'"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk])
+        keys = {row[0] for row in cursor.fetchall()}
+    return sorted(k for k in keys if re.fullmatch(r"\w+", k) and k not in BUILTIN_FIELDS)
+
+
+def template_known_fields(tenant: Tenant) -> list[str]:
+    return [*BUILTIN_FIELDS, *contact_field_names(tenant)]
+
+
+def template_check(*, tenant: Tenant, template: str) -> None:
+    """Refuse placeholders no contact can fill (they would silently render empty), and a
+    text that is over the tenant's parts limit even before its fields are filled in."""
+    known = template_known_fields(tenant)
+    unknown = [f for f in template_fields(template) if f not in known]
+    malformed = [m.group(0) for m in BRACED.finditer(template) if not PLACEHOLDER.fullmatch(m[0])]
+    listing = ", ".join(f"{{{f}}}" for f in known)
+    if unknown:
+        names = ", ".join(f"{{{f}}}" for f in unknown)
+        raise CampaignError(
+            f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {names}: no contact has "
+            f"such a field. Known fields: {listing}."
+        )
+    if malformed:
+        raise CampaignError(
+            f"{', '.join(malformed)} is not a placeholder (use letters, digits and _ only). "
+            f"Known fields: {listing}."
+        )
+    try:
+        parts_check(tenant=tenant, body=template_render(template, {}))
+    except SendError as exc:
+        raise CampaignError(str(exc)) from exc
+
+
 # --- before launch -------------------------------------------------------------------------
 
 
@@ -80,6 +137,34 @@ class Summary:
     remaining: int
     fits: bool
     shortfall: int
+    max_parts: int = 0  # the longest recipient's text, in parts
+    longest_phone: str = ""  # whose text that is
+
+
+@dataclass(frozen=True)
+class AudienceCost:
+    parts: int
+    cost: int
+    max_parts: int
+    longest_phone: str
+
+
+def audience_cost(*, campaign: Campaign) -> AudienceCost:
+    """What the sends will cost: each recipient's own text, its parts and its destination's
+    price, summed (a sample or the longest text times the count is off as soon as lengths,
+    encodings or countries differ)."""
+    contacts = Contact.objects.filter(
+        pk__in=_audience(campaign).values("pk"), opted_out=False
+    ).only("phone", "name", "fields")
+    parts = cost = longest = 0
+    longest_phone = ""
+    for contact in contacts.iterator(chunk_size=2000):
+        n = sms_size(template_render(campaign.template, contact.template_values())).parts
+        parts += n
+        cost += n * sms_part_price(contact.phone)
+        if n > longest:
+            longest, longest_phone = n, contact.phone
+    return AudienceCost(parts=parts, cost=cost, max_parts=longest, longest_phone=longest_phone)
 
 
 def _audience(campaign: Campaign):  # type: ignore[no-untyped-def]
@@ -98,19 +183,8 @@ def campaign_summary(*, campaign: Campaign) -> Summary:
     unique_count = distinct.count()
     blocked = audience.filter(opted_out=True).values("phone").distinct().count()
     recipients = unique_count - blocked
-    parts = 0
-    if recipients:
-        # Placeholders make lengths differ: sample the longest of a few renders per part.
-        sample = audience.filter(opted_out=False).distinct()[:200]
-        per = max(
-            (
-                sms_size(template_render(campaign.template, c.template_values())).parts
-                for c in sample
-            ),
-            default=sms_size(campaign.template).parts,
-        )
-        parts = per * recipients
-    cost = parts * settings.SMS_PART_ESTIMATE
+    sized = audience_cost(campaign=campaign)
+    parts, cost = sized.parts, sized.cost
     remaining = remaining_limit(campaign.tenant)
     return Summary(
         recipients=recipients,
@@ -122,6 +196,8 @@ def campaign_summary(*, campaign: Campaign) -> Summary:
         remaining=remaining,
         fits=cost <= remaining,
         shortfall=max(0, cost - remaining),
+        max_parts=sized.max_parts,
+        longest_phone=sized.longest_phone,
     )
 
 
@@ -144,9 +220,18 @@ def campaign_launch(*, campaign: Campaign, actor: User | None, now: datetime | N
         sender_resolve(tenant=campaign.tenant, value=campaign.sender)
     except SendError as exc:
         raise CampaignError(str(exc)) from exc
+    template_check(tenant=campaign.tenant, template=campaign.template)
     summary = campaign_summary(campaign=campaign)
     if summary.recipients == 0:
         raise CampaignError("No one to send to: the lists are empty or everyone opted out.")
+    limit = parts_limit(campaign.tenant)
+    if summary.max_parts > limit:
+        raise CampaignError(
+            f"Some messages would be too long: the text for {summary.longest_phone} is "
+            f"{summary.max_parts} SMS parts, and this account sends at most {limit} parts per "
+            "message. Shorten the text or the contact fields it uses, or ask us to raise the "
+            "limit."
+        )
     if not summary.fits:
         raise CampaignError(
             f"The campaign exceeds the remaining usage limit by {summary.shortfall / 10_000:.2f} "

@@ -11,9 +11,18 @@ from django.core.files.uploadedfile import UploadedFile
 
 from accounts.models import Tenant
 from messaging.models import Message, MessagingSettings, OptOut
-from messaging.services import SendError, recipients_parse, sender_resolve, settings_for
-from numbers.models import PhoneNumber
+from messaging.senders.selectors import sender_choices
+from messaging.services import (
+    SendError,
+    parts_check,
+    recipients_parse,
+    sender_resolve,
+    settings_for,
+)
 from numbers.phone import to_e164
+
+# A text longer than this many parts needs an explicit confirmation before it is sent.
+CONFIRM_PARTS_ABOVE = 3
 
 # Magic bytes of the image types 46elks accepts for MMS: what the file is, not what it is named.
 IMAGE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
@@ -39,13 +48,14 @@ class ComposeForm(forms.Form):
         widget=forms.RadioSelect,
         label="Type",
     )
-    number = forms.ChoiceField(label="From number", required=False)
-    sender_id = forms.CharField(
-        label="…or a sender name",
-        required=False,
-        max_length=11,
-        help_text="3 to 11 letters and digits, not starting with a digit. SMS only; "
-        "recipients cannot reply to a name.",
+    sender = forms.ChoiceField(
+        label="From",
+        help_text="Your numbers, and the sender names approved for this account (SMS only: "
+        "recipients cannot reply to a name).",
+        error_messages={
+            "required": "Choose whom to send from.",
+            "invalid_choice": "Send from one of your numbers or approved sender names.",
+        },
     )
     recipients = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -59,17 +69,14 @@ class ComposeForm(forms.Form):
         required=False, label="Flash SMS", help_text="Shown at once, not stored on the phone."
     )
     delivery_report = forms.BooleanField(required=False, initial=True, label="Delivery report")
+    # Asked for only when the text is longer than CONFIRM_PARTS_ABOVE parts.
+    confirm_long = forms.BooleanField(required=False, label="Send this long message")
     request_key = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tenant = tenant
-        numbers = PhoneNumber.objects.filter(
-            status=PhoneNumber.Status.ACTIVE, has_sms=True
-        ).values_list("number", flat=True)
-        self.fields["number"].choices = [("", "— choose a number —")] + [
-            (n, n) for n in numbers.order_by("number") if n
-        ]
+        self.fields["sender"].choices = sender_choices(tenant)
         self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/gif"
         self.image_data: bytes | None = None
         self.image_type: tuple[str, str] | None = None
@@ -98,24 +105,38 @@ class ComposeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         kind = data.get("kind") or Message.Kind.SMS
-        sender = (data.get("sender_id") or "").strip() or data.get("number") or ""
-        if not sender:
-            self.add_error("number", "Choose a number to send from, or write a sender name.")
-        else:
+        if data.get("sender"):
             try:
-                data["sender"] = sender_resolve(tenant=self.tenant, value=sender, kind=kind).ours
+                data["sender"] = sender_resolve(
+                    tenant=self.tenant, value=data["sender"], kind=kind
+                ).ours
             except SendError as exc:
-                field = "sender_id" if data.get("sender_id") else "number"
-                self.add_error(field, str(exc))
+                self.add_error("sender", str(exc))
         body = data.get("message") or ""
         if kind == Message.Kind.SMS:
             if not body.strip():
                 self.add_error("message", "Write a message.")
+            else:
+                self._check_length(body, bool(data.get("confirm_long")))
             if self.image_data is not None:
                 self.add_error("image", "Images are sent as MMS: choose MMS as the type.")
         elif not body.strip() and self.image_data is None:
             self.add_error("image", "An MMS needs an image or a text.")
         return data
+
+    def _check_length(self, body: str, confirmed: bool) -> None:
+        """Refuse a text over the tenant's parts limit; ask to confirm one over three parts."""
+        try:
+            parts = parts_check(tenant=self.tenant, body=body)
+        except SendError as exc:
+            self.add_error("message", str(exc))
+            return
+        if parts > CONFIRM_PARTS_ABOVE and not confirmed:
+            self.add_error(
+                "confirm_long",
+                f"This text is sent as {parts} SMS parts to each recipient, and each part is "
+                "charged. Tick the box to confirm, or shorten it.",
+            )
 
 
 class OptOutRecordForm(forms.Form):
@@ -147,6 +168,7 @@ class MessagingSettingsForm(forms.ModelForm):
             "stop_reply",
             "dontlog",
             "retention_days",
+            "max_sms_parts",
         ]
         labels = {
             "default_country": "Default country",
@@ -155,6 +177,7 @@ class MessagingSettingsForm(forms.ModelForm):
             "stop_reply": "Reply to a stop word with",
             "dontlog": "Keep message text out of 46elks' logs",
             "retention_days": "Keep message text for (days)",
+            "max_sms_parts": "Longest SMS, in parts",
         }
         widgets = {"stop_reply": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
@@ -165,6 +188,21 @@ class MessagingSettingsForm(forms.ModelForm):
             "more messages from us.” Leave empty to send nothing. After it they get nothing, "
             "not even automatic replies.",
         }
+
+    def __init__(self, *args: Any, staff: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A safety limit the customer cannot lift alone: only staff (viewing the portal) may.
+        field = self.fields["max_sms_parts"]
+        if staff:
+            field.help_text = (
+                "Staff only. A longer text is refused; over 3 parts needs a confirmation."
+            )
+        else:
+            field.disabled = True
+            field.help_text = (
+                "A longer text is refused, and one over 3 parts asks for a confirmation. "
+                "Ask us if you need longer messages."
+            )
 
     def clean_default_country(self) -> str:
         value = self.cleaned_data["default_country"].strip().upper()

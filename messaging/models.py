@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -17,6 +18,8 @@ from numbers.models import PhoneNumber
 
 DEFAULT_STOP_WORDS = "STOP,STOPP,AVSLUTA,UNSUBSCRIBE"
 DEFAULT_START_WORDS = "START"
+# What staff may raise a tenant's parts limit to (a 40-part SMS is ~6,000 characters).
+MAX_SMS_PARTS_CEILING = 40
 
 
 def new_token() -> str:
@@ -41,6 +44,12 @@ class MessagingSettings(TenantOwned):
     )
     retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Blank message text older than this. Empty: keep."
+    )
+    # One click never sends a novel: longer texts are refused. Staff may raise it.
+    max_sms_parts = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SMS_PARTS_CEILING)],
+        help_text="Longest SMS (in parts) that may be sent from this account.",
     )
     history_synced_until = models.DateTimeField(null=True, blank=True)
     mms_history_synced_until = models.DateTimeField(null=True, blank=True)
@@ -280,6 +289,7 @@ from messaging.campaign_models import (  # noqa: E402
     ContactListMember,
     ImportRejection,
 )
+from messaging.senders.models import DeniedSenderName, SenderName  # noqa: E402
 
 __all__ = [
     "Campaign",
@@ -290,10 +300,12 @@ __all__ = [
     "ContactListMember",
     "Conversation",
     "CustomerWebhook",
+    "DeniedSenderName",
     "ImportRejection",
     "Message",
     "MessageImage",
     "MessagingSettings",
     "OptOut",
+    "SenderName",
     "WebhookDelivery",
 ]

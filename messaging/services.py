@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Tenant, User
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
+from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
 from numbers.models import PhoneNumber
 from numbers.phone import to_e164
@@ -65,8 +66,17 @@ def sender_resolve(*, tenant: Tenant, value: str, kind: str = Message.Kind.SMS) 
         if kind == Message.Kind.SMS and not number.has_sms:
             raise SendError(f"{value} cannot send SMS.")
         return Sender(ours=number.number, number=number)
+    if kind == Message.Kind.MMS and is_sender_id(value):
+        raise SendError("A sender name can send SMS only: choose an MMS-capable number.")
     if kind == Message.Kind.SMS and is_sender_id(value):
-        return Sender(ours=value, number=None)
+        # Only names staff approved for this tenant: no one sends as a bank or a public body.
+        approved = sender_name_allowed(tenant=tenant, value=value)
+        if approved is None:
+            raise SendError(
+                f"“{value}” is not an approved sender name of this account. Request it under "
+                "Messages → Sender names; you can send from it once it is approved."
+            )
+        return Sender(ours=approved, number=None)
     raise SendError(
         f"“{value}” is neither one of your active numbers nor a valid sender name "
         "(3 to 11 letters and digits, not starting with a digit)."
@@ -133,10 +143,50 @@ def optout_blocked(
     return blocked
 
 
-def cost_estimate(body: str, recipients: int) -> tuple[int, int]:
-    """(parts per message, estimated total cost in 1/10000)."""
+def sms_part_price(to: str) -> int:
+    """The price of one SMS part to `to` (E.164), by the longest matching prefix."""
+    prices: dict[str, int] = settings.SMS_PART_PRICES
+    for prefix in sorted(prices, key=len, reverse=True):
+        if to.startswith(prefix):
+            return int(prices[prefix])
+    return settings.SMS_PART_PRICE_OTHER
+
+
+def cost_estimate(body: str, recipients: int | Iterable[str]) -> tuple[int, int]:
+    """(parts per message, estimated total cost in 1/10000).
+
+    With the recipients' numbers each is priced by destination; with only a count, at
+    SMS_PART_ESTIMATE per part (numbers still being typed).
+    """
     parts = sms_size(body).parts
-    return parts, parts * recipients * settings.SMS_PART_ESTIMATE
+    if isinstance(recipients, int):
+        return parts, parts * recipients * settings.SMS_PART_ESTIMATE
+    return parts, sum(
+        parts * (sms_part_price(to) if to else settings.SMS_PART_ESTIMATE) for to in recipients
+    )
+
+
+def parts_limit(tenant: Tenant) -> int:
+    return settings_for(tenant).max_sms_parts
+
+
+def parts_check(*, tenant: Tenant, body: str, limit: int | None = None) -> int:
+    """The parts of `body`, or SendError when it is longer than the tenant may send."""
+    size = sms_size(body)
+    limit = limit if limit is not None else parts_limit(tenant)
+    if size.parts > limit:
+        raise SendError(
+            f"The message is {size.parts} SMS parts long; this account sends at most {limit} "
+            f"parts per message (about {max_characters(size.encoding, limit)} characters). "
+            "Shorten it, or ask us to raise the limit."
+        )
+    return size.parts
+
+
+def max_characters(encoding: str, parts: int) -> int:
+    """How many characters fit in `parts` parts (extension characters count twice in GSM-7)."""
+    single, multi = (160, 153) if encoding == "GSM-7" else (70, 67)
+    return single if parts <= 1 else multi * parts
 
 
 # --- queueing and sending ------------------------------------------------------------------
@@ -168,6 +218,8 @@ def sms_queue(
     who = sender_resolve(tenant=tenant, value=sender, kind=kind)
     if kind == Message.Kind.SMS and not body.strip():
         raise SendError("Write a message.")
+    if kind == Message.Kind.SMS:
+        parts_check(tenant=tenant, body=body)
     blocked = optout_blocked(tenant=tenant, phones=recipients, source=source, confirming=confirming)
     if blocked:
         raise SendError(

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -21,22 +21,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import role_required
-from accounts.models import Membership
+from accounts.models import AuditEvent, Membership
+from accounts.services import audit_record
 from messaging import selectors
 from messaging.exports import message_log_csv, optout_csv
-from messaging.forms import ComposeForm, MessagingSettingsForm, OptOutRecordForm
+from messaging.forms import (
+    CONFIRM_PARTS_ABOVE,
+    ComposeForm,
+    MessagingSettingsForm,
+    OptOutRecordForm,
+)
 from messaging.models import Conversation, Message, MessageImage, OptOut
 from messaging.services import (
     SendError,
     conversation_mark_read,
     cost_estimate,
+    max_characters,
     optout_record,
+    parts_limit,
     settings_for,
     sms_dry_run,
     sms_queue,
 )
 from messaging.text import sms_size
 from numbers.models import PhoneNumber
+from numbers.phone import to_e164
 
 OWNER = Membership.Role.OWNER
 
@@ -191,28 +200,57 @@ def _after_send(request: HttpRequest, queued: list[Message], key: uuid.UUID) -> 
 def _counter_context(request: HttpRequest, source: object) -> dict[str, object]:
     body = source.get("message", "")  # type: ignore[attr-defined]
     raw = source.get("recipients", "")  # type: ignore[attr-defined]
-    count = len(
-        {r.strip() for r in raw.replace("\n", ",").replace(";", ",").split(",") if r.strip()}
+    tokens = list(
+        dict.fromkeys(r.strip() for r in raw.replace("\n", ",").replace(";", ",").split(","))
     )
+    tokens = [t for t in tokens if t]
     size = sms_size(body)
-    parts, cost = cost_estimate(body, max(count, 1))
+    limit = parts_limit(request.tenant)
+    parts, cost = cost_estimate(body, _priced(request, tokens) if tokens else 1)
     return {
         "counter": {
             "characters": len(body),
             "encoding": size.encoding,
             "units": size.units,
             "parts": parts,
-            "recipients": count,
+            "recipients": len(tokens),
             "cost": cost,
+            "limit": limit,
+            "too_long": parts > limit,
+            "max_characters": max_characters(size.encoding, limit),
             "mms": source.get("kind") == Message.Kind.MMS,  # type: ignore[attr-defined]
-        }
+        },
+        # The confirmation box for a long text, swapped into the form as the text changes.
+        "long": {
+            "needed": parts > CONFIRM_PARTS_ABOVE
+            and parts <= limit
+            and source.get("kind") != Message.Kind.MMS,  # type: ignore[attr-defined]
+            "checked": source.get("confirm_long") in ("on", "true", "1"),  # type: ignore[attr-defined]
+            "parts": parts,
+            "cost": cost,
+            "recipients": len(tokens),
+        },
     }
+
+
+def _priced(request: HttpRequest, tokens: list[str]) -> list[str]:
+    """Typed recipients as E.164 where they parse; the rest priced at the default estimate."""
+    region = settings_for(request.tenant).default_country
+    priced = []
+    for token in tokens[:1000]:
+        try:
+            priced.append(to_e164(token, region=region))
+        except ValidationError:
+            priced.append("")  # unknown destination: SMS_PART_ESTIMATE below
+    return priced
 
 
 @require_GET
 def counter(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    """HTMX: characters, encoding, parts and estimated cost of the text typed so far."""
-    return render(request, "messaging/compose.html#counter", _counter_context(request, request.GET))
+    """HTMX: characters, encoding, parts and estimated cost of the text typed so far, and the
+    long-message confirmation box (swapped into the form out of band)."""
+    context = {**_counter_context(request, request.GET), "oob": True}
+    return render(request, "messaging/compose.html#counter", context)
 
 
 # --- the log ----------------------------------------------------------------------------------
@@ -307,12 +345,23 @@ def settings_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     can_change = request.tenant_access.can_manage
     if request.method == "POST" and not can_change:
         raise PermissionDenied("Only owners change the messaging settings.")
-    form = MessagingSettingsForm(request.POST or None, instance=current)
+    staff = request.tenant_access.staff_view
+    was_parts = current.max_sms_parts
+    form = MessagingSettingsForm(request.POST or None, instance=current, staff=staff)
     if not can_change:
         for field in form.fields.values():
             field.disabled = True
     if request.method == "POST" and form.is_valid():
         form.save()
+        if "max_sms_parts" in form.changed_data:
+            audit_record(
+                action=AuditEvent.Action.SMS_PARTS_LIMIT_CHANGED,
+                actor=request.user,
+                tenant=request.tenant,
+                request=request,
+                old=was_parts,
+                new=current.max_sms_parts,
+            )
         messages.success(request, "Messaging settings saved.")
         return redirect("messaging:settings", tenant_slug=tenant_slug)
     status = 400 if request.method == "POST" else 200

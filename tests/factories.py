@@ -40,3 +40,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     tenant = factory.SubFactory(TenantFactory)
     role = Membership.Role.MEMBER
+
+
+def approved_sender(tenant: Tenant, name: str = "Shop") -> None:
+    """A sender name staff approved for `tenant` (campaigns and compose send only from these)."""
+    from django_scopes import scopes_disabled
+
+    from messaging.senders.models import SenderName
+
+    with scopes_disabled():
+        SenderName.objects.get_or_create(
+            tenant=tenant,
+            key=name.casefold(),
+            status=SenderName.Status.APPROVED,
+            defaults={"name": name, "decided_at": timezone.now()},
+        )

@@ -230,3 +230,16 @@ def _contact_import(tenant: Tenant) -> int:
 SAMPLES["contact_id"] = _contact
 SAMPLES["list_id"] = _contact_list
 SAMPLES["import_id"] = _contact_import
+
+
+def _sender_name(tenant: Tenant) -> int:
+    """A pending sender-name request (the owner may withdraw it)."""
+    from messaging.senders.models import SenderName
+
+    found, _ = SenderName.objects.get_or_create(
+        tenant=tenant, key="samplename", status="pending", defaults={"name": "SampleName"}
+    )
+    return found.pk
+
+
+SAMPLES["sender_name_id"] = _sender_name

@@ -205,6 +205,14 @@ TRUSTED_PROXIES = [ip for ip in env.list("TRUSTED_PROXIES", default=[]) if ip]
 # Messaging
 # Estimate shown while typing: 46elks' price per SMS part (1/10000); a dry run gives the exact.
 SMS_PART_ESTIMATE = env.int("SMS_PART_ESTIMATE", default=3500)
+# Price per SMS part by destination prefix (the longest matching prefix wins), 1/10000 of the
+# currency, and for every other destination; campaign estimates sum these per recipient.
+# The defaults are the sandbox's table: set them to your 46elks price list.
+SMS_PART_PRICES = env.json(
+    "SMS_PART_PRICES",
+    default={"+46": 3500, "+47": 4700, "+358": 5200, "+45": 4200, "+44": 3800, "+1": 900},
+)
+SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
 # Customer webhooks: attempts with backoff for this long, then give up.
 CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)

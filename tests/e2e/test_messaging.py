@@ -12,7 +12,7 @@ from accounts.services import tenant_create
 from numbers.models import NumberPrice
 from numbers.services import number_rent
 from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, approved_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -82,6 +82,7 @@ def test_inbound_sms_arrives_live_and_the_reply_is_delivered(  # type: ignore[no
 
 
 def test_compose_counts_characters_and_parts_while_typing(page, live_server, world) -> None:  # type: ignore[no-untyped-def]
+    approved_sender(world.tenant_a, "AcmeTaxi")
     world.owner_a.set_password(PASSWORD)
     world.owner_a.save()
     page.goto(f"{live_server.url}/accounts/login/")
@@ -102,8 +103,24 @@ def test_compose_counts_characters_and_parts_while_typing(page, live_server, wor
     expect(page.locator("#id_image")).to_be_hidden()
     page.get_by_role("radio", name="MMS").check()
     expect(page.locator("#id_image")).to_be_visible()
-    expect(page.locator("#id_sender_id")).to_be_hidden()
     page.get_by_role("radio", name="SMS").check()
+    # Senders come from one list: the tenant's numbers and its approved names only.
+    expect(page.locator("#id_sender option[value=AcmeTaxi]")).to_have_count(1)
+    expect(page.locator("#id_sender_id")).to_have_count(0)
+    # Over three parts, a confirmation box appears in the form as the text grows.
+    expect(page.locator("#id_confirm_long")).to_have_count(0)
+    page.locator("#id_message").fill("x" * 500)
+    expect(counter.locator("[data-counter=parts]")).to_have_text("4")
+    expect(page.locator("#id_confirm_long")).to_be_visible()
+    expect(page.locator("#long-confirm")).to_contain_text("Yes, send 4 SMS parts")
+    page.locator("#id_confirm_long").check()
+    page.locator("#id_message").press("End")
+    page.locator("#id_message").type("x")  # a new counter request keeps the tick
+    expect(page.locator("#id_confirm_long")).to_be_checked()
+    page.locator("#id_message").fill("x" * 1000)
+    expect(counter.locator("[data-counter=too-long]")).to_contain_text("at most 6 parts")
+    expect(page.locator("#id_confirm_long")).to_have_count(0)
+    page.locator("#id_message").fill("Hej 😀 " + "x" * 70)
     screenshot(page, "compose")
 
 

@@ -111,7 +111,7 @@ def test_a_forwarded_copy_is_filed_in_the_customers_thread_and_starts_none(
         f"/t/{live_tenant.slug}/messages/new/",
         {
             "kind": "sms",
-            "number": number.number,
+            "sender": number.number,
             "recipients": CUSTOMER,
             "message": "Yes, at 8.",
             "delivery_report": "on",
@@ -157,7 +157,7 @@ def test_existing_forward_conversations_are_folded_into_the_customers_threads(
     """The data migration, on rows the old code wrote."""
     from importlib import import_module
 
-    migration = import_module("messaging.migrations.0005_h2_stop_reply_and_forwards")
+    migration = import_module("messaging.migrations.0005_stop_reply_and_forwards")
     tenant = world.tenant_a
     ours = "+46766861475"
     with scope(tenant=tenant.pk):
@@ -193,7 +193,7 @@ def test_existing_forward_conversations_are_folded_into_the_customers_threads(
 
     # As `migrate` runs it: the models of that migration's state, outside any tenant scope.
     loader = MigrationExecutor(connection).loader
-    state = loader.project_state(("messaging", "0005_h2_stop_reply_and_forwards"))
+    state = loader.project_state(("messaging", "0005_stop_reply_and_forwards"))
     migration.forwards_into_threads(state.apps, None)
 
     with scope(tenant=tenant.pk):
@@ -312,7 +312,7 @@ def test_a_reply_to_an_opted_out_number_is_refused_with_a_clear_message(
         f"/t/{live_tenant.slug}/messages/new/",
         {
             "kind": "sms",
-            "number": number.number,
+            "sender": number.number,
             "recipients": CUSTOMER,
             "message": "Please come back",
             "request_key": str(uuid.uuid4()),

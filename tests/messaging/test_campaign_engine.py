@@ -29,6 +29,7 @@ from messaging.campaigns import (
 )
 from messaging.models import OptOut
 from messaging.services import optout_record
+from tests.factories import approved_sender
 
 
 def _contacts(tenant, n: int, list_name: str = "Customers") -> ContactList:  # type: ignore[no-untyped-def]
@@ -49,6 +50,7 @@ def _campaign(tenant, contact_list, **fields) -> Campaign:  # type: ignore[no-un
         "template": "Hi {first_name|there}!",
         "rate": 50,
     }
+    approved_sender(tenant, "Shop")
     campaign = Campaign.objects.create(tenant=tenant, **{**defaults, **fields})
     campaign.lists.add(contact_list)
     return campaign

@@ -23,6 +23,7 @@ from messaging.campaign_models import (
 )
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
+from tests.factories import approved_sender
 
 OURS = "+46766861475"
 
@@ -30,6 +31,7 @@ OURS = "+46766861475"
 def _contacts(
     tenant: Tenant, phones: list[str], *, list_name: str = "Customers", **names: str
 ) -> ContactList:
+    approved_sender(tenant, "Shop")  # the campaigns here send from this approved name
     with scopes_disabled():
         contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name=list_name)
         for i, phone in enumerate(phones):
@@ -47,6 +49,7 @@ def _campaign(tenant: Tenant, lists: list[ContactList], **fields: object) -> Cam
         "template": "Hi {first_name|there}, 20% off today!",
         **fields,
     }
+    approved_sender(tenant, "Shop")
     with scopes_disabled():
         campaign = Campaign.objects.create(tenant=tenant, **values)
         campaign.lists.set(lists)
@@ -121,8 +124,7 @@ def test_list_shows_campaigns_newest_first_with_status_progress_and_totals(world
 def _form(chosen: list[ContactList], **fields: object) -> dict[str, object]:
     return {
         "name": "Spring sale",
-        "number": "",
-        "sender_id": "Shop",
+        "sender": "Shop",
         "lists": [cl.pk for cl in chosen],
         "template": "Hi {first_name|there}!",
         "send_date": "",
@@ -174,8 +176,7 @@ def test_scheduled_time_is_read_in_the_chosen_time_zone_and_stored_in_utc(world:
         "/t/acme/campaigns/new/",
         _form(
             [customers],
-            sender_id="",
-            number=number.number,
+            sender=number.number,
             send_date=day.isoformat(),
             send_time="09:30",
             time_zone="America/New_York",
@@ -210,8 +211,10 @@ def test_scheduled_time_is_read_in_the_chosen_time_zone_and_stored_in_utc(world:
         ({"rate": "0"}, "greater than or equal to 1"),
         ({"send_date": "2020-01-01", "send_time": "10:00"}, "in the past"),
         ({"send_date": "2099-01-01"}, "both a date and a time"),
-        ({"sender_id": "1nvalid!"}, "neither one of your active numbers"),
-        ({"sender_id": ""}, "Choose a number to send from"),
+        ({"sender": "1nvalid!"}, "Send from one of your numbers or approved sender names"),
+        ({"sender": "Swedbank"}, "Send from one of your numbers or approved sender names"),
+        ({"sender": ""}, "Choose whom to send from"),
+        ({"template": "Hi {foo}!"}, "Unknown placeholder {foo}"),
         ({"lists": []}, "Choose at least one contact list"),
         ({"template": "   "}, "Write a message"),
     ],

@@ -17,6 +17,7 @@ from messaging.models import Conversation, Message, MessageImage, MessagingSetti
 from messaging.services import conversation_touch, delivery_report_apply, optout_record
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
+from tests.factories import approved_sender
 
 OURS = "+46766861475"
 GIF = (
@@ -245,7 +246,7 @@ def test_thread_shows_the_messages_in_order_and_marks_inbound_read(
     assert client.get(f"/t/acme/messages/images/{image.pk}/").status_code == 200
     # The reply form posts to compose from our number to the other party.
     assert 'action="/t/acme/messages/new/"' in page
-    assert f'name="number" value="{OURS}"' in page
+    assert f'name="sender" value="{OURS}"' in page
     assert 'name="recipients" value="+46700000001"' in page
 
     conversation.refresh_from_db()
@@ -332,7 +333,7 @@ def test_compose_queues_and_the_send_reaches_46elks(
     client = _owner(live_tenant)
     data = {
         "kind": "sms",
-        "number": number.number,
+        "sender": number.number,
         "recipients": "070-000 00 01",
         "message": "Your taxi is outside",
         "delivery_report": "on",
@@ -358,7 +359,7 @@ def test_a_double_submit_sends_once(
     client = _owner(live_tenant)
     data = {
         "kind": "sms",
-        "number": number.number,
+        "sender": number.number,
         "recipients": "+46700000001",
         "message": "Once only",
         "request_key": _form_key(client, live_tenant),
@@ -376,7 +377,7 @@ def test_several_recipients_lead_to_the_log_of_that_send(live_tenant, number, el
     key = _form_key(client, live_tenant)
     data = {
         "kind": "sms",
-        "number": number.number,
+        "sender": number.number,
         "recipients": "+46700000001,\n+46700000002",
         "message": "Both of you",
         "request_key": key,
@@ -392,7 +393,7 @@ def test_dry_run_shows_46elks_estimate_and_sends_nothing(live_tenant, number, el
     client = _owner(live_tenant)
     data = {
         "kind": "sms",
-        "number": number.number,
+        "sender": number.number,
         "recipients": "+46700000001, +46700000002",
         "message": "How much?",
         "request_key": _form_key(client, live_tenant),
@@ -415,14 +416,18 @@ def _post_compose(client, slug: str, **fields):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
-        ({"number": OURS, "recipients": "12", "message": "x"}, "Not valid phone numbers: 12"),
-        ({"recipients": "+46700000001", "message": "x"}, "Choose a number to send from"),
+        ({"sender": OURS, "recipients": "12", "message": "x"}, "Not valid phone numbers: 12"),
+        ({"recipients": "+46700000001", "message": "x"}, "Choose whom to send from"),
         (
-            {"sender_id": "1Taxi", "recipients": "+46700000001", "message": "x"},
-            "neither one of your active numbers nor a valid sender name",
+            {"sender": "1Taxi", "recipients": "+46700000001", "message": "x"},
+            "Send from one of your numbers or approved sender names",
         ),
-        ({"number": OURS, "recipients": "+46700000001", "message": "  "}, "Write a message."),
-        ({"number": OURS, "recipients": "", "message": "x"}, "This field is required"),
+        (
+            {"sender": "Swedbank", "recipients": "+46700000001", "message": "x"},
+            "Send from one of your numbers or approved sender names",
+        ),
+        ({"sender": OURS, "recipients": "+46700000001", "message": "  "}, "Write a message."),
+        ({"sender": OURS, "recipients": "", "message": "x"}, "This field is required"),
     ],
 )
 def test_compose_errors_are_shown_and_nothing_is_queued(world: World, fields, error) -> None:  # type: ignore[no-untyped-def]
@@ -434,11 +439,12 @@ def test_compose_errors_are_shown_and_nothing_is_queued(world: World, fields, er
         assert Message.objects.count() == 0
 
 
-def test_a_text_sender_name_is_accepted(world: World) -> None:
+def test_an_approved_sender_name_is_accepted(world: World) -> None:
+    approved_sender(world.tenant_a, "AcmeTaxi")
     response = _post_compose(
         client_for(world.member_a),
         "acme",
-        sender_id="AcmeTaxi",
+        sender="AcmeTaxi",
         recipients="+46700000001",
         message="From a name",
     )
@@ -454,7 +460,7 @@ def test_an_opted_out_recipient_is_refused_with_a_clear_message(world: World) ->
     response = _post_compose(
         client_for(world.owner_a),
         "acme",
-        number=OURS,
+        sender=OURS,
         recipients="+46700000001, +46700000002",
         message="Offer!",
     )
@@ -469,7 +475,7 @@ def test_an_opted_out_recipient_is_refused_with_a_clear_message(world: World) ->
 def test_an_inactive_or_smsless_number_is_not_offered(world: World) -> None:
     _number(world.tenant_a)
     _number(world.tenant_a, number="+46766861476", status="quarantined")
-    _number(world.tenant_a, number="+46766861477", has_sms=False)
+    _number(world.tenant_a, number="+46766861477", has_sms=False, has_mms=False)
     _number(world.tenant_b, number="+46766861478")
     page = client_for(world.owner_a).get("/t/acme/messages/new/").content.decode()
     assert f'value="{OURS}"' in page
@@ -482,7 +488,7 @@ def test_mms_with_an_image_is_queued_with_it(world: World, settings, tmp_path) -
     key = str(uuid.uuid4())
     data = {
         "kind": "mms",
-        "number": OURS,
+        "sender": OURS,
         "recipients": "+46700000001, +46700000002",
         "message": "Our new car",
         "request_key": key,
@@ -515,7 +521,7 @@ def test_mms_upload_checks(world: World, settings, tmp_path, kind, upload, error
     settings.MEDIA_ROOT = tmp_path
     settings.MMS_MAX_BYTES = 1000
     _number(world.tenant_a)
-    data = {"kind": kind, "number": OURS, "recipients": "+46700000001", "message": ""}
+    data = {"kind": kind, "sender": OURS, "recipients": "+46700000001", "message": ""}
     if kind == "sms":
         data["message"] = "text"
     if upload:
@@ -533,7 +539,7 @@ def test_mms_needs_an_mms_number(world: World) -> None:
         client_for(world.owner_a),
         "acme",
         kind="mms",
-        number=OURS,
+        sender=OURS,
         recipients="+46700000001",
         message="pic",
     )
@@ -702,7 +708,7 @@ def test_owner_changes_the_messaging_settings(world: World) -> None:
     assert saved.dontlog and saved.retention_days == 90
     # The default country is used for recipients typed in national format.
     _number(world.tenant_a)
-    _post_compose(owner, "acme", number=OURS, recipients="412 34 567", message="Hei")
+    _post_compose(owner, "acme", sender=OURS, recipients="412 34 567", message="Hei")
     with scopes_disabled():
         assert Message.objects.get().other == "+4741234567"
 
@@ -733,7 +739,7 @@ def test_members_send_and_read(world: World) -> None:
     for path in ("", "new/", "log/", "opt-outs/", "settings/"):
         assert member.get(f"/t/acme/messages/{path}").status_code == 200
     response = _post_compose(
-        member, "acme", number=OURS, recipients="+46700000001", message="From a member"
+        member, "acme", sender=OURS, recipients="+46700000001", message="From a member"
     )
     assert response.status_code == 302
     with scopes_disabled():

@@ -17,6 +17,7 @@ from messaging.text import sms_size
 from providers.clients import elks_for_tenant
 from providers.models import WebhookEvent
 from providers.services import webhooks_drain
+from tests.factories import approved_sender
 
 
 @pytest.fixture
@@ -134,6 +135,16 @@ def test_sender_and_recipient_validation(world, live_tenant, number, elks) -> No
             request_key=uuid.uuid4(),
             actor=None,
         )
+    with pytest.raises(SendError, match="not an approved sender name"):
+        sms_queue(
+            tenant=live_tenant,
+            sender="Taxi",
+            recipients=["+46700000001"],
+            body="x",
+            request_key=uuid.uuid4(),
+            actor=None,
+        )
+    approved_sender(live_tenant, "Taxi")
     [msg] = sms_queue(
         tenant=live_tenant,
         sender="Taxi",
