@@ -453,3 +453,42 @@ def test_every_callback_route_is_covered() -> None:
         "hooks/elks/<str:token>/<slug:kind>/",
     }
     assert set(KINDS) | {"dlr", "cdlr"} == set(ENDPOINTS)
+
+
+def test_a_content_type_django_cannot_parse_is_no_500_through_the_wsgi_application(hooks) -> None:  # type: ignore[no-untyped-def]
+    """Django raises while building the request for `charset*=<unknown>''…` (RFC 2231), before
+    any middleware; the test client builds its own request, so this goes through the app."""
+    from io import BytesIO
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.signals import request_started
+    from django.db import close_old_connections
+
+    from config.wsgi import application
+
+    path, _, payload = hooks["sms"]
+    body = _form(payload)
+
+    def call(app) -> str:  # type: ignore[no-untyped-def]
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": f"{FORM}; charset*=bogus''x",
+        }
+        status = []
+        app(environ, lambda s, headers, exc_info=None: status.append(s))
+        return status[0]
+
+    request_started.disconnect(close_old_connections)  # as the test client does
+    try:
+        with pytest.raises(ValueError, match="RFC 2231"):
+            call(WSGIHandler())  # Django's own handler: the exception escapes (a 500)
+        assert call(application).startswith("200")
+    finally:
+        request_started.connect(close_old_connections)
+    assert WebhookEvent.objects.get().payload["message"] == "Hej"
