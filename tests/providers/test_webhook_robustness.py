@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from calls.models import Call
 from messaging import inbound
-from messaging.campaign_models import Campaign
+from messaging.campaign_models import Campaign, CampaignRecipient
 from messaging.models import Message
 from providers.callbacks import body_digest
 from providers.elks.errors import ElksInvalidRequest, ElksServerError
@@ -56,6 +56,9 @@ def hooks(rented_number, live_tenant):  # type: ignore[no-untyped-def]
     campaign = Campaign.objects.create(
         tenant=live_tenant, name="Spring", sender="Shop", template="Hi!"
     )
+    CampaignRecipient.objects.create(
+        tenant=live_tenant, campaign=campaign, phone="+46700000002", status="sent", elks_id="sc1"
+    )
     base = f"/hooks/elks/{number.hook_token}"
     sms = {"id": "s1", "from": "+46700000001", "to": number.number, "message": "Hej"}
     sms |= {"direction": "incoming", "created": NOW}
@@ -74,7 +77,7 @@ def hooks(rented_number, live_tenant):  # type: ignore[no-untyped-def]
         "recording": (f"{base}/recording/", "recording", {**call, "wav": wav, "duration": "3"}),
         "voicemail": (f"{base}/voicemail/", "voicemail", {**call, "wav": wav, "duration": "3"}),
         "dlr": (f"/hooks/elks/dlr/{message.callback_token}/", "dlr", report),
-        "cdlr": (f"/hooks/elks/cdlr/{campaign.callback_token}/", "cdlr", report),
+        "cdlr": (f"/hooks/elks/cdlr/{campaign.callback_token}/", "cdlr", {**report, "id": "sc1"}),
     }
 
 
@@ -129,6 +132,23 @@ def test_an_sms_with_nul_is_processed_with_the_nul_replaced(hooks) -> None:  # t
         message = Message.objects.get(direction="in")
     assert message.body == "Hej\ufffddå"
     assert bytes(event.raw_body) == body
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_every_handler_processes_an_event_with_nul_in_its_free_text(hooks, endpoint) -> None:  # type: ignore[no-untyped-def]
+    path, kind, payload = hooks[endpoint]
+    fields = {**payload, "note": "a\x00b"}  # a field no handler reads
+    for name in ("message", "from"):  # what a person typed or a caller id
+        if name in fields:
+            fields[name] = f"{fields[name]}\x00"
+    assert _post(path, _form(fields)).status_code == 200
+    with scopes_disabled():
+        webhooks_drain()
+    event = WebhookEvent.objects.get(kind=kind)
+    if kind == "voice_start":  # answered in the request; no handler
+        assert event.status == "pending" and Call.objects.filter(elks_id="c1").exists()
+    else:
+        assert (event.status, event.error) == ("processed", "")
 
 
 def test_lone_surrogates_from_an_odd_charset_are_stored(hooks) -> None:  # type: ignore[no-untyped-def]
