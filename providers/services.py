@@ -16,6 +16,7 @@ import random
 import time
 from datetime import timedelta
 
+import redis
 import requests
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -216,6 +217,8 @@ def transient_error(exc: BaseException) -> bool:
         if isinstance(current, OperationalError | InterfaceError):
             return True  # includes deadlocks, lock and statement timeouts, lost connections
         if isinstance(current, requests.ConnectionError | requests.Timeout):
+            return True
+        if isinstance(current, redis.ConnectionError | redis.TimeoutError):
             return True
         if getattr(current, "retryable", None) is True:  # ElksError, InfobipError
             return True

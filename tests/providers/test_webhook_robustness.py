@@ -15,6 +15,7 @@ from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
+import redis
 import requests
 from django.db import InterfaceError, OperationalError
 from django.test import Client
@@ -275,6 +276,7 @@ def _make_due(event: WebhookEvent) -> None:
         InterfaceError("connection already closed"),
         requests.ConnectionError("reset by peer"),
         requests.Timeout("read timed out"),
+        redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379"),
         ElksServerError("46elks answered 503", status=503, retryable=True),
     ],
     ids=lambda e: type(e).__name__,
