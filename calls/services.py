@@ -83,6 +83,9 @@ def call_started(*, number: PhoneNumber, payload: dict[str, str]) -> None:
     callid = payload.get("callid") or payload.get("id")
     if not callid or number.tenant_id is None:
         return
+    if len(callid) > Call._meta.get_field("elks_id").max_length:  # type: ignore[operator]
+        log.warning("voice_start with a malformed callid (%d characters)", len(callid))
+        return  # not a 46elks call id; an INSERT would fail and end the call
     other = payload.get("from", "")[:20]
     Call.objects.model._base_manager.bulk_create(
         [

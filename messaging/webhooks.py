@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_scopes import scopes_disabled
 
 from messaging.models import Message
+from providers.callbacks import CallbackRefused, callback_read, dedupe_key, token_plausible
 from providers.http import client_address, source_allowed
 from providers.services import webhook_store
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 def elks_delivery_report(request: HttpRequest, token: str) -> HttpResponse:
     if not source_allowed(request):
         return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
+    if not token_plausible(token):
+        raise Http404
     with scopes_disabled():
         tenant_id = (
             Message.objects.filter(callback_token=token).values_list("tenant_id", flat=True).first()
@@ -28,9 +31,13 @@ def elks_delivery_report(request: HttpRequest, token: str) -> HttpResponse:
     if tenant_id is None:
         log.warning("Delivery report with an unknown token from %s", client_address(request))
         raise Http404
-    payload = {**request.POST.dict(), "_token": token}
-    key = f"{payload.get('id', 'no-id')}:{payload.get('status', '')}"[:200]
-    webhook_store(provider="elks", kind="dlr", dedupe_key=key, payload=payload, tenant_id=tenant_id)
+    try:
+        payload, key, raw = _report_read(request, token)
+    except CallbackRefused as refused:
+        return refused.response()
+    webhook_store(
+        provider="elks", kind="dlr", dedupe_key=key, payload=payload, raw=raw, tenant_id=tenant_id
+    )
     return HttpResponse(status=200)
 
 
@@ -42,6 +49,8 @@ def elks_campaign_report(request: HttpRequest, token: str) -> HttpResponse:
 
     if not source_allowed(request):
         return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
+    if not token_plausible(token):
+        raise Http404
     with scopes_disabled():
         tenant_id = (
             Campaign.objects.filter(callback_token=token)
@@ -51,9 +60,20 @@ def elks_campaign_report(request: HttpRequest, token: str) -> HttpResponse:
     if tenant_id is None:
         log.warning("Campaign report with an unknown token from %s", client_address(request))
         raise Http404
-    payload = {**request.POST.dict(), "_token": token}
-    key = f"{payload.get('id', 'no-id')}:{payload.get('status', '')}"[:200]
+    try:
+        payload, key, raw = _report_read(request, token)
+    except CallbackRefused as refused:
+        return refused.response()
     webhook_store(
-        provider="elks", kind="cdlr", dedupe_key=key, payload=payload, tenant_id=tenant_id
+        provider="elks", kind="cdlr", dedupe_key=key, payload=payload, raw=raw, tenant_id=tenant_id
     )
     return HttpResponse(status=200)
+
+
+def _report_read(request: HttpRequest, token: str) -> tuple[dict[str, str], str, bytes]:
+    """Payload, de-duplication key (one row per message and status) and raw body."""
+    callback = callback_read(request)
+    payload = {**callback.fields, "_token": token}
+    event_id = payload.get("id")
+    key = f"{event_id}:{payload.get('status', '')}" if event_id else None
+    return payload, dedupe_key(key, path=request.path_info, raw=callback.raw), callback.raw

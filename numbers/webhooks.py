@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from numbers.routing import voice_action
 from numbers.selectors import number_for_hook_token
+from providers.callbacks import CallbackRefused, callback_read, dedupe_key, token_plausible
 from providers.http import client_address, source_allowed
 from providers.services import webhook_store
 
@@ -39,7 +41,7 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
     if not source_allowed(request):
         log.warning("46elks callback refused from %s", client_address(request))
         return HttpResponse("Forbidden source address", status=403, content_type="text/plain")
-    if kind not in KINDS:
+    if kind not in KINDS or not token_plausible(token):
         raise Http404
     number = number_for_hook_token(token, full=kind == "voice")
     if number is None:
@@ -48,17 +50,23 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
         )
         raise Http404
     event_kind, id_field = KINDS[kind]
-    payload = request.POST.dict()
+    try:
+        callback = callback_read(request)
+    except CallbackRefused as refused:
+        log.warning("46elks callback (%s) refused: %s", kind, refused.reason)
+        return refused.response()
+    payload = callback.fields
     event_id = payload.get(id_field) or payload.get("id") or payload.get("callid")
     if id_field == "wav" and event_id:
         event_id = event_id.rsplit("/", 1)[-1]  # <callid>-r<n>.wav: one row per recording
-    # Without an id there is nothing to de-duplicate on: keep it anyway, failed by processing.
-    key = str(event_id)[:200] if event_id else f"no-id:{hash(frozenset(payload.items()))}"
+    # Without an id: a digest of the raw body, so only an identical replay is a duplicate.
+    key = dedupe_key(event_id, path=request.path_info, raw=callback.raw)
     created = webhook_store(
         provider="elks",
         kind=event_kind,
         dedupe_key=key,
         payload=payload,
+        raw=callback.raw,
         tenant_id=number.tenant_id,
         number_id=number.pk,
     )
@@ -66,7 +74,11 @@ def elks_number_hook(request: HttpRequest, token: str, kind: str) -> HttpRespons
         if created:
             from calls.services import call_started
 
-            call_started(number=number, payload=payload)
+            try:
+                call_started(number=number, payload=payload)
+            except DatabaseError:  # the event is stored and its hangup records the call
+                log.exception("Could not record the start of call %s", event_id)
+        # A non-2xx answer would end the call: always the plan.
         return JsonResponse(voice_action(number))
     # Never a reply in the answer (46elks would send it at once): automatic replies are sent
     # when the event is processed, after its STOP or START is in the opt-out ledger

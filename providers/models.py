@@ -10,7 +10,11 @@ class WebhookEvent(models.Model):
     """One callback as received: the source of truth until it is processed.
 
     Unique on (provider, kind, dedupe_key) so a replay stores nothing new. `dedupe_key` is the
-    provider's id, plus the status for delivery reports (one row per message and status).
+    provider's id, plus the status for delivery reports (one row per message and status); an
+    event without an id is keyed on a SHA-256 of its URL path and raw body
+    (providers.callbacks), so only an identical replay is a duplicate.
+    `payload` is the parsed form as PostgreSQL can store it (NUL → U+FFFD); `raw_body` keeps
+    the bytes as they came.
     Not tenant-scoped on purpose: ingestion runs before any tenant is known to be involved;
     `tenant` is filled from the number the URL token belongs to.
     """
@@ -44,8 +48,11 @@ class WebhookEvent(models.Model):
         db_constraint=False,
     )
     payload = models.JSONField()
+    raw_body = models.BinaryField(default=b"", blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # After a transient error (database, network) a pending event waits until then.
+    next_attempt = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     received = models.DateTimeField(default=timezone.now)
     processed = models.DateTimeField(null=True, blank=True)
@@ -61,3 +68,8 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.kind}:{self.dedupe_key}"
+
+    @property
+    def raw_text(self) -> str:
+        """The raw body for reading: UTF-8, other bytes as escapes."""
+        return bytes(self.raw_body).decode("utf-8", "backslashreplace")

@@ -12,11 +12,15 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import time
 from datetime import timedelta
 
+import redis
+import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scope
@@ -37,20 +41,23 @@ def webhook_store(
     kind: str,
     dedupe_key: str,
     payload: dict[str, object],
+    raw: bytes = b"",
     tenant_id: int | None = None,
     number_id: int | None = None,
 ) -> bool:
     """Store a raw event in one INSERT; True when it is new, False for a replay.
 
     `INSERT ... ON CONFLICT DO NOTHING RETURNING id` has the same syntax on PostgreSQL and
-    SQLite (3.35+), and is one round trip whether or not the event is new.
+    SQLite (3.35+), and is one round trip whether or not the event is new. `payload` and
+    `dedupe_key` must be storable (providers.callbacks.storable); `raw` is the body as received.
     """
     table = WebhookEvent._meta.db_table
     json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     sql = (
         f"INSERT INTO {table} (provider, kind, dedupe_key, tenant_id, number_id, payload, "
-        f"status, attempts, error, received) VALUES (%s, %s, %s, %s, %s, {json_param}, %s, 0, "
-        "'', %s) ON CONFLICT (provider, kind, dedupe_key) DO NOTHING RETURNING id"
+        f"raw_body, status, attempts, error, received) VALUES (%s, %s, %s, %s, %s, "
+        f"{json_param}, %s, %s, 0, '', %s) "
+        "ON CONFLICT (provider, kind, dedupe_key) DO NOTHING RETURNING id"
     )
     params = [
         provider,
@@ -59,6 +66,7 @@ def webhook_store(
         tenant_id,
         number_id,
         json.dumps(payload),
+        raw,
         WebhookEvent.Status.PENDING,
         timezone.now(),
     ]
@@ -139,10 +147,9 @@ def webhooks_drain(
 
 def _claim_batch(*, older_than: timedelta | None, size: int) -> list[int]:
     kinds = handled_kinds()
-    qs = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING)
+    qs = WebhookEvent.objects.filter(_due(), status=WebhookEvent.Status.PENDING)
     if older_than is not None:
         qs = qs.filter(received__lt=timezone.now() - older_than)
-    from django.db.models import Q
 
     match = Q()
     for provider, kind in kinds:
@@ -150,16 +157,26 @@ def _claim_batch(*, older_than: timedelta | None, size: int) -> list[int]:
     return list(qs.filter(match).order_by("received", "id").values_list("id", flat=True)[:size])
 
 
+def _due() -> Q:
+    """Pending events not waiting for a retry's time (see webhook_process)."""
+    return Q(next_attempt__isnull=True) | Q(next_attempt__lte=timezone.now())
+
+
 def webhook_process(event_id: int) -> None:
     """Run the handler for one event, at most once at a time, recording the outcome.
 
     The row lock (skip_locked) keeps two workers off the same event; the handler runs in the
     same transaction, so its writes and the event's new status commit together.
+    A transient error (database, network: `transient_error`) leaves the event pending with a
+    `next_attempt` after a growing delay, which the drains and the beat's replay honour; after
+    WEBHOOK_RETRY_ATTEMPTS attempts, or on any other error, it fails and waits for staff.
+    (If the connection itself is lost, nothing here can be saved: the event stays pending as
+    it was and the replay takes it again.)
     """
     with transaction.atomic():
         event = (
             WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, status=WebhookEvent.Status.PENDING)
+            .filter(_due(), pk=event_id, status=WebhookEvent.Status.PENDING)
             .first()
         )
         if event is None:
@@ -173,26 +190,68 @@ def webhook_process(event_id: int) -> None:
             _fail(event, f"Invalid payload: {exc}")
             return
         except Exception as exc:
-            log.exception("Webhook event %s failed", event.pk)
-            _fail(event, f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            if transient_error(exc) and event.attempts < settings.WEBHOOK_RETRY_ATTEMPTS:
+                log.warning("Webhook event %s: transient error, will retry: %s", event.pk, error)
+                _retry_later(event, error)
+            else:
+                log.exception("Webhook event %s failed", event.pk)
+                if transient_error(exc):
+                    error = f"Gave up after {event.attempts} attempts: {error}"
+                _fail(event, error)
             return
         event.status = WebhookEvent.Status.PROCESSED
         event.processed = timezone.now()
         event.error = ""
-        event.save(update_fields=["status", "processed", "error", "attempts"])
+        event.next_attempt = None
+        event.save(update_fields=["status", "processed", "error", "attempts", "next_attempt"])
+
+
+def transient_error(exc: BaseException) -> bool:
+    """Whether trying again later may succeed: a database connection or lock problem, or a
+    provider/network error its client marks retryable. Looks through `raise ... from`."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OperationalError | InterfaceError):
+            return True  # includes deadlocks, lock and statement timeouts, lost connections
+        if isinstance(current, requests.ConnectionError | requests.Timeout):
+            return True
+        if isinstance(current, redis.ConnectionError | redis.TimeoutError):
+            return True
+        if getattr(current, "retryable", None) is True:  # ElksError, InfobipError
+            return True
+        current = current.__cause__
+    return False
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the `attempts`-th attempt: base * 2^(n-1), capped, with up to 25% jitter."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30)
+    seconds = min(base, settings.WEBHOOK_RETRY_MAX_SECONDS)
+    return timedelta(seconds=seconds * (1 + random.random() / 4))
+
+
+def _retry_later(event: WebhookEvent, error: str) -> None:
+    event.next_attempt = timezone.now() + retry_delay(event.attempts)
+    event.error = error[:2000]
+    event.save(update_fields=["error", "attempts", "next_attempt"])
 
 
 def _fail(event: WebhookEvent, error: str) -> None:
     event.status = WebhookEvent.Status.FAILED
     event.error = error[:2000]
-    event.save(update_fields=["status", "error", "attempts"])
+    event.next_attempt = None
+    event.save(update_fields=["status", "error", "attempts", "next_attempt"])
 
 
 def webhook_retry(*, event: WebhookEvent) -> None:
-    """Staff: put a failed event back in line; it keeps its payload and attempt count."""
-    WebhookEvent.objects.filter(pk=event.pk, status=WebhookEvent.Status.FAILED).update(
-        status=WebhookEvent.Status.PENDING, error=""
-    )
+    """Staff: process a failed event (or one waiting for its retry) now; it keeps its payload
+    and attempt count."""
+    WebhookEvent.objects.filter(
+        pk=event.pk, status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.PENDING]
+    ).update(status=WebhookEvent.Status.PENDING, error="", next_attempt=None)
     webhook_process(event.pk)
 
 

@@ -47,6 +47,10 @@ def retry(request: HttpRequest, event_id: int) -> HttpResponse:
     event.refresh_from_db()
     if event.status == WebhookEvent.Status.PROCESSED:
         messages.success(request, f"Event {event.pk} processed.")
+    elif event.status == WebhookEvent.Status.PENDING:
+        messages.warning(
+            request, f"Event {event.pk} hit a temporary error and will be retried: {event.error}"
+        )
     else:
         messages.error(request, f"Event {event.pk} failed again: {event.error}")
     return redirect("staff_webhooks:list")

@@ -184,6 +184,12 @@ WEBHOOK_HANDLERS = {
     "elks:voicemail": "calls.services.recording_received",
     "elks:cdlr": "messaging.campaigns.campaign_delivery_report",
 }
+# A handler's transient error (database, network) is retried after 30 s, 1, 2, 4 … minutes
+# (at most an hour apart, picked up by the drains and the beat's replay), this many attempts
+# in all (~3 hours); then, like any other error, the event fails and waits for staff.
+WEBHOOK_RETRY_ATTEMPTS = env.int("WEBHOOK_RETRY_ATTEMPTS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_SECONDS = env.float("WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
 # The wake window (providers/wake.py): one drain task per window, however many events
 # arrive; its drain keeps looking until the window closes.
 WEBHOOK_WAKE_SECONDS = env.float("WEBHOOK_WAKE_SECONDS", default=1.0)
