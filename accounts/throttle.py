@@ -10,13 +10,16 @@ LOGIN_FAILURE_LIMIT failures per account and per client address within LOGIN_FAI
 2. The address key is the client's address behind the trusted proxies (providers.http),
    not the proxy's own address, which would lock everybody out at once.
 3. Counters live in the cache (Redis). When the cache raises, they live in the database
-   (SignInFailure) until it is back: the page still answers and the limit still holds.
+   (SignInFailure): the page still answers and the limit still holds. This process then
+   leaves the cache alone for CACHE_RETRY_SECONDS, so a Redis that does not answer costs one
+   socket timeout (CACHE_SOCKET_TIMEOUT) now and then, not one per cache call.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import unicodedata
 from datetime import timedelta
 
@@ -31,6 +34,25 @@ from accounts.models import SignInFailure, User
 from providers.http import client_address
 
 log = logging.getLogger(__name__)
+
+CACHE_RETRY_SECONDS = 10.0
+_cache_down_until = 0.0
+
+
+def _cache_up() -> bool:
+    return time.monotonic() >= _cache_down_until
+
+
+def _cache_failed() -> None:
+    global _cache_down_until
+    log.warning("Sign-in throttle: cache unreachable, counting in the database", exc_info=True)
+    _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+
+
+def forget_cache_failure() -> None:
+    """Tests: try the cache again at once."""
+    global _cache_down_until
+    _cache_down_until = 0.0
 
 
 def account_key(*, identifier: str, user: User | None) -> str:
@@ -58,38 +80,43 @@ def resolve_user(identifier: str) -> User | None:
 
 def is_blocked(keys: list[str]) -> bool:
     limit = settings.LOGIN_FAILURE_LIMIT
-    try:
-        counts = cache.get_many(keys)
-    except Exception:
-        log.warning("Sign-in throttle: cache unreachable, reading the database", exc_info=True)
-        return SignInFailure.objects.filter(
-            key__in=keys, expires__gt=timezone.now(), count__gte=limit
-        ).exists()
-    return any((counts.get(k) or 0) >= limit for k in keys)
+    if _cache_up():
+        try:
+            counts = cache.get_many(keys)
+        except Exception:
+            _cache_failed()
+        else:
+            return any((counts.get(k) or 0) >= limit for k in keys)
+    return SignInFailure.objects.filter(
+        key__in=keys, expires__gt=timezone.now(), count__gte=limit
+    ).exists()
 
 
 def failure_record(keys: list[str]) -> None:
     window = settings.LOGIN_FAILURE_WINDOW
-    try:
-        for key in keys:
-            # add() starts the window; incr() keeps its expiry (atomic on Redis).
-            cache.add(key, 0, timeout=window)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=window)
-    except Exception:
-        log.warning("Sign-in throttle: cache unreachable, counting in the database", exc_info=True)
-        _db_failure_record(keys, window=window)
+    if _cache_up():
+        try:
+            for key in keys:
+                # add() starts the window; incr() keeps its expiry (atomic on Redis).
+                cache.add(key, 0, timeout=window)
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.set(key, 1, timeout=window)
+            return
+        except Exception:
+            _cache_failed()
+    _db_failure_record(keys, window=window)
 
 
 def success_record(keys: list[str]) -> None:
     """Forget the account's failures. The address keeps its count: one good account of the
     attacker's own must not reset the limit for guessing at everybody else's."""
-    try:
-        cache.delete(keys[0])
-    except Exception:
-        log.warning("Sign-in throttle: cache unreachable", exc_info=True)
+    if _cache_up():
+        try:
+            cache.delete(keys[0])
+        except Exception:
+            _cache_failed()
     SignInFailure.objects.filter(key=keys[0]).delete()
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
+from accounts import throttle
 from accounts.models import AuditEvent, Membership, SignInFailure
 from tests.conftest import World, client_for
 from tests.factories import MembershipFactory, UserFactory
@@ -26,9 +29,11 @@ DEAD_REDIS = {
 
 
 @pytest.fixture
-def dead_redis(settings) -> None:  # type: ignore[no-untyped-def]
+def dead_redis(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     # The settings fixture (not override_settings) so nested changes are undone in order.
     settings.CACHES = DEAD_REDIS
+    yield
+    throttle.forget_cache_failure()
 
 
 def _portal(client: Client, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
