@@ -3,11 +3,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 
+from accounts import throttle
 from accounts.backends import has_usable_tenant
 from accounts.models import Membership, Tenant, User
 
@@ -55,35 +54,23 @@ class LoginForm(AuthenticationForm):
         "suspended": "Your organisation's account is suspended. Contact your provider.",
     }
 
-    def _keys(self) -> list[str]:
-        email = (self.data.get("username") or "").strip().lower()
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        return [f"login-fail:user:{email}", f"login-fail:ip:{ip}"]
-
     def clean(self) -> dict[str, object]:
-        keys = self._keys()
-        limit = settings.LOGIN_FAILURE_LIMIT
-        if any((cache.get(k) or 0) >= limit for k in keys):
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         email = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if email and password:
+            # The backend enforces the throttle on every path; asking first only lets this
+            # page say why instead of "do not match".
+            keys = throttle.throttle_keys(
+                request=self.request, identifier=email, user=throttle.resolve_user(email)
+            )
+            if throttle.is_blocked(keys):
+                raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
             self.user_cache = authenticate(self.request, username=email, password=password)
             if self.user_cache is None:
-                self._count_failure(keys)
                 self._raise_specific_error(email, password)
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
-            cache.delete_many(keys)
         return self.cleaned_data
-
-    def _count_failure(self, keys: list[str]) -> None:
-        for key in keys:
-            cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
 
     def _raise_specific_error(self, email: str, password: str) -> None:
         # Only after the right password do we say why: it reveals nothing to a guesser.

@@ -6,11 +6,14 @@ and machine sharing the cache. The TTL frees the lock if its holder dies.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -18,10 +21,19 @@ def skip_if_running(name: str, *, ttl: int) -> Iterator[bool]:
     """Yield True when this caller holds the lock, False when another run does."""
     key = f"lock:{name}"
     token = uuid.uuid4().hex
-    acquired = cache.add(key, token, timeout=ttl)
+    try:
+        acquired = cache.add(key, token, timeout=ttl)
+    except Exception:
+        # Cache down: nobody can tell whether a run holds the lock, so skip rather than stack
+        # (and the page that asked still answers instead of failing).
+        log.warning("Lock %s: cache unreachable, skipping", name, exc_info=True)
+        acquired = False
     try:
         yield acquired
     finally:
         # Release only our own lock: after a TTL expiry another run may hold it.
-        if acquired and cache.get(key) == token:
-            cache.delete(key)
+        try:
+            if acquired and cache.get(key) == token:
+                cache.delete(key)
+        except Exception:
+            log.warning("Lock %s: cache unreachable, left to expire", name, exc_info=True)

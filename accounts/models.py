@@ -234,3 +234,18 @@ class OrphanSubaccount(models.Model):
 
     def __str__(self) -> str:
         return self.subaccount_id
+
+
+class SignInFailure(models.Model):
+    """Failed sign-ins counted in the database while the cache (Redis) is unreachable.
+
+    The cache holds these counters normally; accounts/throttle.py falls back to this table so
+    an outage neither fails the sign-in page nor lifts the throttle.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

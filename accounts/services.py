@@ -6,6 +6,7 @@ the provider is called, then the result is recorded.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from django.utils.text import slugify
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant, User
 from providers.clients import elks_master
 from providers.elks.errors import ElksError
+from providers.http import client_address
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,14 @@ class TenantError(Exception):
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address behind the trusted proxies (the same one the throttle uses)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # the column holds addresses only
+        return None
 
 
 def audit_record(

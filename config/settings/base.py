@@ -94,11 +94,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", defa
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds a cache call may wait on Redis: a dead or unreachable Redis then fails fast and the
+# callers' fallbacks answer (the sign-in throttle counts in the database meanwhile).
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": CACHE_SOCKET_TIMEOUT,
+                "socket_connect_timeout": CACHE_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
