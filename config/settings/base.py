@@ -227,6 +227,11 @@ CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
 MMS_IMAGE_URL_DAYS = env.int("MMS_IMAGE_URL_DAYS", default=7)
 # Only for tests: allow customer webhook URLs that resolve to private addresses.
 CUSTOMER_WEBHOOK_ALLOW_PRIVATE = env.bool("CUSTOMER_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Ports a customer webhook URL may name (checked when saved and again at each post). Staff can
+# widen it for a customer whose receiver listens elsewhere, e.g. "80,443,8443".
+CUSTOMER_WEBHOOK_ALLOWED_PORTS = env.list(
+    "CUSTOMER_WEBHOOK_ALLOWED_PORTS", cast=int, default=[80, 443]
+)
 
 # Campaigns: the provider's send limit shared by all workers (messages per second), and
 # how long a claimed recipient may stay "sending" before it is treated as unknown.
