@@ -100,7 +100,9 @@ def _send_set_password_email(*, user: User, tenant: Tenant, link: str) -> None:
 class TenantCreated:
     tenant: Tenant
     owner: User
+    # Empty when the owner already had an account: staff never get a link to someone's login.
     set_password_link: str
+    owner_existing: bool = False
 
 
 def tenant_create(
@@ -153,6 +155,7 @@ def tenant_create(
                 subaccount=sub.id,
                 usage_limit=usage_limit,
                 owner=owner_email,
+                owner_existing=existing is not None,
             )
     except Exception as exc:
         orphan_record(subaccount_id=sub.id, name=tenant.name, reason=f"Saving failed: {exc!r}")
@@ -162,10 +165,31 @@ def tenant_create(
             "It is listed under orphan subaccounts on the staff console."
         ) from exc
 
+    if existing is not None:
+        # Someone's existing login (possibly an owner elsewhere): a set-password link shown to
+        # staff would hand them that account. The user is told by email and keeps their password.
+        _existing_owner_notify(user=owner, tenant=tenant)
+        return TenantCreated(tenant=tenant, owner=owner, set_password_link="", owner_existing=True)
     link = set_password_url(owner)
-    if existing is None:
-        _send_set_password_email(user=owner, tenant=tenant, link=link)
+    _send_set_password_email(user=owner, tenant=tenant, link=link)
     return TenantCreated(tenant=tenant, owner=owner, set_password_link=link)
+
+
+def _existing_owner_notify(*, user: User, tenant: Tenant) -> None:
+    if not user.has_usable_password():
+        # Invited before but never chose a password: the link goes to them only.
+        _send_set_password_email(user=user, tenant=tenant, link=set_password_url(user))
+        return
+    send_mail(
+        subject=f"You now own {tenant.name} on Switchboard",
+        message=(
+            f"You have been made the owner of {tenant.name} on Switchboard.\n\n"
+            f"Sign in with your usual password at {settings.PUBLIC_BASE_URL}{reverse('login')} "
+            f"as {user.email}.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 def orphan_record(*, subaccount_id: str, name: str, reason: str) -> None:

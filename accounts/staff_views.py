@@ -79,6 +79,14 @@ def tenant_new(request: HttpRequest) -> HttpResponse:
         except TenantError as exc:
             form.add_error(None, str(exc))
         else:
+            if created.owner_existing:
+                messages.success(
+                    request,
+                    f"Created {created.tenant.name}. {created.owner.email} already had an "
+                    "account and was added as owner; they sign in with their own password "
+                    "(they have been emailed).",
+                )
+                return redirect("staff:tenant", slug=created.tenant.slug)
             # Stored in the session only until shown: staff see the link exactly once.
             request.session["set_password_link"] = {
                 "tenant": created.tenant.slug,

@@ -21,9 +21,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import role_required
 from accounts.models import Membership
+from accounts.uploads import upload_limit
 from calls import media, selectors
 from calls.exports import call_log_csv
-from calls.forms import CallSettingsForm, DialForm, GreetingForm
+from calls.forms import GREETING_MAX_BYTES, CallSettingsForm, DialForm, GreetingForm
 from calls.models import Call, CallSettings, Greeting, Recording
 from calls.services import CallError, click_to_call, recording_mark_heard, settings_for
 from numbers.models import PhoneNumber
@@ -163,6 +164,7 @@ def dial(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@upload_limit(GREETING_MAX_BYTES)
 def greetings(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """Members listen; only owners upload."""
     can_change = request.tenant_access.can_manage

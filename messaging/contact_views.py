@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import role_required
 from accounts.models import Membership
+from accounts.uploads import upload_limit
 from messaging.contact_forms import (
     NEW_LIST,
     ContactForm,
@@ -34,7 +35,13 @@ from messaging.contact_forms import (
     ListMembersForm,
     field_rows,
 )
-from messaging.contact_import import ImportFileError, import_preview, import_queue, import_upload
+from messaging.contact_import import (
+    MAX_UPLOAD_BYTES,
+    ImportFileError,
+    import_preview,
+    import_queue,
+    import_upload,
+)
 from messaging.contacts import (
     ContactError,
     ContactFilters,
@@ -261,6 +268,7 @@ def list_delete_view(request: HttpRequest, tenant_slug: str, list_id: int) -> Ht
 
 
 @require_http_methods(["GET", "POST"])
+@upload_limit(MAX_UPLOAD_BYTES)
 def import_start(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

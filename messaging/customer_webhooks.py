@@ -8,23 +8,22 @@ Claiming: a row is due when PENDING and `next_attempt <= now`. The claim moves `
 forward by a lease (timeout + margin) and counts the attempt in the same UPDATE, so a second
 worker finds it not due; a worker that dies mid-send leaves it due again when the lease ends.
 
-Safety at send time (DNS can change since the URL was saved): the host must resolve only to
-global addresses, the connection goes to the address we checked (no second lookup for the
-HTTP client to be rebound to), redirects are not followed, a short timeout applies and at most
-a few hundred bytes of the answer are read. `CUSTOMER_WEBHOOK_ALLOW_PRIVATE` (tests and the
-local demo only) lifts the address check and allows plain http://.
+Safety at send time (DNS can change since the URL was saved): the port must be allowed and
+the host must resolve only to public addresses (messaging/webhook_safety.py), the connection
+goes to the address we checked (no second lookup for the HTTP client to be rebound to),
+redirects are not followed, a short timeout applies and at most a few hundred bytes of the
+answer are read. `CUSTOMER_WEBHOOK_ALLOW_PRIVATE` (tests and the local demo only) lifts the
+address and port checks and allows plain http://.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import random
 import secrets
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ from django_scopes import scopes_disabled
 from accounts.models import Tenant, User
 from accounts.services import audit_record
 from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
+from messaging.webhook_safety import UnsafeURL, connect_address, public_addresses
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,6 @@ ERROR_LIMIT = 500
 SEND_BUDGET_SECONDS = 120
 
 Status = WebhookDelivery.Status
-
-
-class UnsafeURL(Exception):
-    """The URL may not be posted to (scheme, or resolves to a non-public address)."""
 
 
 # --- signing ----------------------------------------------------------------------------------
@@ -369,28 +365,12 @@ def _timeout() -> float:
 
 
 def resolve_public(url: str) -> str:
-    """The address to connect to; UnsafeURL unless every address of the host is global."""
+    """The address to connect to; UnsafeURL unless the port is allowed and every address of the
+    host is public (rules in messaging/webhook_safety.py, checked again here against DNS
+    rebinding since the URL was saved)."""
     allow_private = getattr(settings, "CUSTOMER_WEBHOOK_ALLOW_PRIVATE", False)
-    parts = urlsplit(url)
-    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
-        raise UnsafeURL("Only https:// URLs are posted to.")
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURL(f"The host {host!r} does not resolve.") from exc
-    addresses = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global and not allow_private:
-            raise UnsafeURL("The URL's host resolves to a private or local address.")
-        addresses.append(str(address))
-    if not addresses:
-        raise UnsafeURL(f"The host {host!r} does not resolve.")
-    return addresses[0]
+    addresses = public_addresses(url, allow_private=allow_private)
+    return connect_address(addresses[0])
 
 
 def _post(*, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -23,6 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import role_required
 from accounts.models import AuditEvent, Membership
 from accounts.services import audit_record
+from accounts.uploads import upload_limit
 from messaging import selectors
 from messaging.exports import message_log_csv, optout_csv
 from messaging.forms import (
@@ -151,6 +153,7 @@ def _queue(form: ComposeForm, request: HttpRequest) -> list[Message]:
 
 
 @require_http_methods(["GET", "POST"])
+@upload_limit(lambda: settings.MMS_MAX_BYTES)
 def compose(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     initial = {

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import ipaddress
-import socket
 import uuid
-from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -11,6 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.forms import MoneyField
 from accounts.models import Tenant
 from calls.models import Greeting
+from messaging.webhook_safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
 from numbers.phone import to_e164
 
@@ -48,19 +46,12 @@ class RentForm(forms.Form):
 
 
 def _validate_public_url(url: str) -> None:
-    """Refuse URLs that point into our own network (SSRF); DNS is checked again at send."""
-    parts = urlsplit(url)
-    if parts.scheme != "https":
-        raise ValidationError("Use an https:// URL.")
-    host = parts.hostname or ""
+    """Refuse URLs that point into our own network (SSRF) or at a port other than the allowed
+    ones; the worker checks DNS again at send time."""
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ValidationError(f"The host “{host}” does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValidationError("That URL points at a private or local address.")
+        public_addresses(url)
+    except UnsafeURL as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 class RoutingForm(forms.ModelForm):

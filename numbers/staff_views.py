@@ -12,6 +12,7 @@ from django_scopes import scope
 
 from accounts.access import staff_required
 from accounts.models import Tenant
+from accounts.redirects import next_url
 from numbers import infobip_services
 from numbers.forms import (
     AssignForm,
@@ -221,7 +222,8 @@ def infobip_purchase(request: HttpRequest) -> HttpResponse:
         )
     except infobip_services.InfobipProblem as exc:
         messages.error(request, str(exc))
-        return redirect(request.META.get("HTTP_REFERER") or "staff_numbers:infobip")
+        # Back to the search the form came from (its `next`), never to the Referer header.
+        return redirect(next_url(request, "staff_numbers:infobip"))
     messages.success(request, f"Bought {number.number} at Infobip.")
     return redirect("staff_numbers:number", number_id=number.pk)
 

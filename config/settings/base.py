@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Oversized bodies get a 413 from their Content-Length before the CSRF check reads them.
+    "accounts.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -227,6 +229,13 @@ SMS_PART_PRICES = env.json(
 )
 SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
+# Request bodies (accounts/uploads.py): form fields without files are limited by Django
+# (DATA_UPLOAD_MAX_MEMORY_SIZE); uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temp
+# file instead of memory; any body larger than REQUEST_MAX_BYTES (or, for a view marked
+# @upload_limit, its file limit plus 256 KiB for the other fields) is answered 413 unread.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE + 256 * 1024)
 # Customer webhooks: attempts with backoff for this long, then give up.
 CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)
 CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
@@ -234,6 +243,11 @@ CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
 MMS_IMAGE_URL_DAYS = env.int("MMS_IMAGE_URL_DAYS", default=7)
 # Only for tests: allow customer webhook URLs that resolve to private addresses.
 CUSTOMER_WEBHOOK_ALLOW_PRIVATE = env.bool("CUSTOMER_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Ports a customer webhook URL may name (checked when saved and again at each post). Staff can
+# widen it for a customer whose receiver listens elsewhere, e.g. "80,443,8443".
+CUSTOMER_WEBHOOK_ALLOWED_PORTS = env.list(
+    "CUSTOMER_WEBHOOK_ALLOWED_PORTS", cast=int, default=[80, 443]
+)
 
 # Campaigns: the provider's send limit shared by all workers (messages per second), and
 # how long a claimed recipient may stay "sending" before it is treated as unknown.
