@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Serves the dashboard with demo data at http://127.0.0.1:8000 (SQLite, 46elks sandbox, eager Celery).
+# Another address: DEMO_ADDR=127.0.0.1:8100 make demo (callbacks, sandbox ports and state follow).
 demo: venv
 	DJANGO_SETTINGS_MODULE=config.settings.demo $(BIN)/python manage.py demo
 

@@ -183,4 +183,21 @@ def seed_demo() -> list[tuple[str, str]]:
         _sender_names(tenant, owner, staff)
         logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
     provider_sync()
+    _repoint_numbers(staff)
     return logins
+
+
+def _repoint_numbers(staff: User) -> None:
+    """Point numbers whose callbacks go elsewhere (the demo moved address) at this demo.
+
+    The sync just compared each number's callback URLs at the sandbox with the ones this
+    address gives (PUBLIC_BASE_URL); without this, inbound SMS and calls would go to the old one.
+    """
+    from numbers.models import PhoneNumber, Provider
+    from numbers.services import number_reapply_routing
+
+    drifted = PhoneNumber.objects.filter(
+        status=PhoneNumber.Status.ACTIVE, provider=Provider.ELKS, provider_drift__isnull=False
+    )
+    for number in drifted.select_related("tenant"):
+        number_reapply_routing(number=number, actor=staff)

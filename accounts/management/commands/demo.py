@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import urllib.request
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_PASSWORD, seed_demo
+from config.demo_address import parse_addr
 from providers.elks.sandbox.server import SandboxServer
 from providers.infobip.sandbox import InfobipSandbox
 
@@ -21,14 +23,31 @@ class Command(BaseCommand):
     help = "Serve the dashboard with demo data against the built-in 46elks sandbox."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--addr",
+            help="HOST:PORT to serve on (default DEMO_ADDR or 127.0.0.1:8000); the public "
+            "base URL, allowed hosts, sandbox ports and state folder follow from it.",
+        )
         parser.add_argument("--no-serve", action="store_true", help="Set up, then exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG or "127.0.0.1" not in settings.ELKS_API_URL:
+        if not getattr(settings, "DEMO_ADDR", None):
             raise CommandError("demo runs only with config.settings.demo (the local sandbox)")
-        call_command("migrate", interactive=False, verbosity=0)
+        # The settings derived everything from the address before this command parsed it
+        # (config/demo_address.py): refuse an address they did not see.
+        addr = options["addr"] or settings.DEMO_ADDR
+        if parse_addr(addr) != parse_addr(settings.DEMO_ADDR):
+            raise CommandError(
+                f"The settings were derived for {settings.DEMO_ADDR}, not {addr}: "
+                f"run `DEMO_ADDR={addr} manage.py demo` or `manage.py demo --addr {addr}`."
+            )
         api = urlsplit(settings.ELKS_API_URL)
+        if api.hostname != "127.0.0.1":
+            raise CommandError("demo runs only against its local 46elks sandbox (ELKS_API_URL)")
+        host, port = parse_addr(settings.DEMO_ADDR)
+        if not options["no_serve"]:
+            _check_free(host, port, what="the dashboard")
+        call_command("migrate", interactive=False, verbosity=0)
         sandbox = SandboxServer(
             host=api.hostname or "127.0.0.1",
             port=api.port or 8046,
@@ -40,8 +59,8 @@ class Command(BaseCommand):
             sandbox.start()
         except OSError as exc:
             raise CommandError(
-                f"Cannot start the 46elks sandbox on {api.netloc} ({exc}). "
-                "Is another `make demo` still running?"
+                f"Cannot start the 46elks sandbox on {api.netloc} ({exc}). Is another "
+                "`make demo` still running? Another --addr, or SANDBOX_PORT, moves it."
             ) from exc
         self.stdout.write(f"46elks sandbox serving {sandbox.base_url}")
         infobip_api = urlsplit(settings.INFOBIP_BASE_URL)
@@ -54,19 +73,40 @@ class Command(BaseCommand):
             infobip_sandbox.start()
         except OSError as exc:
             sandbox.stop()
-            raise CommandError(f"Cannot start the Infobip sandbox ({exc}).") from exc
+            raise CommandError(
+                f"Cannot start the Infobip sandbox on {infobip_api.netloc} ({exc}). Another "
+                "--addr, or INFOBIP_SANDBOX_PORT, moves it."
+            ) from exc
         self.stdout.write(f"Infobip sandbox serving {infobip_sandbox.base_url}")
         logins = seed_demo()
         self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         for role, email in logins:
             self.stdout.write(f"  {role:<24} {email}")
-        self.stdout.write(f"\nOpen http://{options['addr']}/\n")
+        self.stdout.write(f"\nOpen {settings.DEMO_URL}/")
+        self.stdout.write(f"(46elks calls back to {settings.PUBLIC_BASE_URL})\n")
         if options["no_serve"]:
             sandbox.stop()
             infobip_sandbox.stop()
             return
-        threading.Thread(target=_demo_inbound, args=(sandbox, options["addr"]), daemon=True).start()
-        call_command("runserver", options["addr"], use_reloader=False)
+        inbound = threading.Thread(target=_demo_inbound, args=(sandbox, settings.DEMO_URL))
+        inbound.daemon = True
+        inbound.start()
+        call_command(
+            "runserver", settings.DEMO_ADDR, use_reloader=False, use_ipv6=":" in host.strip("[]")
+        )
+
+
+def _check_free(host: str, port: int, *, what: str) -> None:
+    """Fail before seeding (which registers callback URLs) if nothing could listen there."""
+    bind = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    try:
+        socket.create_server((bind, port), family=family).close()
+    except OSError as exc:
+        raise CommandError(
+            f"Cannot serve {what} on {host}:{port} ({exc}). Is another `make demo` "
+            "running there? Choose another address: DEMO_ADDR=127.0.0.1:8100 make demo"
+        ) from exc
 
 
 DEMO_INBOUND = [
@@ -75,7 +115,7 @@ DEMO_INBOUND = [
 ]
 
 
-def _demo_inbound(sandbox: SandboxServer, addr: str) -> None:
+def _demo_inbound(sandbox: SandboxServer, url: str) -> None:
     """Once the server answers, let the sandbox post a few inbound SMS for real.
 
     Only for demo numbers whose inbox is still empty, so a second `make demo` adds nothing.
@@ -83,7 +123,7 @@ def _demo_inbound(sandbox: SandboxServer, addr: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://{addr}/healthz", timeout=1)
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
             break
         except OSError:
             time.sleep(0.3)
