@@ -220,6 +220,8 @@ SMS_PART_PRICES = env.json(
 )
 SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
+# Inbound MMS images: download attempts (with backoff, ~3 hours for 8) before giving up.
+MMS_IMAGE_MAX_ATTEMPTS = env.int("MMS_IMAGE_MAX_ATTEMPTS", default=8)
 # Customer webhooks: attempts with backoff for this long, then give up.
 CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)
 CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
@@ -264,6 +266,7 @@ CELERY_BEAT_SCHEDULE = {
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
     "campaigns-tick": {"task": "messaging.tasks.campaigns_tick", "schedule": 15.0},
     "imports-sweep": {"task": "messaging.tasks.imports_sweep", "schedule": 60.0},
+    "mms-images-sweep": {"task": "messaging.tasks.mms_images_sweep", "schedule": 60.0},
     "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
     "recordings-due": {"task": "calls.tasks.recordings_due", "schedule": 60.0},
     "recordings-retention": {
