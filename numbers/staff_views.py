@@ -186,7 +186,7 @@ def tenant_close_view(request: HttpRequest, slug: str) -> HttpResponse:
 def tenant_rotate_callbacks(request: HttpRequest, slug: str) -> HttpResponse:
     """Confirm, then give every number of the tenant a new callback token at 46elks."""
     tenant = get_object_or_404(Tenant, slug=slug)
-    form = RotateCallbacksForm(request.POST or None)
+    form = RotateCallbacksForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         rotated, failed = tenant_callback_tokens_rotate(
             tenant=tenant,
