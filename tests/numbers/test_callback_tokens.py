@@ -43,9 +43,7 @@ def test_tenant_users_never_see_callback_tokens(world, live_tenant, rented_numbe
         assert "Technical details" not in html
 
 
-def test_staff_see_tokens_behind_a_technical_details_toggle(
-    world, live_tenant, rented_number
-) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_tokens_behind_a_toggle(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
     number = _voice_number(rented_number)
     html = client_for(world.staff).get(_page(live_tenant, number)).content.decode()
     details = html[html.index('<details class="technical"') : html.index("</details>")]
@@ -90,9 +88,7 @@ def test_staff_rotate_a_tenants_callback_urls(world, live_tenant, rented_number,
     assert hook.status_code in (403, 404)
 
 
-def test_a_routine_rotation_keeps_the_old_token_for_the_overlap(
-    world, live_tenant, rented_number, elks
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_routine_rotation_keeps_the_old_token(world, live_tenant, rented_number, elks) -> None:  # type: ignore[no-untyped-def]
     old = rented_number.hook_token
     url = reverse("staff_numbers:rotate_callbacks", args=(live_tenant.slug,))
     assert client_for(world.staff).post(url, {}).status_code == 302
