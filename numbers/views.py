@@ -107,6 +107,7 @@ def _detail_context(
         "form": form,
         # Callback URLs carry the number's token: users see them with the token hidden.
         "action_json": redact_callback_tokens(action_json),
+        "drift": _drift_for_users(number.provider_drift or {}),
         "events": number.events.select_related("actor")[:30],
     }
     if request.user.is_staff:
@@ -119,6 +120,19 @@ def _detail_context(
             else None,
         }
     return context
+
+
+def _drift_for_users(drift: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Drifted settings with callback tokens hidden (a drifted URL is ours or carries ours)."""
+
+    def hide(value: object) -> object:
+        return redact_callback_tokens(value) if isinstance(value, str) else value
+
+    return {
+        key: {"ours": hide(d.get("ours")), "theirs": hide(d.get("theirs"))}
+        for key, d in drift.items()
+        if isinstance(d, dict)
+    }
 
 
 @require_POST

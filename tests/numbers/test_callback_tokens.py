@@ -107,3 +107,14 @@ def test_non_staff_cannot_rotate(world, live_tenant, rented_number) -> None:  # 
     with scopes_disabled():
         assert PhoneNumber.objects.get(pk=rented_number.pk).hook_token == rented_number.hook_token
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.CALLBACK_TOKENS_ROTATED)
+
+
+def test_the_drift_table_hides_tokens(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+    ours = f"https://sb.example/hooks/elks/{rented_number.hook_token}/sms/"
+    PhoneNumber.objects.filter(pk=rented_number.pk).update(
+        provider_drift={"sms_url": {"ours": ours, "theirs": "https://elsewhere.example/sms"}}
+    )
+    owner = live_tenant.memberships.get(role=Membership.Role.OWNER).user
+    html = client_for(owner).get(_page(live_tenant, rented_number)).content.decode()
+    assert 'id="drift"' in html and "https://elsewhere.example/sms" in html
+    assert rented_number.hook_token not in html and "/hooks/elks/…/sms/" in html
