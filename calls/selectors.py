@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Tenant
 from accounts.pagination import KeysetPage, keyset_page
 from calls.models import Call, Recording
+from numbers.routing import redact_callback_tokens
 
 PAGE_SIZE = 50
 VOICEMAIL_PAGE_SIZE = 30
@@ -173,11 +174,12 @@ def actions_table(actions: list[Any]) -> Table:
 
 
 def _cell(value: Any) -> str:
+    # 46elks reports the URLs it called: their callback tokens are not for users' eyes.
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return redact_callback_tokens(json.dumps(value, ensure_ascii=False))
+    return redact_callback_tokens(str(value))
 
 
 # --- voicemail -------------------------------------------------------------------------------

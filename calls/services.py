@@ -13,10 +13,7 @@ import logging
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
@@ -31,12 +28,14 @@ from numbers.phone import to_e164
 from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
+from providers.elks.ids import recording_id_from_callback
 from providers.models import WebhookEvent
 from providers.services import PayloadError, require
 
 log = logging.getLogger(__name__)
 
 RECORDING_ALERT_AFTER = timedelta(hours=24)
+RECORDING_MAX_BYTES = 200 * 1024 * 1024  # far above 46elks' longest recording as 8 kHz WAV
 STATES = {c.value for c in Call.State}
 
 
@@ -140,10 +139,11 @@ def recording_received(event: WebhookEvent) -> None:
     """Handler for a recording callback (voicemail `record` or `recordcall`)."""
     payload = event.payload
     callid, wav = require(payload, "callid", "wav")
-    parts = urlsplit(wav)
-    if not parts.scheme.startswith("http"):
-        raise PayloadError('malformed "wav"')
-    elks_id = parts.path.rsplit("/", 1)[-1].removesuffix(".wav") or f"{callid}-r0"
+    # Only the recording's id is taken from the callback; the download URL is rebuilt from
+    # the configured API base (a callback URL could send the credentials anywhere).
+    elks_id = recording_id_from_callback(wav, callid)
+    if elks_id is None:
+        raise PayloadError('no 46elks recording id in "wav" or "callid"')
     if Recording.objects.filter(elks_id=elks_id).exists():
         return
     duration = str(payload.get("duration", "0"))
@@ -177,30 +177,22 @@ def _enqueue_download(tenant_id: int, recording_id: int) -> None:
 
 
 def recording_download(*, recording_id: int) -> bool:
-    """Fetch the WAV from 46elks (its API host only) with the subaccount's credentials.
+    """Fetch the WAV by its 46elks id with the subaccount's credentials, through the client:
+    the URL is the configured API base + id, never the callback's ``wav`` (kept for reference).
 
     A failure schedules the next attempt with backoff (1, 2, 4 ... 30 minutes).
     """
     recording = Recording.objects.select_related("tenant").get(pk=recording_id)
     if recording.downloaded:
         return True
-    tenant = recording.tenant
-    api = urlsplit(settings.ELKS_API_URL)
-    url = recording.wav_url or f"{settings.ELKS_API_URL}/recordings/{recording.elks_id}.wav"
     attempts = recording.attempts + 1
     try:
-        if urlsplit(url).hostname != api.hostname:
-            raise ValueError(f"refused: {urlsplit(url).hostname} is not the 46elks API host")
-        response = requests.get(
-            url,
-            auth=(tenant.elks_subaccount_id, tenant.elks_secret),
-            timeout=settings.ELKS_TIMEOUT,
-            allow_redirects=False,
+        content = elks_for_tenant(recording.tenant).recording_wav(
+            recording.elks_id, max_bytes=RECORDING_MAX_BYTES
         )
-        response.raise_for_status()
-        if not response.content.startswith(b"RIFF"):
+        if not content.startswith(b"RIFF"):
             raise ValueError("the answer is not a WAV file")
-    except (requests.RequestException, ValueError) as exc:
+    except (ElksError, ValueError) as exc:
         delay = timedelta(minutes=min(30, 2 ** (attempts - 1)))
         Recording.objects.filter(pk=recording.pk).update(
             attempts=attempts,
@@ -208,8 +200,8 @@ def recording_download(*, recording_id: int) -> bool:
             next_attempt=timezone.now() + delay,
         )
         return False
-    recording.file.save(f"{recording.elks_id}.wav", ContentFile(response.content), save=False)
-    recording.size = len(response.content)
+    recording.file.save(f"{recording.elks_id}.wav", ContentFile(content), save=False)
+    recording.size = len(content)
     recording.downloaded = timezone.now()
     recording.attempts = attempts
     recording.last_error = ""

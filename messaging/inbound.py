@@ -27,6 +27,7 @@ from messaging.services import (
     sms_queue,
 )
 from numbers.models import PhoneNumber
+from providers.elks.ids import image_ref_from_callback
 from providers.models import WebhookEvent
 from providers.services import PayloadError, require
 
@@ -209,7 +210,16 @@ def inbound_mms(event: WebhookEvent) -> None:
         if k.startswith("image") and isinstance(v, str) and v
     ]
     for url in urls:
-        MessageImage.objects.create(tenant_id=event.tenant_id, message=message, source_url=url)
+        # Only the image id is kept from the URL; without one, the fetch asks 46elks for the
+        # MMS's image list. source_url is for reference and is never requested.
+        ref = image_ref_from_callback(url)
+        MessageImage.objects.create(
+            tenant_id=event.tenant_id,
+            message=message,
+            source_url=url[:500],
+            elks_image_id=ref.id if ref else "",
+            file_type=ref.ext if ref else "",
+        )
     if urls:
         from django.db import transaction
 

@@ -200,10 +200,27 @@ class MessageImage(TenantOwned):
     content_type = models.CharField(max_length=50, blank=True)
     size = models.PositiveIntegerField(default=0)
     source_url = models.URLField(max_length=500, blank=True)
+    # Inbound: the 46elks image id and file type taken from the callback (the URL itself is
+    # kept for reference only; downloads are built from the API base and this id).
     elks_image_id = models.CharField(max_length=80, blank=True)
+    file_type = models.CharField(max_length=4, blank=True)
     public_token = models.CharField(max_length=64, unique=True, default=new_token)
     downloaded = models.DateTimeField(null=True, blank=True)
+    # Set only when we gave up on the download: the image is then shown as lost.
     error = models.TextField(blank=True)
+    # Download retries (inbound): the beat sweep fetches what is due until it gives up.
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt"],
+                name="mmsimage_download_due",
+                condition=models.Q(downloaded=None, error=""),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.file.name or self.source_url

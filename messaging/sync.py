@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -14,11 +12,12 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from messaging.models import Message, MessagingSettings
+from messaging.models import Message, MessageImage, MessagingSettings
 from messaging.services import conversation_touch, delivery_report_apply, settings_for
 from numbers.models import PhoneNumber
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
+from providers.elks.ids import is_image_id
 from providers.elks.types import Mms, Sms
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,8 @@ log = logging.getLogger(__name__)
 SYNC_OVERLAP = timedelta(minutes=5)
 # An `unknown` send matches history within this window of when we tried it.
 UNKNOWN_MATCH_WINDOW = timedelta(minutes=10)
+# A fetch holds its images this long, so the sweep does not start the same download.
+MMS_IMAGE_LEASE = timedelta(minutes=5)
 IMAGE_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"GIF8": "image/gif"}
 
 
@@ -181,43 +182,128 @@ def retention_apply() -> int:
     return total
 
 
-def mms_images_fetch(*, message_id: int) -> int:
-    """Download an inbound MMS's images with the subaccount's credentials, from 46elks only."""
+class MmsImagesPending(Exception):
+    """Some images failed for a transient reason; the task retries them with backoff."""
+
+    def __init__(self, delay: timedelta) -> None:
+        super().__init__(f"MMS images pending; next attempt in {delay}")
+        self.delay = delay
+
+
+def mms_image_backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... 60 minutes: eight attempts span about three hours."""
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def mms_images_fetch(*, message_id: int, now: datetime | None = None) -> int:
+    """Download an inbound MMS's due images with the subaccount's credentials.
+
+    Each image is fetched by its 46elks id through the client (the URL is the configured API
+    base + id, never the callback's URL). A failure counts an attempt and schedules the next
+    one with backoff; after ``MMS_IMAGE_MAX_ATTEMPTS``, or for a file that is not an image,
+    ``error`` is set and the image shows as lost. Raises :class:`MmsImagesPending` when a
+    transient error (timeout, 429, 5xx) left work for a retry.
+    """
+    now = now or timezone.now()
     message = Message.objects.select_related("tenant").get(pk=message_id)
-    api_host = urlsplit(settings.ELKS_API_URL).hostname
+    images = list(message.images.order_by("pk"))
+    client = elks_for_tenant(message.tenant)
+    listed: tuple[str, ...] | None = None
     fetched = 0
-    for image in message.images.filter(downloaded=None):
-        if urlsplit(image.source_url).hostname != api_host:
-            image.error = "Refused: the image is not on the 46elks API host."
-            image.save(update_fields=["error"])
+    retry_in: timedelta | None = None
+    for position, image in enumerate(images):
+        if image.downloaded or image.error or image.next_attempt > now:
             continue
+        # Claim: a concurrent task or sweep skips an image another one is fetching.
+        claimed = MessageImage.objects.filter(
+            pk=image.pk, downloaded=None, error="", next_attempt__lte=now
+        ).update(next_attempt=now + MMS_IMAGE_LEASE)
+        if not claimed:
+            continue
+        attempts = image.attempts + 1
         try:
-            response = requests.get(
-                image.source_url,
-                auth=(message.tenant.elks_subaccount_id, message.tenant.elks_secret),
-                timeout=settings.ELKS_TIMEOUT,
-                allow_redirects=False,
+            if not image.elks_image_id:
+                # No usable id in the callback: 46elks lists the MMS's image ids in order.
+                if listed is None:
+                    listed = client.mms_get(message.elks_id).images if message.elks_id else ()
+                if position >= len(listed) or not is_image_id(listed[position]):
+                    _image_give_up(image, attempts, "46elks lists no such image for this MMS.")
+                    continue
+                image.elks_image_id = listed[position]
+            content = client.image_file(
+                image.elks_image_id,
+                image.file_type or "jpg",
+                max_bytes=settings.MMS_MAX_BYTES * 5,
             )
-            response.raise_for_status()
-        except requests.RequestException as exc:
-            image.error = f"Download failed: {exc}"[:500]
-            image.save(update_fields=["error"])
-            raise
-        content_type = next(
-            (t for magic, t in IMAGE_TYPES.items() if response.content.startswith(magic)), ""
-        )
-        if not content_type or len(response.content) > settings.MMS_MAX_BYTES * 5:
-            image.error = "Refused: not a JPEG, PNG or GIF image, or too large."
-            image.save(update_fields=["error"])
+        except ValueError as exc:  # a stored id the client refuses: never a URL
+            _image_give_up(image, attempts, f"Refused: {exc}")
+            continue
+        except ElksError as exc:
+            final = attempts >= settings.MMS_IMAGE_MAX_ATTEMPTS
+            if final:
+                _image_give_up(image, attempts, f"Download failed: {exc}")
+                continue
+            delay = mms_image_backoff(attempts)
+            MessageImage.objects.filter(pk=image.pk).update(
+                attempts=attempts,
+                next_attempt=now + delay,
+                last_error=f"Download failed: {exc}"[:500],
+                elks_image_id=image.elks_image_id,
+            )
+            if exc.retryable:
+                retry_in = min(retry_in or delay, delay)
+            continue
+        content_type = next((t for m, t in IMAGE_TYPES.items() if content.startswith(m)), "")
+        if not content_type:
+            _image_give_up(image, attempts, "Refused: not a JPEG, PNG or GIF image.")
             continue
         extension = content_type.split("/")[1].replace("jpeg", "jpg")
-        image.file.save(
-            f"{image.public_token}.{extension}", ContentFile(response.content), save=False
-        )
+        image.file.save(f"{image.public_token}.{extension}", ContentFile(content), save=False)
         image.content_type = content_type
-        image.size = len(response.content)
+        image.size = len(content)
         image.downloaded = timezone.now()
-        image.error = ""
+        image.attempts = attempts
+        image.error = image.last_error = ""
         image.save()
         fetched += 1
+    if retry_in is not None:
+        raise MmsImagesPending(retry_in)
+    return fetched
+
+
+def _image_give_up(image: MessageImage, attempts: int, reason: str) -> None:
+    log.warning("MMS image %s given up after %s attempt(s): %s", image.pk, attempts, reason)
+    MessageImage.objects.filter(pk=image.pk).update(
+        attempts=attempts,
+        error=reason[:500],
+        last_error=reason[:500],
+        elks_image_id=image.elks_image_id,
+    )
+
+
+def mms_images_sweep(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Beat: fetch inbound MMS images whose download is due (their task was lost, failed or
+    is waiting for its backoff). Returns the number of images fetched."""
+    now = now or timezone.now()
+    with scopes_disabled():
+        due = list(
+            MessageImage.objects.filter(
+                downloaded=None,
+                error="",
+                next_attempt__lte=now,
+                message__direction=Message.Direction.IN,
+            )
+            .order_by("next_attempt")
+            .values_list("tenant_id", "message_id")
+            .distinct()[:limit]
+        )
+    fetched = 0
+    for tenant_id, message_id in dict.fromkeys(due):
+        with scope(tenant=tenant_id):
+            try:
+                fetched += mms_images_fetch(message_id=message_id, now=now)
+            except MmsImagesPending:
+                continue  # counted and rescheduled; the next sweep tries again
+            except Exception:
+                log.exception("MMS image sweep failed for message %s", message_id)
     return fetched

@@ -45,11 +45,29 @@ def customer_webhooks_due() -> int:
     return deliveries_send_due()
 
 
-@shared_task(base=TenantTask, name="messaging.tasks.mms_images_fetch", bind=True)
+@shared_task(base=TenantTask, name="messaging.tasks.mms_images_fetch", bind=True, max_retries=3)
 def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: ignore[no-untyped-def]
+    """Fetch soon after the MMS arrives; transient failures retry here with the images' own
+    backoff, and whatever this task loses is picked up by ``mms_images_sweep``."""
+    from messaging.sync import MmsImagesPending
     from messaging.sync import mms_images_fetch as run
 
-    return run(message_id=message_id)
+    try:
+        return run(message_id=message_id)
+    except MmsImagesPending as exc:
+        if self.request.retries >= self.max_retries:
+            return 0  # the sweep continues from here
+        raise self.retry(countdown=exc.delay.total_seconds() + 1) from exc
+
+
+@shared_task(name="messaging.tasks.mms_images_sweep")
+def mms_images_sweep() -> int:
+    """Beat: download MMS images still missing and due (lost or failed fetch tasks)."""
+    from accounts.locks import skip_if_running
+    from messaging.sync import mms_images_sweep as run
+
+    with skip_if_running("mms_images_sweep", ttl=600) as mine:
+        return run() if mine else 0
 
 
 @shared_task(base=TenantTask, name="messaging.tasks.contact_import_run", bind=True)

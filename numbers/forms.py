@@ -212,6 +212,18 @@ class CloseTenantForm(forms.Form):
         return self.cleaned_data["confirm"]
 
 
+class RotateCallbacksForm(forms.Form):
+    revoke_old = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Refuse the old callback URLs at once",
+        help_text=(
+            "Tick when a token leaked. Untick for a routine rotation: the old URLs then keep "
+            "working for a few hours so 46elks' retries still land."
+        ),
+    )
+
+
 class InfobipSearchForm(forms.Form):
     country = forms.CharField(max_length=2, min_length=2, initial="SE")
     capabilities = forms.MultipleChoiceField(

@@ -6,6 +6,7 @@ the request (no broker, no worker: a non-2xx answer would end the caller's call)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,16 @@ VOICEMAIL_TIMELIMIT = 120
 
 def hook_url(number: PhoneNumber, kind: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/hooks/elks/{number.hook_token}/{kind}/"
+
+
+# The token in a callback URL is the only key to our hooks: whoever has it can post events
+# for the number. Users never see it; staff see it behind "Technical details".
+_HOOK_TOKEN = re.compile(r"(/hooks/elks/)[^/\s\"'?#]+(?=/)")
+
+
+def redact_callback_tokens(text: str) -> str:
+    """``text`` with every callback token replaced by "…" (the URL's shape stays readable)."""
+    return _HOOK_TOKEN.sub(r"\1…", text)
 
 
 def callback_urls(number: PhoneNumber) -> dict[str, str]:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent, Tenant, User
 from accounts.services import audit_record
@@ -230,17 +230,62 @@ def number_reapply_routing(*, number: PhoneNumber, actor: User) -> None:
     number_event(number=number, action="routing_reapplied", actor=actor, was=drift or {})
 
 
-def number_rotate_token(*, number: PhoneNumber, actor: User) -> None:
-    """New callback token; the old one keeps working for an overlap so retries land."""
+def number_rotate_token(*, number: PhoneNumber, actor: User, keep_old: bool = True) -> None:
+    """New callback token, registered at 46elks. The old one keeps working for an overlap so
+    46elks' retries land, unless ``keep_old=False`` (it leaked: refuse it from now on)."""
     old = number.hook_token
-    number.previous_hook_token = old
-    number.previous_hook_token_until = timezone.now() + timedelta(
-        seconds=settings.HOOK_TOKEN_OVERLAP_SECONDS
+    number.previous_hook_token = old if keep_old else None
+    number.previous_hook_token_until = (
+        timezone.now() + timedelta(seconds=settings.HOOK_TOKEN_OVERLAP_SECONDS)
+        if keep_old
+        else None
     )
     number.hook_token = PhoneNumber._meta.get_field("hook_token").default()
     _push_routing(number)
     number.save(update_fields=["hook_token", "previous_hook_token", "previous_hook_token_until"])
-    number_event(number=number, action="token_rotated", actor=actor)
+    number_event(number=number, action="token_rotated", actor=actor, old_kept=keep_old)
+
+
+def tenant_callback_numbers(*, tenant: Tenant) -> list[PhoneNumber]:
+    """The tenant's numbers whose callback URLs are registered at 46elks."""
+    with scopes_disabled():
+        return list(
+            PhoneNumber.objects.filter(
+                tenant=tenant,
+                provider=Provider.ELKS,
+                status__in=[PhoneNumber.Status.ACTIVE, PhoneNumber.Status.QUARANTINED],
+            )
+            .select_related("tenant")
+            .order_by("number")
+        )
+
+
+def tenant_callback_tokens_rotate(
+    *, tenant: Tenant, actor: User, keep_old: bool, request: object | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Rotate every callback token of a tenant (a token leaked, or a member with access to
+    one left) and re-register the numbers' URLs at 46elks. A number the provider refuses is
+    reported and keeps its old token; the rest are rotated. Audited either way."""
+    rotated: list[str] = []
+    failed: dict[str, str] = {}
+    for number in tenant_callback_numbers(tenant=tenant):
+        try:
+            with scope(tenant=tenant.pk):
+                number_rotate_token(number=number, actor=actor, keep_old=keep_old)
+        except NumberError as exc:
+            failed[number.number] = str(exc)
+        else:
+            rotated.append(number.number)
+    audit_record(
+        action=AuditEvent.Action.CALLBACK_TOKENS_ROTATED,
+        actor=actor,
+        tenant=tenant,
+        request=request,  # type: ignore[arg-type]
+        rotated=rotated,
+        failed=failed,
+        old_kept=keep_old,
+    )
+    return rotated, failed
 
 
 # --- release -------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ urlpatterns = [
     path("numbers/<int:number_id>/assign/", views.number_assign, name="assign"),
     path("tenants/<slug:slug>/rent/", views.rent_for_tenant, name="rent"),
     path("tenants/<slug:slug>/close/", views.tenant_close_view, name="close"),
+    path(
+        "tenants/<slug:slug>/rotate-callbacks/",
+        views.tenant_rotate_callbacks,
+        name="rotate_callbacks",
+    ),
     path("infobip/", views.infobip_search, name="infobip"),
     path("infobip/purchase/", views.infobip_purchase, name="infobip_purchase"),
     path("infobip/owned/", views.infobip_owned, name="infobip_owned"),

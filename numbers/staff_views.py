@@ -22,10 +22,18 @@ from numbers.forms import (
     PriceForm,
     ReleaseForm,
     RentForm,
+    RotateCallbacksForm,
 )
 from numbers.models import NumberPolicy, NumberPrice, PhoneNumber, Provider
 from numbers.selectors import NumberFilters, staff_numbers_page
-from numbers.services import NumberError, number_release_now, number_rent, tenant_close
+from numbers.services import (
+    NumberError,
+    number_release_now,
+    number_rent,
+    tenant_callback_numbers,
+    tenant_callback_tokens_rotate,
+    tenant_close,
+)
 from providers.clients import infobip_configured
 
 
@@ -171,6 +179,35 @@ def tenant_close_view(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "staff/tenant_close.html",
         {"t": tenant, "form": form, "live": live},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@staff_required
+def tenant_rotate_callbacks(request: HttpRequest, slug: str) -> HttpResponse:
+    """Confirm, then give every number of the tenant a new callback token at 46elks."""
+    tenant = get_object_or_404(Tenant, slug=slug)
+    form = RotateCallbacksForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        rotated, failed = tenant_callback_tokens_rotate(
+            tenant=tenant,
+            actor=request.user,
+            keep_old=not form.cleaned_data["revoke_old"],
+            request=request,
+        )
+        if rotated:
+            messages.success(
+                request, f"New callback URLs registered at 46elks for {len(rotated)} number(s)."
+            )
+        for number, error in failed.items():
+            messages.error(request, f"{number} kept its old URLs: {error}")
+        if not rotated and not failed:
+            messages.info(request, f"{tenant.name} has no numbers with callback URLs.")
+        return redirect("staff:tenant", slug=tenant.slug)
+    return render(
+        request,
+        "staff/tenant_rotate_callbacks.html",
+        {"t": tenant, "form": form, "numbers": tenant_callback_numbers(tenant=tenant)},
         status=400 if request.method == "POST" else 200,
     )
 

@@ -14,7 +14,7 @@ from accounts.access import role_required
 from accounts.models import Membership
 from numbers.forms import ReleaseForm, RentForm, RoutingForm
 from numbers.models import PhoneNumber
-from numbers.routing import voice_action
+from numbers.routing import callback_urls, hook_url, redact_callback_tokens, voice_action
 from numbers.selectors import NumberFilters, activity_last_30_days, numbers_page
 from numbers.services import (
     NumberError,
@@ -91,17 +91,47 @@ def number_price(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 def number_detail(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
     number = get_object_or_404(PhoneNumber, pk=number_id)
     return render(
-        request, "numbers/detail.html", _detail_context(number, RoutingForm(instance=number))
+        request,
+        "numbers/detail.html",
+        _detail_context(request, number, RoutingForm(instance=number)),
     )
 
 
-def _detail_context(number: PhoneNumber, form: RoutingForm) -> dict[str, object]:
-    return {
+def _detail_context(
+    request: HttpRequest, number: PhoneNumber, form: RoutingForm
+) -> dict[str, object]:
+    action_json = json.dumps(voice_action(number), indent=2)
+    context: dict[str, object] = {
         "section": "numbers",
         "number": number,
         "form": form,
-        "action_json": json.dumps(voice_action(number), indent=2),
+        # Callback URLs carry the number's token: users see them with the token hidden.
+        "action_json": redact_callback_tokens(action_json),
+        "drift": _drift_for_users(number.provider_drift or {}),
         "events": number.events.select_related("actor")[:30],
+    }
+    if request.user.is_staff:
+        kinds = ("hangup", "voicemail", "recording")
+        context["technical"] = {
+            "action_json": action_json,
+            "callback_urls": {**callback_urls(number), **{k: hook_url(number, k) for k in kinds}},
+            "previous_token_until": number.previous_hook_token_until
+            if number.previous_hook_token
+            else None,
+        }
+    return context
+
+
+def _drift_for_users(drift: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Drifted settings with callback tokens hidden (a drifted URL is ours or carries ours)."""
+
+    def hide(value: object) -> object:
+        return redact_callback_tokens(value) if isinstance(value, str) else value
+
+    return {
+        key: {"ours": hide(d.get("ours")), "theirs": hide(d.get("theirs"))}
+        for key, d in drift.items()
+        if isinstance(d, dict)
     }
 
 
@@ -119,7 +149,9 @@ def number_route_view(request: HttpRequest, tenant_slug: str, number_id: int) ->
             messages.success(request, "Routing saved and sent to 46elks.")
             return redirect("numbers:detail", tenant_slug=tenant_slug, number_id=number.pk)
     number.refresh_from_db()
-    return render(request, "numbers/detail.html", _detail_context(number, form), status=400)
+    return render(
+        request, "numbers/detail.html", _detail_context(request, number, form), status=400
+    )
 
 
 @role_required(OWNER)

@@ -236,6 +236,8 @@ MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE + 256 * 1024)
+# Inbound MMS images: download attempts (with backoff, ~3 hours for 8) before giving up.
+MMS_IMAGE_MAX_ATTEMPTS = env.int("MMS_IMAGE_MAX_ATTEMPTS", default=8)
 # Customer webhooks: attempts with backoff for this long, then give up.
 CUSTOMER_WEBHOOK_RETRY_HOURS = env.int("CUSTOMER_WEBHOOK_RETRY_HOURS", default=24)
 CUSTOMER_WEBHOOK_TIMEOUT = env.float("CUSTOMER_WEBHOOK_TIMEOUT", default=5.0)
@@ -285,6 +287,7 @@ CELERY_BEAT_SCHEDULE = {
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
     "campaigns-tick": {"task": "messaging.tasks.campaigns_tick", "schedule": 15.0},
     "imports-sweep": {"task": "messaging.tasks.imports_sweep", "schedule": 60.0},
+    "mms-images-sweep": {"task": "messaging.tasks.mms_images_sweep", "schedule": 60.0},
     "customer-webhooks": {"task": "messaging.tasks.customer_webhooks_due", "schedule": 30.0},
     "recordings-due": {"task": "calls.tasks.recordings_due", "schedule": 60.0},
     "recordings-retention": {

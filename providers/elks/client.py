@@ -16,8 +16,12 @@ Plain ``requests``, no Django. Usage::
     client.sms_list(to=, start=, end=) / sms_get(id)
     client.mms_send(from_=, to=, message=, image=) / mms_list() / mms_get(id)
     client.call_create(from_=, to=, voice_start=, whenhangup=, timeout=) / calls() / call_get(id)
-    client.recordings() / recording_get(id) / recording_wav(id) -> bytes
-    client.images() / image_get(id) / image_file(id, ext="jpg") -> bytes
+    client.recordings() / recording_get(id) / recording_wav(id, max_bytes=) -> bytes
+    client.images() / image_get(id) / image_file(id, ext="jpg", max_bytes=) -> bytes
+
+Downloads (``recording_wav``, ``image_file``) take a 46elks object id, never a URL: the URL is
+built from ``base_url`` and the id (checked by :mod:`providers.elks.ids`), and a redirect is
+followed only when it stays under ``base_url``, so credentials never go to another origin.
 
 Every request has a timeout and raises an :mod:`providers.elks.errors` exception on failure.
 List methods are lazy generators that follow 46elks' ``next`` cursor through all pages.
@@ -30,6 +34,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -45,6 +50,7 @@ from .errors import (
     ElksServerError,
     ElksTimeout,
 )
+from .ids import IMAGE_EXTENSIONS, is_image_id, is_recording_id
 from .types import (
     Account,
     Call,
@@ -63,6 +69,8 @@ __all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "ElksClient"]
 DEFAULT_BASE_URL = "https://api.46elks.com/a1"
 MAX_PAGE_SIZE = 100
 _REASON_MAX = 300
+MAX_DOWNLOAD_REDIRECTS = 3
+DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 
 T = TypeVar("T")
 When = datetime | str | None
@@ -128,8 +136,10 @@ class ElksClient:
         *,
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        url: str | None = None,
+        download: bool = False,
     ) -> requests.Response:
-        url = f"{self.base_url}/{path.lstrip('/')}"
+        url = url or f"{self.base_url}/{path.lstrip('/')}"
         form = {k: v for k, v in (data or {}).items() if v is not None}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
@@ -140,7 +150,10 @@ class ElksClient:
                 data=form if method == "POST" else None,
                 auth=(self.username, self._password),
                 timeout=self.timeout,
-                headers={"Accept": "application/json"},
+                headers={"Accept": "*/*" if download else "application/json"},
+                # Downloads follow redirects by hand (see _download); nothing else expects one.
+                allow_redirects=not download,
+                stream=download,
             )
         except requests.Timeout as exc:
             # A connect timeout means nothing was sent; a read timeout on a POST is ambiguous.
@@ -410,8 +423,13 @@ class ElksClient:
     def recording_get(self, recording_id: str) -> Recording:
         return Recording.from_api(self._json("GET", f"recordings/{recording_id}"))
 
-    def recording_wav(self, recording_id: str) -> bytes:
-        return self._request("GET", f"recordings/{recording_id}.wav").content
+    def recording_wav(
+        self, recording_id: str, *, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    ) -> bytes:
+        """The recording's audio (46elks keeps it 72 hours), by id: ``<callid>-r<n>``."""
+        if not is_recording_id(recording_id):
+            raise ValueError(f"not a 46elks recording id: {recording_id[:80]!r}")
+        return self._download(f"recordings/{recording_id}.wav", max_bytes=max_bytes)
 
     # -- images ------------------------------------------------------------------------------
 
@@ -421,8 +439,83 @@ class ElksClient:
     def image_get(self, image_id: str) -> Image:
         return Image.from_api(self._json("GET", f"images/{image_id}"))
 
-    def image_file(self, image_id: str, ext: str = "jpg") -> bytes:
-        return self._request("GET", f"images/{image_id}.{ext.lstrip('.')}").content
+    def image_file(
+        self, image_id: str, ext: str = "jpg", *, max_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES
+    ) -> bytes:
+        """An MMS image file by id (``<mms id>-i<n>``); ``ext`` is jpg, jpeg, png or gif."""
+        ext = ext.lstrip(".").lower()
+        if not is_image_id(image_id) or ext not in IMAGE_EXTENSIONS:
+            raise ValueError(f"not a 46elks image reference: {image_id[:80]!r}.{ext[:8]!r}")
+        return self._download(f"images/{image_id}.{ext}", max_bytes=max_bytes)
+
+    # -- downloads ---------------------------------------------------------------------------
+
+    def _download(self, path: str, *, max_bytes: int) -> bytes:
+        """GET a file under ``base_url`` with our credentials.
+
+        Redirects are followed only while they stay under ``base_url`` + "/": that prefix
+        fixes scheme, host and port for every URL parser (the authority ends at its "/"), so
+        no crafted Location (``user@host``, backslashes, another port, http) can receive the
+        credentials. Any other redirect is refused, never followed without them either.
+        """
+        prefix = f"{self.base_url}/"
+        url = f"{prefix}{path}"
+        for _ in range(MAX_DOWNLOAD_REDIRECTS + 1):
+            if not _under(url, prefix):
+                raise ElksInvalidResponse(
+                    "46elks redirected the download to another address; it was not followed.",
+                    retryable=False,
+                    method="GET",
+                    path=path,
+                )
+            response = self._request("GET", path, url=url, download=True)
+            if not response.is_redirect:
+                return _read_capped(response, max_bytes, path)
+            location = response.headers.get("Location", "")
+            response.close()
+            url = urljoin(url, location)
+        raise ElksInvalidResponse(
+            "46elks redirected the download too many times.",
+            retryable=True,
+            method="GET",
+            path=path,
+        )
+
+
+def _under(url: str, prefix: str) -> bool:
+    """Whether ``url`` is plainly below ``prefix`` (no characters parsers read differently)."""
+    return (
+        url.startswith(prefix)
+        and url.isascii()
+        and not any(c in url for c in "\\@ \t\r\n")
+        and ".." not in url[len(prefix) :].split("?")[0]
+    )
+
+
+def _read_capped(response: requests.Response, max_bytes: int, path: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                raise ElksInvalidResponse(
+                    f"The file at 46elks is larger than {max_bytes} bytes; not downloaded.",
+                    retryable=False,
+                    method="GET",
+                    path=path,
+                )
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise ElksConnectionError(
+            "The download from 46elks was interrupted. Try again in a moment.",
+            retryable=True,
+            method="GET",
+            path=path,
+        ) from exc
+    finally:
+        response.close()
+    return b"".join(chunks)
 
 
 def _is_older(cursor: str, start: object) -> bool:
