@@ -28,8 +28,10 @@ LOG_FIELDS = (
     "delivered_at",
     "failed_at",
     "error",
+    "source",
+    "campaign_recipient__campaign__name",
 )
-LOG_HEADER = (*LOG_FIELDS[:9], "cost_formatted", *LOG_FIELDS[9:])
+LOG_HEADER = (*LOG_FIELDS[:9], "cost_formatted", *LOG_FIELDS[9:-1], "campaign")
 
 OPTOUT_FIELDS = ("created", "phone", "kind", "word", "actor__email", "message__elks_id")
 OPTOUT_HEADER = ("created", "phone", "kind", "word", "recorded_by", "message_elks_id")
