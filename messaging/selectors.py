@@ -187,8 +187,14 @@ def log_queryset(filters: LogFilters) -> QuerySet[Message]:
     return filters.apply(Message.objects.all())
 
 
+# A poll asks for changes since a little before the page was drawn: a report whose
+# `updated` was taken just before the page's read but committed just after would otherwise
+# be missed for good. So the page is drawn once or twice more after a change, never stale.
+LOG_POLL_MARGIN = timedelta(seconds=5)
+
+
 def log_changed_since(filters: LogFilters, since: datetime) -> bool:
-    """Has any message the filters show changed since the page was drawn? (message_changes)"""
+    """Has any message the filters show changed since `since`? (message_changes index)"""
     return log_queryset(filters).filter(updated__gt=since).exists()
 
 

@@ -271,8 +271,9 @@ def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     query.pop("since", None)
     poll = request.GET.copy()
     poll.pop("since", None)
+    drawn = timezone.now()  # before the read: what commits during it is polled for again
     page = selectors.log_page(filters=filters, cursor=request.GET.get("after"))
-    settling = selectors.log_settling(page.items)
+    settling = selectors.log_settling(page.items, now=drawn)
     context = {
         "section": "messages",
         "page": page,
@@ -280,7 +281,7 @@ def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "filter_query": query.urlencode(),
         "poll_query": poll.urlencode(),
         "settling": settling,
-        "version": _iso(max((m.updated for m in page.items), default=None)),
+        "version": (drawn - selectors.LOG_POLL_MARGIN).isoformat(),
         "directions": Message.Direction.choices,
         "statuses": Message.Status.choices,
         "sources": [(key, label) for key, (label, _) in selectors.LOG_SOURCES.items()],

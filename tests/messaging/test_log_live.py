@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -25,7 +26,13 @@ POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 3s"')
 
 
 def _out(tenant, other: str, **fields) -> Message:  # type: ignore[no-untyped-def]
-    values = {"direction": "out", "status": "queued", "ours": OURS, "body": f"to {other}"}
+    values = {
+        "direction": "out",
+        "status": "queued",
+        "ours": OURS,
+        "body": f"to {other}",
+        "updated": timezone.now() - timedelta(minutes=1),  # settled before the page is drawn
+    }
     with scopes_disabled():
         return Message.objects.create(tenant=tenant, other=other, **{**values, **fields})
 
@@ -35,13 +42,17 @@ def _poll_url(page: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
-def _later(**filters) -> None:  # type: ignore[no-untyped-def]
+def _later(*, at=None, **filters) -> None:  # type: ignore[no-untyped-def]
     """A report arrives: the status moves and `updated` with it."""
     status = filters.pop("status")
     with scopes_disabled():
-        Message.objects.filter(**filters).update(
-            status=status, updated=timezone.now() + timedelta(seconds=1)
-        )
+        Message.objects.filter(**filters).update(status=status, updated=at or timezone.now())
+
+
+def _quiet_for_a_while() -> None:
+    """Time passes: what changed is older than the poll's safety margin."""
+    with scopes_disabled():
+        Message.objects.update(updated=F("updated") - timedelta(minutes=1))
 
 
 def test_the_log_of_a_send_polls_until_every_status_is_final(world: World) -> None:
@@ -65,6 +76,7 @@ def test_the_log_of_a_send_polls_until_every_status_is_final(world: World) -> No
     assert 'data-status="created"' in partial and partial.count('data-status="queued"') == 2
     poll = _poll_url(partial)  # still live, from the new version on
     assert poll is not None and f"request={key}" in poll
+    _quiet_for_a_while()
     assert client.get(poll, HTTP_HX_REQUEST="true").status_code == 204
 
     _later(request_key=key, status="delivered")
@@ -73,6 +85,20 @@ def test_the_log_of_a_send_polls_until_every_status_is_final(world: World) -> No
     final = done.content.decode()
     assert final.count('data-status="delivered"') == 3 and _poll_url(final) is None
     assert 'aria-busy="true"' not in final
+
+
+def test_a_report_committed_late_with_an_older_timestamp_is_still_seen(world: World) -> None:
+    """Two reports: B's `updated` is taken first but commits after the page read A's."""
+    first = _out(world.tenant_a, "+46700000001", status="sent")
+    _out(world.tenant_a, "+46700000002", status="sent")
+    now = timezone.now()
+    _later(other="+46700000001", status="delivered", at=now)  # A: committed, on the page
+    client = client_for(world.owner_a)
+    poll = _poll_url(client.get("/t/acme/messages/log/").content.decode())
+    assert poll is not None and first.pk
+    _later(other="+46700000002", status="delivered", at=now - timedelta(seconds=1))  # B, late
+    late = client.get(poll, HTTP_HX_REQUEST="true")
+    assert late.status_code == 286 and late.content.decode().count('"delivered"') == 2
 
 
 def test_a_poll_without_change_is_one_indexed_query(world: World) -> None:
@@ -151,6 +177,7 @@ def test_campaign_rows_go_live_and_settle_with_their_reports(tenant, elks) -> No
     campaign = _campaign(tenant, 2)
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)
+    _quiet_for_a_while()
     client = _owner(tenant)
     page = client.get(f"/t/{tenant.slug}/messages/log/", {"source": "campaign"}).content.decode()
     poll = _poll_url(page)
