@@ -53,8 +53,10 @@ def campaign_message_record(
     if recipient is None or recipient.status not in MIRRORED:
         return None
     try:
-        # A report finds the Message already there; a send's own call usually creates it.
-        return _record(recipient, existing_first=recipient_id is None)
+        # Its own savepoint: a failure here leaves a caller's transaction (the report
+        # handler's) usable. A report finds the Message there; a send's own call creates it.
+        with transaction.atomic():
+            return _record(recipient, existing_first=recipient_id is None)
     except DatabaseError:
         log.exception("Could not log campaign recipient %s; the backfill will", recipient.pk)
         return None

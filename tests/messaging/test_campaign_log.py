@@ -360,3 +360,24 @@ def test_the_log_with_campaign_messages_keeps_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(small)):
         html = client.get("/t/acme/messages/log/").content.decode()
     assert html.count("Campaign 2</a>") == 20 and html.count("Campaign 0</a>") == 10
+
+
+def test_a_database_error_in_the_log_never_stops_a_send_or_a_report(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with connection.cursor() as cursor:  # a real error: PostgreSQL aborts the transaction
+            cursor.execute("SELECT * FROM no_such_table")
+
+    campaign = _campaign(tenant, 3)
+    campaign_launch(campaign=campaign, actor=None)
+    broken = mock.patch.object(campaign_log, "_record", failing)
+    with broken:
+        campaign_run(campaign_id=campaign.pk)
+    assert set(CampaignRecipient.objects.values_list("status", flat=True)) == {"sent"}
+    assert _logged() == [] and Campaign.objects.get(pk=campaign.pk).status == "completed"
+    first = CampaignRecipient.objects.order_by("phone").first()
+    with broken:  # the report handler's transaction stays usable: the recipient moves
+        _report(campaign, first.elks_id, "delivered")
+    first.refresh_from_db()
+    assert first.status == "delivered"
+    assert campaign_messages_backfill(campaign=campaign) == 3  # what was missed, caught up
+    assert [m.status for m in _logged()] == ["delivered", "sent", "sent"]
