@@ -65,13 +65,12 @@ def campaign_message_record(
 def campaign_messages_backfill(*, campaign: Campaign) -> int:
     """Log the campaign's sent, failed or unknown recipients that have no Message yet (a
     worker died between storing 46elks' answer and logging it). Returns how many."""
-    missing = CampaignRecipient.objects.filter(
-        campaign=campaign, status__in=list(MIRRORED), log_message__isnull=True
-    ).values_list("pk", flat=True)
-    return sum(
-        campaign_message_record(recipient_id=pk) is not None
-        for pk in missing.iterator(chunk_size=500)
+    missing = list(
+        CampaignRecipient.objects.filter(
+            campaign=campaign, status__in=list(MIRRORED), log_message__isnull=True
+        ).values_list("pk", flat=True)
     )
+    return sum(campaign_message_record(recipient_id=pk) is not None for pk in missing)
 
 
 def _record(recipient: CampaignRecipient, *, existing_first: bool) -> Message:
