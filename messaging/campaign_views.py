@@ -28,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import role_required
+from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
 from accounts.pagination import keyset_page
 from messaging.campaign_forms import CampaignForm
@@ -43,7 +44,6 @@ from messaging.campaigns import (
     campaign_summary,
     template_render,
 )
-from messaging.exports import _lines, _response
 from messaging.text import sms_size
 
 OWNER = Membership.Role.OWNER
@@ -476,7 +476,7 @@ def campaign_recipients_csv(request: HttpRequest, campaign: Campaign) -> HttpRes
         .values_list(*RECIPIENT_FIELDS)
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    return _response(
-        _lines(RECIPIENT_FIELDS, qs.iterator(chunk_size=2000)),
+    return csv_response(
+        csv_lines(RECIPIENT_FIELDS, qs.iterator(chunk_size=2000)),
         f"campaign-{campaign.pk}-recipients-{stamp}.csv",
     )

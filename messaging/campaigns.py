@@ -30,6 +30,7 @@ from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
+from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
@@ -580,9 +581,11 @@ def _send_each(campaign, recipients, blocked, client, bucket, provider, started)
 
 
 def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
-    CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
+    finished = CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
         status=status, **fields
     )
+    if finished and status != CampaignRecipient.Status.SKIPPED:
+        campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
 
 def _unclaim(recipients: list[CampaignRecipient]) -> None:
@@ -597,9 +600,11 @@ def _maybe_complete(campaign: Campaign) -> None:
         campaign=campaign, status__in=["pending", "sending", "unknown"]
     ).exists()
     if not open_rows:
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+        completed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
             status=Campaign.Status.COMPLETED, finished_at=timezone.now(), updated=timezone.now()
         )
+        if completed:
+            campaign_messages_backfill(campaign=campaign)  # sends a dead worker left unlogged
 
 
 # --- the beat tick: schedules, quiet hours, stale claims, reconciliation ---------------------
@@ -682,6 +687,7 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
             CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
                 status="sent", elks_id=match.id, cost=match.cost, sent_at=match.created, error=""
             )
+            campaign_message_record(recipient_id=recipient.pk)
             settled += 1
         elif now - claimed > RECONCILE_WINDOW:
             # 46elks has no such message long after the attempt: it was never sent.
@@ -715,5 +721,7 @@ def campaign_delivery_report(event) -> None:  # type: ignore[no-untyped-def]
         delivered_at=timezone.now() if status == "delivered" else None,
         error="" if status == "delivered" else "Not delivered",
     )
-    if not updated and not CampaignRecipient.objects.filter(elks_id=elks_id).exists():
+    if updated:
+        campaign_message_record(elks_id=elks_id)
+    elif not CampaignRecipient.objects.filter(elks_id=elks_id).exists():
         raise PayloadError("the report matches no campaign recipient")

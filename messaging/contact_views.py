@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import role_required
+from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
 from accounts.uploads import upload_limit
 from messaging.contact_forms import (
@@ -58,7 +59,6 @@ from messaging.contacts import (
     list_rename,
     lists_with_counts,
 )
-from messaging.exports import _lines, _response
 from messaging.models import Contact, ContactImport, ContactList, ImportRejection
 from messaging.services import settings_for
 
@@ -370,6 +370,5 @@ def import_rejections(request: HttpRequest, tenant_slug: str, import_id: int) ->
         .values_list("row_number", "reason", "raw")
         .iterator(chunk_size=2000)
     )
-    return _response(
-        _lines(("row", "reason", "raw"), rows), filename=f"import-{contact_import.pk}-rejected.csv"
-    )
+    filename = f"import-{contact_import.pk}-rejected.csv"
+    return csv_response(csv_lines(("row", "reason", "raw"), rows), filename=filename)

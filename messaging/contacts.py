@@ -19,9 +19,9 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Tenant
 from accounts.pagination import KeysetPage, keyset_page
-from messaging.exports import _lines, _response
 from messaging.models import Contact, ContactList, ContactListMember
 from messaging.services import opted_out
 from numbers.phone import to_e164
@@ -239,4 +239,4 @@ def _export_batch(batch: list[tuple[Any, ...]]) -> Iterator[Sequence[Any]]:
 def contacts_csv(*, contacts: QuerySet[Contact], filename: str) -> StreamingHttpResponse:
     """Streamed CSV of `contacts` (already filtered and scoped), newest first."""
     qs = contacts.order_by("-created", "-id")
-    return _response(_lines(EXPORT_HEADER, _export_rows(qs)), filename)
+    return csv_response(csv_lines(EXPORT_HEADER, _export_rows(qs)), filename)

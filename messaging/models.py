@@ -118,11 +118,14 @@ class Message(TenantOwned):
         RECEIVED = "received", "Received"
 
     class Source(models.TextChoices):
-        DASHBOARD = "dashboard", "Dashboard"
+        """What caused the message; the log groups these (selectors.LOG_SOURCES)."""
+
+        DASHBOARD = "dashboard", "Manual (dashboard)"
         INBOUND = "inbound", "Inbound"
         FORWARD = "forward", "Forwarded"
-        AUTOREPLY = "autoreply", "Automatic reply"
+        AUTOREPLY = "autoreply", "Automatic reply"  # the STOP confirmation included
         CAMPAIGN = "campaign", "Campaign"
+        API = "api", "API"
         HISTORY = "history", "46elks history"
 
     kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.SMS)
@@ -149,6 +152,15 @@ class Message(TenantOwned):
     # whendelivered URLs carry this token, so a report finds its message without trusting ids.
     callback_token = models.CharField(max_length=64, unique=True, default=new_token)
     sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    # A campaign send's Message (see messaging.campaign_log): unique, so one recipient is
+    # logged once however often its send is recorded.
+    campaign_recipient = models.OneToOneField(
+        "messaging.CampaignRecipient",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="log_message",
+    )
     created = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -165,6 +177,7 @@ class Message(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "-created", "-id"], name="message_log"),
+            models.Index(fields=["tenant", "source", "-created", "-id"], name="message_log_source"),
             models.Index(fields=["conversation", "-created", "-id"], name="message_thread"),
             models.Index(fields=["conversation", "-updated"], name="message_thread_changes"),
             models.Index(fields=["tenant", "-updated"], name="message_changes"),

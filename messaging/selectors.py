@@ -108,6 +108,18 @@ def _day(value: str | None) -> date | None:
         return None
 
 
+S = Message.Source
+# The log's "source" filter: who or what caused a message, as the tenant thinks of it.
+LOG_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "manual": ("Manual", (S.DASHBOARD,)),
+    "campaign": ("Campaign", (S.CAMPAIGN,)),
+    "api": ("API", (S.API,)),
+    "automatic": ("Automatic (replies, forwards)", (S.AUTOREPLY, S.FORWARD)),
+    "inbound": ("Received", (S.INBOUND,)),
+    "history": ("Imported from 46elks", (S.HISTORY,)),
+}
+
+
 @dataclass(frozen=True)
 class LogFilters:
     direction: str = ""
@@ -116,11 +128,13 @@ class LogFilters:
     date_from: date | None = None
     date_to: date | None = None
     request: uuid.UUID | None = None
+    source: str = ""  # a LOG_SOURCES key
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> LogFilters:
         direction = query.get("direction", "")
         status = query.get("status", "")
+        source = query.get("source", "")
         try:
             request = uuid.UUID(query.get("request", "")) if query.get("request") else None
         except ValueError:
@@ -132,12 +146,21 @@ class LogFilters:
             date_from=_day(query.get("from")),
             date_to=_day(query.get("to")),
             request=request,
+            source=source if source in LOG_SOURCES else "",
         )
 
     @property
     def active(self) -> bool:
         return any(
-            (self.direction, self.ours, self.status, self.date_from, self.date_to, self.request)
+            (
+                self.direction,
+                self.ours,
+                self.status,
+                self.date_from,
+                self.date_to,
+                self.request,
+                self.source,
+            )
         )
 
     def apply(self, qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -155,6 +178,8 @@ class LogFilters:
             qs = qs.filter(created__lt=end)
         if self.request:
             qs = qs.filter(request_key=self.request)
+        if self.source:
+            qs = qs.filter(source__in=LOG_SOURCES[self.source][1])
         return qs
 
 
@@ -162,8 +187,43 @@ def log_queryset(filters: LogFilters) -> QuerySet[Message]:
     return filters.apply(Message.objects.all())
 
 
+# A poll asks for changes since a little before the page was drawn: a report whose
+# `updated` was taken just before the page's read but committed just after would otherwise
+# be missed for good. So the page is drawn once or twice more after a change, never stale.
+LOG_POLL_MARGIN = timedelta(seconds=5)
+
+
+def log_changed_since(filters: LogFilters, since: datetime) -> bool:
+    """Has any message the filters show changed since `since`? (message_changes index)"""
+    return log_queryset(filters).filter(updated__gt=since).exists()
+
+
+# A report changes a message this long after it was sent, if ever; older pages stay still.
+LOG_LIVE_FOR = timedelta(hours=24)
+
+
+def log_settling(messages: list[Message], *, now: datetime | None = None) -> set[int]:
+    """The ids of the messages (of a log page) whose status may still change by itself:
+    queued or sending; unknown (the history sync settles it); accepted or sent while a
+    delivery report is awaited (SMS that asked for one). Everything else is final."""
+    horizon = (now or timezone.now()) - LOG_LIVE_FOR
+    waiting = {Message.Status.QUEUED, Message.Status.SENDING, Message.Status.UNKNOWN}
+    reported = {Message.Status.CREATED, Message.Status.SENT}
+    return {
+        m.pk
+        for m in messages
+        if m.direction == Message.Direction.OUT
+        and m.created >= horizon
+        and (
+            m.status in waiting
+            or (m.status in reported and m.delivery_report and m.kind == Message.Kind.SMS)
+        )
+    }
+
+
 def log_page(*, filters: LogFilters, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
-    return keyset_page(log_queryset(filters).select_related("sender"), cursor=cursor, size=size)
+    qs = log_queryset(filters).select_related("sender", "campaign_recipient__campaign")
+    return keyset_page(qs, cursor=cursor, size=size)
 
 
 # --- opt-outs -----------------------------------------------------------------------------------

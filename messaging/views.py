@@ -262,24 +262,40 @@ def counter(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The log; while a row on the page is still on its way (queued, awaiting its report) the
+    results poll with `?since=` like a thread: 204 while nothing changed, the new rows when
+    something did, and 286 (stop polling) with the rows once every one of them is final."""
     filters = selectors.LogFilters.from_query(request.GET)
+    since = selectors.parse_since(request.GET.get("since"))
+    if since is not None and not selectors.log_changed_since(filters, since):
+        return _no_change()
     query = request.GET.copy()
     query.pop("after", None)
+    query.pop("since", None)
+    poll = request.GET.copy()
+    poll.pop("since", None)
+    drawn = timezone.now()  # before the read: what commits during it is polled for again
+    page = selectors.log_page(filters=filters, cursor=request.GET.get("after"))
+    settling = selectors.log_settling(page.items, now=drawn)
     context = {
         "section": "messages",
-        "page": selectors.log_page(filters=filters, cursor=request.GET.get("after")),
+        "page": page,
         "filters": filters,
         "filter_query": query.urlencode(),
-        "numbers": list(
-            PhoneNumber.objects.exclude(number="")
-            .order_by("number")
-            .values_list("number", flat=True)
-        ),
+        "poll_query": poll.urlencode(),
+        "settling": settling,
+        "version": (drawn - selectors.LOG_POLL_MARGIN).isoformat(),
         "directions": Message.Direction.choices,
         "statuses": Message.Status.choices,
+        "sources": [(key, label) for key, (label, _) in selectors.LOG_SOURCES.items()],
     }
-    template = "messaging/log.html#results" if request.htmx else "messaging/log.html"
-    return render(request, template, context)
+    if request.htmx:
+        status = 286 if since is not None and not settling else 200
+        return render(request, "messaging/log.html#results", context, status=status)
+    context["numbers"] = list(
+        PhoneNumber.objects.exclude(number="").order_by("number").values_list("number", flat=True)
+    )
+    return render(request, "messaging/log.html", context)
 
 
 @require_GET

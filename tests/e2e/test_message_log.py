@@ -1,0 +1,99 @@
+"""After a send to several people the log's statuses move live; campaign sends are in it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django_scopes import scope
+from playwright.sync_api import expect
+
+from accounts.services import tenant_create
+from messaging.campaign_models import Campaign, Contact, ContactList
+from messaging.campaigns import campaign_launch, campaign_run
+from numbers.models import NumberPrice
+from numbers.services import number_rent
+from tests.e2e.conftest import screenshot
+from tests.factories import StaffFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-owner-pass-phrase"
+
+
+def test_the_log_after_a_send_updates_live_and_shows_campaign_sends(  # type: ignore[no-untyped-def]
+    page, live_server, elks, settings
+) -> None:
+    base = live_server.url
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PUBLIC_BASE_URL = base  # 46elks posts the delivery reports to the live server
+    settings.CAMPAIGN_PROVIDER_RATE = 1000
+    elks.configure(event_delay=1.5)  # slow enough reports that the page shows each step
+    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
+    created = tenant_create(
+        name="Taxi Nord",
+        usage_limit=10_000_000,
+        owner_email="owner@taxinord.example",
+        actor=StaffFactory(),
+        request=None,
+    )
+    owner, tenant = created.owner, created.tenant
+    owner.set_password(PASSWORD)
+    owner.save()
+    with scope(tenant=tenant.pk):
+        number = number_rent(
+            tenant=tenant,
+            country="se",
+            capabilities=["sms", "voice"],
+            category="mobile",
+            request_key=uuid.uuid4(),
+            actor=owner,
+        )
+        customers = ContactList.objects.create(tenant=tenant, name="Customers")
+        for i, name in enumerate(["Ada Lovelace", "Alan Turing"]):
+            customers.contacts.add(
+                Contact.objects.create(tenant=tenant, phone=f"+4670000010{i}", name=name)
+            )
+        campaign = Campaign.objects.create(
+            tenant=tenant,
+            name="Winter tyres",
+            sender=number.number,
+            template="Hi {first_name}, winter tyres are in.",
+            created_by=owner,
+        )
+        campaign.lists.add(customers)
+        campaign_launch(campaign=campaign, actor=owner)
+        campaign_run(campaign_id=campaign.pk)
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill("owner@taxinord.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/t/{tenant.slug}/messages/new/")
+    page.locator("#id_sender").select_option(number.number)
+    page.locator("#id_recipients").fill("070-000 00 01, 070-000 00 02, 070-000 00 03")
+    page.locator("#id_message").fill("Your car is on its way.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("3 messages queued for sending.")).to_be_visible()
+    expect(page.get_by_text("Showing the messages of one send.")).to_be_visible()
+
+    statuses = page.locator("#results [data-status]")
+    expect(statuses).to_have_count(3)
+    for i in range(3):  # without a reload, each row reaches its final status
+        expect(statuses.nth(i)).to_have_text("Delivered", timeout=15_000)
+    expect(page.locator("#results")).not_to_have_attribute("hx-trigger", "every 3s")
+    expect(page.locator("#results [aria-busy]")).to_have_count(0)
+
+    page.get_by_role("link", name="Show all").click()
+    log = page.locator("#results")
+    expect(log).to_contain_text("Hi Ada, winter tyres are in.")
+    expect(log).to_contain_text("Winter tyres")  # the campaign, linked
+    page.locator("select[name=source]").select_option("campaign")
+    expect(log.locator("[data-status]")).to_have_count(2)
+    expect(log).not_to_contain_text("Your car is on its way.")
+    page.locator("select[name=source]").select_option("")
+    expect(log.locator("[data-status]")).to_have_count(5)
+    screenshot(page, "message-log-1366")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "message-log-390")
