@@ -229,10 +229,15 @@ MMS_IMAGE_URL_DAYS = env.int("MMS_IMAGE_URL_DAYS", default=7)
 CUSTOMER_WEBHOOK_ALLOW_PRIVATE = env.bool("CUSTOMER_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # Campaigns: the provider's send limit shared by all workers (messages per second), and
-# how long a claimed recipient may stay "sending" before it is treated as unknown.
+# the lease on claimed recipients: a worker renews it every third of it, so a claim not
+# renewed for this long belongs to a dead worker (never-attempted rows go back to the queue
+# and the campaign resumes on the next tick). Keep it well above ELKS_TIMEOUT.
 CAMPAIGN_PROVIDER_RATE = env.int("CAMPAIGN_PROVIDER_RATE", default=20)
 CAMPAIGN_CLAIM_BATCH = env.int("CAMPAIGN_CLAIM_BATCH", default=200)
-CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", default=120)
+CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", default=30)
+# A send attempted without an answer that 46elks' history still lacks this long after the
+# attempt was never accepted, and is sent again.
+CAMPAIGN_RECONCILE_AFTER_SECONDS = env.int("CAMPAIGN_RECONCILE_AFTER_SECONDS", default=60)
 
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
