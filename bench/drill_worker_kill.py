@@ -194,6 +194,13 @@ def main() -> None:
     parser.add_argument("--kill-campaign-at", type=float, default=25.0, help="s after launch")
     parser.add_argument("--burst-at", type=float, default=40.0, help="s after launch")
     parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument(
+        "--webhook-workers",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="split layout: webhooks workers (one of them is killed)",
+    )
     parser.add_argument("--restart-delay", type=float, default=2.0)
     parser.add_argument("--max-minutes", type=float, default=8.0)
     parser.add_argument("--keep-db", action="store_true")
@@ -266,7 +273,9 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
         ],
         env,
     )
-    groups = QUEUE_GROUPS[args.layout]
+    groups = dict(QUEUE_GROUPS[args.layout])
+    if args.layout == "split" and args.webhook_workers == 2:
+        groups["webhooks-b"] = "webhooks"  # a second one, as on another machine
     workers = {
         name: common.start(f"drill-worker-{name}", worker_argv(name, queues, 2), env)
         for name, queues in groups.items()
@@ -296,6 +305,7 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
     campaign_worker = "campaigns" if args.layout == "split" else "all"
     webhook_worker = "webhooks" if args.layout == "split" else "all"
     events: dict[str, float] = {}
+    orphans: list[int] = []
 
     def restart(name: str) -> None:
         time.sleep(args.restart_delay)
@@ -311,6 +321,16 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
         wait_until(args.kill_campaign_at)
         kill_group(workers[campaign_worker])
         events["campaign worker killed"] = time.time()
+        time.sleep(0.3)
+        with common.pg_connect() as conn:  # no campaign worker is alive: these were its rows
+            orphans.extend(
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM messaging_campaignrecipient WHERE campaign_id = %s "
+                    "AND status = 'sending'",
+                    [campaign.pk],
+                ).fetchall()
+            )
         print(
             f"  t={time.time() - launched:5.1f} s kill -9 {campaign_worker} worker (mid-campaign)"
         )
@@ -332,7 +352,8 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
     status = ""
     while time.time() - launched < args.max_minutes * 60:
         time.sleep(2)
-        status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).get()
+        with scopes_disabled():
+            status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).get()
         if int(time.time() - launched) % 20 < 2:
             print(f"  t={time.time() - launched:5.0f} s {bench_campaign.counts(campaign.pk)}")
         if status == Campaign.Status.COMPLETED and not drill.is_alive():
@@ -342,11 +363,24 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
     inbound.give_up = time.time() + 30
     for t in threads:
         t.join(timeout=40)
-    report(args, campaign, launched, finished, status, events, inbound, sandbox_base, sandbox_db)
+    report(
+        args,
+        campaign,
+        launched,
+        finished,
+        status,
+        events,
+        inbound,
+        sandbox_base,
+        sandbox_db,
+        orphans,
+    )
     common.stop(sandbox)
 
 
-def report(args, campaign, launched, finished, status, events, inbound, sandbox_base, sandbox_db):  # type: ignore[no-untyped-def]
+def report(
+    args, campaign, launched, finished, status, events, inbound, sandbox_base, sandbox_db, orphans
+):  # type: ignore[no-untyped-def]
     with common.pg_connect() as conn:
         final = dict(
             conn.execute(
@@ -364,19 +398,24 @@ def report(args, campaign, launched, finished, status, events, inbound, sandbox_
         }
         killed = events.get("campaign worker killed", launched)
         resumed = conn.execute(
-            "SELECT extract(epoch FROM min(sent_at)) FROM messaging_campaignrecipient "
+            "SELECT extract(epoch FROM min(sent_at))::float FROM messaging_campaignrecipient "
             "WHERE campaign_id = %s AND sent_at > to_timestamp(%s)",
             [campaign.pk, killed + args.restart_delay / 2],
         ).fetchone()[0]
         last_before = conn.execute(
-            "SELECT extract(epoch FROM max(sent_at)) FROM messaging_campaignrecipient "
+            "SELECT extract(epoch FROM max(sent_at))::float FROM messaging_campaignrecipient "
             "WHERE campaign_id = %s AND sent_at <= to_timestamp(%s)",
             [campaign.pk, killed + 1],
         ).fetchone()[0]
         done_at = conn.execute(
-            "SELECT extract(epoch FROM finished_at) FROM messaging_campaign WHERE id = %s",
+            "SELECT extract(epoch FROM finished_at)::float FROM messaging_campaign WHERE id = %s",
             [campaign.pk],
         ).fetchone()[0]
+        orphan_sent = conn.execute(
+            "SELECT extract(epoch FROM min(sent_at))::float, extract(epoch FROM max(sent_at))::float"
+            " FROM messaging_campaignrecipient WHERE id = ANY(%s)",
+            [orphans],
+        ).fetchone()
         pending_events = conn.execute(
             "SELECT count(*) FROM providers_webhookevent WHERE status <> 'processed'"
         ).fetchone()[0]
@@ -395,7 +434,10 @@ def report(args, campaign, launched, finished, status, events, inbound, sandbox_
     out = io.StringIO()
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p()
-    p(f"=== Worker-kill drill, {args.layout} layout · {common.machine()}")
+    layout = args.layout
+    if layout == "split" and args.webhook_workers == 2:
+        layout += ", two webhooks workers"
+    p(f"=== Worker-kill drill, {layout} layout · {common.machine()}")
     p(f"campaign: {len(phones):,} recipients at {args.rate}/s; final status {status}; "
       f"statuses {dict(sorted(final.items()))}")  # fmt: skip
     if done_at:
@@ -405,6 +447,9 @@ def report(args, campaign, launched, finished, status, events, inbound, sandbox_
         gap = f" (last send before it {kill_at - last_before:.1f} s earlier)" if last_before else ""
         p(f"campaign worker killed at t={kill_at - launched:.1f} s{gap}; first send after the "
           f"kill {resumed - kill_at:.1f} s later (restart after {args.restart_delay:g} s)")  # fmt: skip
+    if orphans and orphan_sent[0] and kill_at:
+        p(f"the killed worker's {len(orphans)} claimed rows: sent again from "
+          f"{orphan_sent[0] - kill_at:.1f} s to {orphan_sent[1] - kill_at:.1f} s after the kill")  # fmt: skip
     p(f"sends per recipient at the sandbox: {len(per):,} recipients got an SMS; sent twice "
       f"{twice}; never sent {never}")  # fmt: skip
     p(f"GET /a1/sms (history) calls: {len(history)}")
