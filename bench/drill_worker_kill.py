@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -164,8 +165,6 @@ class Inbound:
 
 
 def sandbox_get(base: str, path: str) -> dict:
-    import json
-
     with urllib.request.urlopen(f"{base}{path}", timeout=10) as response:
         return json.loads(response.read())
 
@@ -201,6 +200,12 @@ def main() -> None:
         default=1,
         help="split layout: webhooks workers (one of them is killed)",
     )
+    parser.add_argument(
+        "--post-latency",
+        type=float,
+        default=0.05,
+        help="seconds the sandbox takes per POST /a1/sms, so a kill can catch one in flight",
+    )
     parser.add_argument("--restart-delay", type=float, default=2.0)
     parser.add_argument("--max-minutes", type=float, default=8.0)
     parser.add_argument("--keep-db", action="store_true")
@@ -223,6 +228,15 @@ def run(args, sandbox_port: int, sandbox_db: str) -> None:  # type: ignore[no-un
     common.flush_redis()
     sandbox = bench_campaign.sandbox_start(sandbox_port, sandbox_db, balance=10**14)
     sandbox_base = f"http://{common.HOST}:{sandbox_port}"
+    if args.post_latency > 0:
+        chaos = {"rate": 1, "mode": "slow", "latency": args.post_latency}
+        request = urllib.request.Request(
+            f"{sandbox_base}/sandbox/chaos",
+            data=json.dumps({**chaos, "paths": ["sms"], "methods": ["POST"]}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).read()
     web_port = common.free_port()
     extra = {
         "ELKS_API_URL": f"{sandbox_base}/a1",
@@ -438,6 +452,8 @@ def report(
     if layout == "split" and args.webhook_workers == 2:
         layout += ", two webhooks workers"
     p(f"=== Worker-kill drill, {layout} layout · {common.machine()}")
+    p(f"sandbox POST /a1/sms latency {args.post_latency * 1000:.0f} ms; worker restart "
+      f"{args.restart_delay:g} s after each kill")  # fmt: skip
     p(f"campaign: {len(phones):,} recipients at {args.rate}/s; final status {status}; "
       f"statuses {dict(sorted(final.items()))}")  # fmt: skip
     if done_at:
@@ -466,6 +482,9 @@ def report(
         p(f"  campaign worker down (kill → +10 s)    "
           f"{stats(inbound.latencies(kill_at, kill_at + 10))}")  # fmt: skip
     hook_kill = events.get("webhooks worker killed")
+    if hook_kill and burst_start:
+        p(f"  burst, before the webhooks kill        "
+          f"{stats(inbound.latencies(burst_start, hook_kill))}")  # fmt: skip
     if hook_kill:
         p(f"  webhooks worker down (kill → +10 s)    "
           f"{stats(inbound.latencies(hook_kill, hook_kill + 10))}")  # fmt: skip
