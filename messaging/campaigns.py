@@ -52,8 +52,8 @@ from providers.elks.types import Sms
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
-# The history walk reaches this far either side of the attempts (clock skew, slow acceptance).
-RECONCILE_MARGIN = timedelta(minutes=2)
+# Clock skew allowed between this server and 46elks when matching a send to its attempt.
+RECONCILE_SKEW = timedelta(seconds=10)
 
 
 class CampaignError(Exception):
@@ -720,8 +720,10 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
     """Settle `unknown` sends from 46elks' history: found → sent; surely absent → pending.
 
     One paged walk of GET /sms over the window of the attempts, for all of the campaign's
-    unknown rows at once (asking per recipient cost one call per row per tick). A send is
-    matched by recipient, sender and text near its attempt, and an SMS settles one row only.
+    unknown rows at once (asking per recipient on every tick cost one call per row per
+    tick); when the rows are fewer than the pages that walk would take (a killed worker
+    leaves one or two), one `to`-filtered call per row over its own window instead. A send
+    is matched by recipient, sender and text near its attempt; an SMS settles one row only.
     A row is returned to `pending` only once CAMPAIGN_RECONCILE_AFTER_SECONDS have passed
     since its attempt and the whole walk succeeded.
     """
@@ -734,15 +736,26 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
     if not rows:
         return 0
     attempts = {r.pk: r.attempted_at or r.claimed_at or now for r in rows}
-    first, last = min(attempts.values()), max(attempts.values())
+    # 46elks creates the SMS within the request's timeout of the attempt.
+    margin = timedelta(seconds=settings.ELKS_TIMEOUT) + RECONCILE_SKEW
+    first, last = min(attempts.values()) - margin, min(now, max(attempts.values()) + margin)
     client = elks_for_tenant(campaign.tenant)
+    # Our own sends in the window: a lower bound on the pages a walk of it would take.
+    pages = 1 + CampaignRecipient.objects.filter(sent_at__range=(first, last)).count() // max(
+        1, client.page_size
+    )
+    if len(rows) >= pages:
+        windows = [(None, first, last)]
+    else:
+        windows = [
+            (r.phone, attempts[r.pk] - margin, min(now, attempts[r.pk] + margin)) for r in rows
+        ]
     found: dict[tuple[str, str], list[Sms]] = {}
     try:
-        for sms in client.sms_list(
-            start=min(now, last + RECONCILE_MARGIN), end=first - RECONCILE_MARGIN
-        ):
-            if sms.direction in (None, "outgoing") and sms.from_ == campaign.sender and sms.id:
-                found.setdefault((sms.to or "", sms.message or ""), []).append(sms)
+        for to, after, before in windows:
+            for sms in client.sms_list(to=to, start=before, end=after):
+                if sms.direction in (None, "outgoing") and sms.from_ == campaign.sender and sms.id:
+                    found.setdefault((sms.to or "", sms.message or ""), []).append(sms)
     except ElksError as exc:
         log.warning("Reconciling campaign %s failed: %s", campaign.pk, exc)
         return 0
@@ -762,9 +775,7 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
             (
                 sms
                 for sms in found.get((recipient.phone, body), [])
-                if sms.id not in taken
-                and sms.created
-                and abs(sms.created - attempted) <= RECONCILE_MARGIN
+                if sms.id not in taken and sms.created and abs(sms.created - attempted) <= margin
             ),
             None,
         )

@@ -163,3 +163,29 @@ def test_reconciliation_walks_the_history_once_for_many_rows(tenant, elks, setti
     assert _history_calls(elks) - before == 3  # 253 rows, pages of 100
     assert _statuses() == {"sent": 253}
     assert set(_sends(elks).values()) == {1}
+
+
+def test_one_lost_answer_is_looked_up_by_recipient_not_by_a_walk(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+    """A walk of a busy window takes many pages; a killed worker leaves one row: one call."""
+    from providers.clients import elks_for_tenant
+
+    campaign = _campaign(tenant, _contacts(tenant, 25))
+    campaign_launch(campaign=campaign, actor=None)
+
+    def small_pages(tenant):  # type: ignore[no-untyped-def]
+        client = elks_for_tenant(tenant)
+        client.page_size = 10  # 25 sends in the window: a walk would take 3 pages
+        return client
+
+    with _kill_on_send(13, after_post=True), pytest.raises(Killed):
+        campaign_run(campaign_id=campaign.pk)
+    _tick(timezone.now() + timedelta(seconds=31))
+    campaign_run(campaign_id=campaign.pk)
+    assert _statuses() == {"sent": 24, "unknown": 1}
+    before = elks.api_requests(method="GET", path="/a1/sms")
+    with mock.patch.object(engine, "elks_for_tenant", small_pages):
+        assert reconcile_unknown(campaign=campaign, now=timezone.now() + timedelta(seconds=61)) == 1
+    calls = elks.api_requests(method="GET", path="/a1/sms")[len(before) :]
+    assert len(calls) == 1 and calls[0]["params"].get("to")
+    assert _statuses() == {"sent": 25}
+    assert len(_sends(elks)) == 25 and set(_sends(elks).values()) == {1}
