@@ -660,10 +660,11 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
         running = list(Campaign.objects.filter(status=Campaign.Status.RUNNING))
         settle = now - timedelta(seconds=settings.CAMPAIGN_RECONCILE_AFTER_SECONDS)
         unknown = list(
-            Campaign.objects.filter(recipients__status="unknown")
-            .filter(
+            # One filter() call: the conditions must hold for the same recipient row.
+            Campaign.objects.filter(
                 Q(recipients__attempted_at__lte=settle)
-                | Q(recipients__attempted_at__isnull=True, recipients__claimed_at__lte=settle)
+                | Q(recipients__attempted_at__isnull=True, recipients__claimed_at__lte=settle),
+                recipients__status="unknown",
             )
             .distinct()
             .select_related("tenant")

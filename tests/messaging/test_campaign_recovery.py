@@ -189,3 +189,21 @@ def test_one_lost_answer_is_looked_up_by_recipient_not_by_a_walk(tenant, elks) -
     assert len(calls) == 1 and calls[0]["params"].get("to")
     assert _statuses() == {"sent": 25}
     assert len(_sends(elks)) == 25 and set(_sends(elks).values()) == {1}
+
+
+def test_the_tick_asks_the_history_only_when_an_unknown_row_is_due(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+    campaign = _campaign(tenant, _contacts(tenant, 3))
+    campaign_launch(campaign=campaign, actor=None)
+    campaign_run(campaign_id=campaign.pk)
+    now = timezone.now()
+    CampaignRecipient.objects.update(attempted_at=now - timedelta(minutes=5))  # old sends
+    fresh = CampaignRecipient.objects.order_by("id").first()
+    CampaignRecipient.objects.filter(pk=fresh.pk).update(
+        status="unknown", attempted_at=now, elks_id=None
+    )
+    before = _history_calls(elks)
+    _tick(now + timedelta(seconds=10))  # the unknown row is 10 s old: not yet
+    assert _history_calls(elks) == before
+    _tick(now + timedelta(seconds=61))
+    assert _history_calls(elks) == before + 1
+    assert _statuses() == {"sent": 3}
