@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check browser e2e venv clean worker beat
+.PHONY: demo test lint check browser e2e venv clean worker worker-webhooks worker-campaigns worker-main beat
 
 venv: $(STAMP)
 
@@ -38,8 +38,24 @@ test: venv browser lint
 e2e: venv browser
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
+# One worker per queue group (config/celery_app.py), so a campaign never delays the inbox:
+# webhooks (provider callbacks), campaigns (campaign runs, imports), and main for the rest.
+# Ctrl-C stops all three. WORKER_ARGS passes more options to each, e.g. WORKER_ARGS="-l warning".
 worker: venv
-	$(BIN)/celery -A config worker -l info
+	trap 'kill 0' INT TERM; \
+	$(MAKE) --no-print-directory worker-webhooks & \
+	$(MAKE) --no-print-directory worker-campaigns & \
+	$(MAKE) --no-print-directory worker-main & \
+	wait
+
+worker-webhooks: venv
+	$(BIN)/celery -A config worker -n webhooks@%h -Q webhooks -c 2 -l info $(WORKER_ARGS)
+
+worker-campaigns: venv
+	$(BIN)/celery -A config worker -n campaigns@%h -Q campaigns -c 2 -l info $(WORKER_ARGS)
+
+worker-main: venv
+	$(BIN)/celery -A config worker -n main@%h -Q sending,default,sync -c 2 -l info $(WORKER_ARGS)
 
 beat: venv
 	$(BIN)/celery -A config beat -l info

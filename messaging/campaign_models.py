@@ -184,6 +184,9 @@ class CampaignRecipient(TenantOwned):
     reserved = models.BigIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Committed just before the provider call: a claimed row without it was never sent and
+    # is simply re-queued when its worker dies; only rows with it can need 46elks' history.
+    attempted_at = models.DateTimeField(null=True, blank=True)
     # Quiet hours in the recipient's zone: not claimed before this time.
     not_before = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

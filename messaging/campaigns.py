@@ -4,10 +4,13 @@ How a recipient is sent at most once, whatever dies when:
 - launch creates one row per (campaign, phone) with a unique constraint (INSERT ... SELECT);
 - a worker claims a batch with one conditional UPDATE (`pending → sending`, FOR UPDATE SKIP
   LOCKED on PostgreSQL), so two workers never hold the same row;
-- a row left in `sending` past its lease (its worker died before, during or after the call)
-  becomes `unknown` and is never resent blindly: the reconcile step looks for it in 46elks'
-  history (to, from, text, time window) and marks it sent, or, when it is certainly absent,
-  returns it to `pending` so it is sent once.
+- a worker renews its claims while it works; just before each provider call it commits
+  `attempted_at` on that row (only if the row is still its own claim);
+- a claim not renewed within the lease belongs to a dead worker: rows it never attempted go
+  straight back to `pending` (they were never sent), and the beat tick starts a worker for the
+  campaign at once; rows it attempted become `unknown` and are never resent blindly: one paged
+  walk of 46elks' history per campaign, over the window of their attempts, marks each found
+  one sent, and returns the ones certainly absent to `pending` so they are sent once.
 And at least once: nothing is dropped; 429s put the row back in its place.
 """
 
@@ -25,7 +28,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
@@ -45,12 +48,13 @@ from messaging.services import (
 from messaging.text import sms_size
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError, ElksRateLimited
+from providers.elks.types import Sms
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
-# A send is still "sending" after this long only if its worker died.
-RECONCILE_WINDOW = timedelta(minutes=10)
+# Clock skew allowed between this server and 46elks when matching a send to its attempt.
+RECONCILE_SKEW = timedelta(seconds=10)
 
 
 class CampaignError(Exception):
@@ -432,7 +436,9 @@ def claim_batch(*, campaign: Campaign, size: int) -> list[int]:
             "AND status = 'pending' RETURNING id"
         )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [now, campaign.pk, now, size])
+        # Stored as the ORM stores it, so the claim can be matched by value (`_attempt`).
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        cursor.execute(sql, [stamp, campaign.pk, stamp, size])
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -508,7 +514,11 @@ def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore
 def _send_each(campaign, recipients, blocked, client, bucket, provider, started) -> int:  # type: ignore[no-untyped-def]
     price = settings.SMS_PART_ESTIMATE
     sent = 0
+    renewed = time.monotonic()
     for index, recipient in enumerate(recipients):
+        if time.monotonic() - renewed >= settings.CAMPAIGN_SENDING_LEASE_SECONDS / 3:
+            _renew(recipients[index:])
+            renewed = time.monotonic()
         if index % 10 == 0:  # pause and cancel take effect within ten sends
             campaign.refresh_from_db(fields=["status"])
             if campaign.status != Campaign.Status.RUNNING:
@@ -541,6 +551,9 @@ def _send_each(campaign, recipients, blocked, client, bucket, provider, started)
             return sent
         bucket.acquire()
         provider.acquire()
+        if not _attempt(recipient, body=body, reserved=estimate):
+            _release(campaign.tenant_id, estimate)  # no longer ours: its lease ran out
+            continue
         started["index"] = index
         try:
             result = client.sms_send(
@@ -588,10 +601,40 @@ def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None
         campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
 
+def _renew(recipients: list[CampaignRecipient]) -> None:
+    """Extend this worker's lease on the rows it still holds (a dead worker stops renewing)."""
+    mine = [r for r in recipients if r.claimed_at is not None]
+    if not mine:
+        return
+    now = timezone.now()
+    for claimed_at in {r.claimed_at for r in mine}:
+        CampaignRecipient.objects.filter(
+            pk__in=[r.pk for r in mine if r.claimed_at == claimed_at],
+            status="sending",
+            claimed_at=claimed_at,
+        ).update(claimed_at=now)
+    for recipient in mine:
+        recipient.claimed_at = now
+
+
+def _attempt(recipient: CampaignRecipient, *, body: str, reserved: int) -> bool:
+    """Commit that the provider call is about to start, if the row is still this worker's
+    claim (not re-queued after an expired lease). The text and reservation are kept for
+    reconciliation, should the answer never be recorded."""
+    return bool(
+        CampaignRecipient.objects.filter(
+            pk=recipient.pk,
+            status="sending",
+            attempted_at__isnull=True,
+            claimed_at=recipient.claimed_at,
+        ).update(attempted_at=timezone.now(), body=body, reserved=reserved)
+    )
+
+
 def _unclaim(recipients: list[CampaignRecipient]) -> None:
     """Never-attempted rows go back to pending in their place (same ids, same order)."""
     CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients], status="sending").update(
-        status="pending", claimed_at=None
+        status="pending", claimed_at=None, attempted_at=None
     )
 
 
@@ -617,13 +660,17 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
     lease = timedelta(seconds=settings.CAMPAIGN_SENDING_LEASE_SECONDS)
     started = 0
     with scopes_disabled():
-        CampaignRecipient.objects.filter(status="sending", claimed_at__lt=now - lease).update(
-            status="unknown", error="The worker stopped during the send; checking 46elks."
-        )
+        orphaned = recipients_recover(now=now)
         due = list(Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now))
         running = list(Campaign.objects.filter(status=Campaign.Status.RUNNING))
+        settle = now - timedelta(seconds=settings.CAMPAIGN_RECONCILE_AFTER_SECONDS)
         unknown = list(
-            Campaign.objects.filter(recipients__status="unknown")
+            # One filter() call: the conditions must hold for the same recipient row.
+            Campaign.objects.filter(
+                Q(recipients__attempted_at__lte=settle)
+                | Q(recipients__attempted_at__isnull=True, recipients__claimed_at__lte=settle),
+                recipients__status="unknown",
+            )
             .distinct()
             .select_related("tenant")
         )
@@ -647,53 +694,109 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
             continue
         with scope(tenant=campaign.tenant_id):
             pending = CampaignRecipient.objects.filter(campaign=campaign, status="pending")
+            if campaign.pk in orphaned and pending.exists():
+                # Its worker died: resume now, not when the slow path below comes round.
+                if cache.add(f"campaign-resume:{campaign.pk}", 1, timeout=lease.seconds):
+                    enqueue_workers(campaign, workers=1)
             # At most one extra worker per campaign per worker lifetime, not one per tick.
-            if pending.exists() and cache.add(f"campaign-tick:{campaign.pk}", 1, timeout=240):
+            elif pending.exists() and cache.add(f"campaign-tick:{campaign.pk}", 1, timeout=240):
                 enqueue_workers(campaign, workers=1)
             else:
                 _maybe_complete(campaign)
     return started
 
 
+def recipients_recover(*, now: datetime) -> set[int]:
+    """Rows whose worker died (claim not renewed within the lease): never attempted → back
+    to `pending` (nothing was sent); attempted without an answer → `unknown`, for the history.
+    Returns the campaigns that lost a worker."""
+    stale = now - timedelta(seconds=settings.CAMPAIGN_SENDING_LEASE_SECONDS)
+    orphans = CampaignRecipient.objects.filter(status="sending", claimed_at__lt=stale)
+    campaigns = set(orphans.order_by().values_list("campaign_id", flat=True).distinct())
+    if not campaigns:
+        return campaigns
+    orphans.filter(attempted_at__isnull=True).update(status="pending", claimed_at=None)
+    CampaignRecipient.objects.filter(
+        status="sending", claimed_at__lt=stale, attempted_at__lt=stale
+    ).update(status="unknown", error="The worker stopped during the send; checking 46elks.")
+    return campaigns
+
+
 def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int:
-    """Settle `unknown` sends from 46elks' history: found → sent; surely absent → pending."""
+    """Settle `unknown` sends from 46elks' history: found → sent; surely absent → pending.
+
+    One paged walk of GET /sms over the window of the attempts, for all of the campaign's
+    unknown rows at once (asking per recipient on every tick cost one call per row per
+    tick); when the rows are fewer than the pages that walk would take (a killed worker
+    leaves one or two), one `to`-filtered call per row over its own window instead. A send
+    is matched by recipient, sender and text near its attempt; an SMS settles one row only.
+    A row is returned to `pending` only once CAMPAIGN_RECONCILE_AFTER_SECONDS have passed
+    since its attempt and the whole walk succeeded.
+    """
     now = now or timezone.now()
+    rows = list(
+        CampaignRecipient.objects.filter(campaign=campaign, status="unknown").select_related(
+            "contact"
+        )
+    )
+    if not rows:
+        return 0
+    attempts = {r.pk: r.attempted_at or r.claimed_at or now for r in rows}
+    # 46elks creates the SMS within the request's timeout of the attempt.
+    margin = timedelta(seconds=settings.ELKS_TIMEOUT) + RECONCILE_SKEW
+    first, last = min(attempts.values()) - margin, min(now, max(attempts.values()) + margin)
     client = elks_for_tenant(campaign.tenant)
+    # Our own sends in the window: a lower bound on the pages a walk of it would take.
+    pages = 1 + CampaignRecipient.objects.filter(sent_at__range=(first, last)).count() // max(
+        1, client.page_size
+    )
+    if len(rows) >= pages:
+        windows = [(None, first, last)]
+    else:
+        windows = [
+            (r.phone, attempts[r.pk] - margin, min(now, attempts[r.pk] + margin)) for r in rows
+        ]
+    found: dict[tuple[str, str], list[Sms]] = {}
+    try:
+        for to, after, before in windows:
+            for sms in client.sms_list(to=to, start=before, end=after):
+                if sms.direction in (None, "outgoing") and sms.from_ == campaign.sender and sms.id:
+                    found.setdefault((sms.to or "", sms.message or ""), []).append(sms)
+    except ElksError as exc:
+        log.warning("Reconciling campaign %s failed: %s", campaign.pk, exc)
+        return 0
+    ids = [sms.id for group in found.values() for sms in group]
+    taken = set(CampaignRecipient.objects.filter(elks_id__in=ids).values_list("elks_id", flat=True))
+    settle = timedelta(seconds=settings.CAMPAIGN_RECONCILE_AFTER_SECONDS)
     settled = 0
-    for recipient in CampaignRecipient.objects.filter(campaign=campaign, status="unknown"):
-        claimed = recipient.claimed_at or now
+    for recipient in rows:
+        attempted = attempts[recipient.pk]
         body = recipient.body or template_render(
             campaign.template,
             recipient.contact.template_values()
             if recipient.contact
             else {"phone": recipient.phone},
         )
-        try:
-            match = next(
-                (
-                    sms
-                    for sms in client.sms_list(to=recipient.phone, end=claimed - RECONCILE_WINDOW)
-                    if sms.from_ == campaign.sender
-                    and (sms.message or "") == body
-                    and sms.created
-                    and abs(sms.created - claimed) <= RECONCILE_WINDOW
-                ),
-                None,
-            )
-        except ElksError as exc:
-            log.warning("Reconciling campaign %s failed: %s", campaign.pk, exc)
-            return settled
+        match = next(
+            (
+                sms
+                for sms in found.get((recipient.phone, body), [])
+                if sms.id not in taken and sms.created and abs(sms.created - attempted) <= margin
+            ),
+            None,
+        )
         if match is not None:
+            taken.add(match.id)
             CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
                 status="sent", elks_id=match.id, cost=match.cost, sent_at=match.created, error=""
             )
             campaign_message_record(recipient_id=recipient.pk)
             settled += 1
-        elif now - claimed > RECONCILE_WINDOW:
-            # 46elks has no such message long after the attempt: it was never sent.
+        elif now - attempted >= settle:
+            # 46elks has no such message well after the attempt: it was never sent.
             _release(campaign.tenant_id, recipient.reserved)
             CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
-                status="pending", claimed_at=None, reserved=0, error=""
+                status="pending", claimed_at=None, attempted_at=None, reserved=0, error=""
             )
             settled += 1
     return settled

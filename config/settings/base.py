@@ -252,10 +252,15 @@ CUSTOMER_WEBHOOK_ALLOWED_PORTS = env.list(
 )
 
 # Campaigns: the provider's send limit shared by all workers (messages per second), and
-# how long a claimed recipient may stay "sending" before it is treated as unknown.
+# the lease on claimed recipients: a worker renews it every third of it, so a claim not
+# renewed for this long belongs to a dead worker (never-attempted rows go back to the queue
+# and the campaign resumes on the next tick). Keep it well above ELKS_TIMEOUT.
 CAMPAIGN_PROVIDER_RATE = env.int("CAMPAIGN_PROVIDER_RATE", default=20)
 CAMPAIGN_CLAIM_BATCH = env.int("CAMPAIGN_CLAIM_BATCH", default=200)
-CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", default=120)
+CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", default=30)
+# A send attempted without an answer that 46elks' history still lacks this long after the
+# attempt was never accepted, and is sent again.
+CAMPAIGN_RECONCILE_AFTER_SECONDS = env.int("CAMPAIGN_RECONCILE_AFTER_SECONDS", default=60)
 
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
@@ -279,6 +284,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# Every task runs on one of five queues (declared in config/celery_app.py), so a long task on
+# one cannot delay another's: a campaign task holds its worker for minutes, and inbound SMS
+# and delivery reports must still be processed within seconds. `make worker` starts one
+# worker per group; tests/test_celery_routes.py fails for a task that has no route here.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    # Provider callbacks: inbound SMS/MMS, delivery reports, calls (latency-critical).
+    "providers.tasks.webhooks_drain": {"queue": "webhooks"},
+    "providers.tasks.webhooks_replay": {"queue": "webhooks"},
+    # One-off sends a person is waiting for.
+    "messaging.tasks.messages_send": {"queue": "sending"},
+    "messaging.tasks.outbox_sweep": {"queue": "sending"},
+    # Bulk work that holds a worker for minutes: campaign runs and contact imports.
+    "messaging.tasks.campaign_run": {"queue": "campaigns"},
+    "messaging.tasks.contact_import_run": {"queue": "campaigns"},
+    # Pulls from providers (paged, can be slow).
+    "accounts.tasks.provider_sync": {"queue": "sync"},
+    "messaging.tasks.history_sync": {"queue": "sync"},
+    "calls.tasks.history_sync": {"queue": "sync"},
+    # Short periodic jobs and downloads. The campaign tick is here, not on `campaigns`: it
+    # resumes campaigns whose worker died, so it must not wait behind campaign runs.
+    "messaging.tasks.campaigns_tick": {"queue": "default"},
+    "messaging.tasks.imports_sweep": {"queue": "default"},
+    "messaging.tasks.retention": {"queue": "default"},
+    "messaging.tasks.customer_webhooks_due": {"queue": "default"},
+    "messaging.tasks.mms_images_*": {"queue": "default"},
+    "calls.tasks.recording*": {"queue": "default"},
+    "numbers.tasks.quarantine_expire": {"queue": "default"},
+}
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
     "webhooks-replay": {"task": "providers.tasks.webhooks_replay", "schedule": 60.0},

@@ -333,8 +333,12 @@ def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices,
         campaign_launch(campaign=naive, actor=None)
         guarded = _campaign(tenant, ContactList.objects.get(name="Customers"), name="guarded")
         campaign_launch(campaign=guarded, actor=None)
-    # 1. Without the claim the race is real: some recipients are sent twice.
-    with mock.patch.object(engine, "claim_batch", _naive_claim):
+    # 1. Without the claim (nor the attempt's check that the row is still this worker's),
+    # the race is real: some recipients are sent twice.
+    with (
+        mock.patch.object(engine, "claim_batch", _naive_claim),
+        mock.patch.object(engine, "_attempt", lambda recipient, **fields: True),
+    ):
         _two_workers(naive.pk, tenant.pk)
     duplicates = sum(n - 1 for n in _sends(elks).values() if n > 1)
     assert duplicates > 0

@@ -30,7 +30,7 @@ from providers.services import webhooks_drain
 from tests.conftest import World, client_for
 from tests.factories import approved_sender
 
-MIGRATION = "0008_h3_campaign_messages_in_log"
+MIGRATION = "0009_campaign_messages_in_log"
 
 
 def _contacts(tenant, n: int) -> ContactList:  # type: ignore[no-untyped-def]

@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_sender_audit_actions'),
-        ('messaging', '0007_seed_sender_deny_list'),
+        ('messaging', '0008_image_download_attempts'),
         ('numbers', '0002_phonenumber_voicemail_greeting'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
