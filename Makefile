@@ -39,17 +39,19 @@ e2e: venv browser
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 # One worker per queue group (config/celery_app.py), so a campaign never delays the inbox:
-# webhooks (provider callbacks), campaigns (campaign runs, imports), and main for the rest.
-# Ctrl-C stops all three. WORKER_ARGS passes more options to each, e.g. WORKER_ARGS="-l warning".
+# webhooks twice (provider callbacks: one killed costs the inbox nothing), campaigns (campaign
+# runs, imports), and main for the rest. Ctrl-C stops all four. WORKER_ARGS passes more options to each, e.g. WORKER_ARGS="-l warning".
 worker: venv
 	trap 'kill 0' INT TERM; \
 	$(MAKE) --no-print-directory worker-webhooks & \
+	$(MAKE) --no-print-directory worker-webhooks WEBHOOKS_NAME=webhooks2 & \
 	$(MAKE) --no-print-directory worker-campaigns & \
 	$(MAKE) --no-print-directory worker-main & \
 	wait
 
+WEBHOOKS_NAME ?= webhooks
 worker-webhooks: venv
-	$(BIN)/celery -A config worker -n webhooks@%h -Q webhooks -c 2 -l info $(WORKER_ARGS)
+	$(BIN)/celery -A config worker -n $(WEBHOOKS_NAME)@%h -Q webhooks -c 2 -l info $(WORKER_ARGS)
 
 worker-campaigns: venv
 	$(BIN)/celery -A config worker -n campaigns@%h -Q campaigns -c 2 -l info $(WORKER_ARGS)

@@ -197,7 +197,7 @@ def main() -> None:
         "--webhook-workers",
         type=int,
         choices=[1, 2],
-        default=1,
+        default=2,  # as `make worker` starts them
         help="split layout: webhooks workers (one of them is killed)",
     )
     parser.add_argument(
