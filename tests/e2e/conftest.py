@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +58,64 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# The setup most flows share: a tenant whose owner can sign in, a rented Swedish number, a sign-in.
+OWNER_PASSWORD = "a-long-owner-pass-phrase"
+
+
+@dataclass
+class Shop:
+    tenant: Any
+    owner: Any
+
+
+def shop_create(
+    *,
+    name: str = "Taxi Nord",
+    owner_email: str = "owner@taxinord.example",
+    password: str = OWNER_PASSWORD,
+    actor: Any = None,
+) -> Shop:
+    """A tenant created the way staff create one, with an owner who has a password."""
+    from accounts.services import tenant_create
+    from tests.factories import StaffFactory
+
+    created = tenant_create(
+        name=name,
+        usage_limit=10_000_000,
+        owner_email=owner_email,
+        actor=actor or StaffFactory(),
+        request=None,
+    )
+    created.owner.set_password(password)
+    created.owner.save()
+    return Shop(tenant=created.tenant, owner=created.owner)
+
+
+def number_rent_se(shop: Shop, *, capabilities: tuple[str, ...] = ("sms", "voice")) -> Any:
+    """Rents a Swedish mobile number for the shop from the sandbox, at 25 SEK a month."""
+    from django_scopes import scope
+
+    from numbers.models import NumberPrice
+    from numbers.services import number_rent
+
+    NumberPrice.objects.get_or_create(
+        country="se", category="mobile", defaults={"monthly_price": 250_000}
+    )
+    with scope(tenant=shop.tenant.pk):
+        return number_rent(
+            tenant=shop.tenant,
+            country="se",
+            capabilities=list(capabilities),
+            category="mobile",
+            request_key=uuid.uuid4(),
+            actor=shop.owner,
+        )
+
+
+def sign_in(page, base: str, email: str, password: str = OWNER_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

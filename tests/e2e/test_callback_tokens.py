@@ -3,16 +3,12 @@ for the whole tenant from the staff console. Screenshots at 390 and 1366 px."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
-from numbers.models import NumberPrice, PhoneNumber
-from numbers.services import number_rent
-from tests.e2e.conftest import screenshot
+from numbers.models import PhoneNumber
+from tests.e2e.conftest import number_rent_se, screenshot, shop_create, sign_in
 from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,44 +16,21 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-pass-phrase-for-tests"
 
 
-def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
-    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
     staff = StaffFactory(email="ops@reseller.example")
     staff.set_password(PASSWORD)
     staff.save()
-    created = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=staff,
-        request=None,
-    )
-    tenant, owner = created.tenant, created.owner
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop = shop_create(password=PASSWORD, actor=staff)
+    tenant = shop.tenant
+    number = number_rent_se(shop, capabilities=("sms", "mms", "voice"))
     with scope(tenant=tenant.pk):
-        number = number_rent(
-            tenant=tenant,
-            country="se",
-            capabilities=["sms", "mms", "voice"],
-            category="mobile",
-            request_key=uuid.uuid4(),
-            actor=owner,
-        )
         PhoneNumber.objects.filter(pk=number.pk).update(
             voice_forwards=[{"to": "+46700000009", "timeout": 20}], record_calls=True
         )
     detail = f"{base}/t/{tenant.slug}/numbers/{number.pk}/"
 
-    _login(page, base, "owner@taxinord.example")
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     for width in (390, 1366):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(detail)
@@ -67,7 +40,7 @@ def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:  # 
         screenshot(page, f"callback-tokens-owner-{width}")
 
     page.context.clear_cookies()
-    _login(page, base, "ops@reseller.example")
+    sign_in(page, base, "ops@reseller.example", PASSWORD)
     for width in (390, 1366):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(detail)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
 from calls.models import Recording
-from numbers.models import NumberPrice
-from numbers.services import number_rent, number_route
-from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory
+from numbers.services import number_route
+from tests.e2e.conftest import number_rent_se, screenshot, shop_create, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,32 +22,13 @@ def test_voicemail_appears_live_and_plays(page, live_server, elks, settings, tmp
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.PUBLIC_BASE_URL = base  # before renting: 46elks calls the live server
     settings.MEDIA_ROOT = tmp_path
-    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
-    created = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=StaffFactory(),
-        request=None,
-    )
-    owner, tenant = created.owner, created.tenant
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop = shop_create()
+    owner, tenant = shop.owner, shop.tenant
+    number = number_rent_se(shop)
     with scope(tenant=tenant.pk):
-        number = number_rent(
-            tenant=tenant,
-            country="se",
-            capabilities=["sms", "voice"],
-            category="mobile",
-            request_key=uuid.uuid4(),
-            actor=owner,
-        )
         number_route(number=number, actor=owner, voicemail_enabled=True)
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@taxinord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     page.get_by_role("link", name="Calls").first.click()
     expect(page.get_by_text("No calls yet")).to_be_visible()
 

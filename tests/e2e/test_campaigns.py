@@ -8,11 +8,10 @@ import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
 from messaging import campaigns
 from messaging.campaign_models import Campaign
-from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory, approved_sender
+from tests.e2e.conftest import screenshot, shop_create, sign_in
+from tests.factories import approved_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,16 +37,8 @@ def test_a_campaign_runs_to_100_percent_live(  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = str(tmp_path)  # where the uploaded CSV is kept
     settings.CAMPAIGN_CLAIM_BATCH = 2  # small batches, so the worker can be stopped between
     elks.configure(event_delay=0.3)
-    created = tenant_create(
-        name="Café Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@cafenord.example",
-        actor=StaffFactory(),
-        request=None,
-    )
-    owner, tenant = created.owner, created.tenant
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop = shop_create(name="Café Nord", owner_email="owner@cafenord.example", password=PASSWORD)
+    tenant = shop.tenant
     approved_sender(tenant, "CafeNord")
 
     # Eager Celery would send the whole campaign inside the Launch request, leaving nothing to
@@ -55,10 +46,7 @@ def test_a_campaign_runs_to_100_percent_live(  # type: ignore[no-untyped-def]
     enqueued: list[int] = []
     monkeypatch.setattr(campaigns, "enqueue_workers", lambda c, workers=2: enqueued.append(c.pk))
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@cafenord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@cafenord.example", PASSWORD)
 
     # Import the CSV: upload, map the columns into a new list; the import runs inline (eager).
     page.goto(f"{base}/t/{tenant.slug}/contacts/import/")

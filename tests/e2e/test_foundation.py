@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -13,18 +13,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery"
 
 
-def _sign_in(page, base: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_staff_creates_tenant_and_owner_reaches_portal(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
     StaffFactory(email="staff@reseller.example", password=PASSWORD)
 
-    _sign_in(page, base, "staff@reseller.example", PASSWORD)
+    sign_in(page, base, "staff@reseller.example", PASSWORD)
     expect(page.get_by_role("heading", name="Tenants", exact=True)).to_be_visible()
     expect(page.locator("#balance")).to_contain_text("Master account balance")
 
@@ -50,7 +43,7 @@ def test_staff_creates_tenant_and_owner_reaches_portal(page, live_server, elks) 
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("heading", name="Your password is set")).to_be_visible()
 
-    _sign_in(page, base, "boss@cafe.example", "a-long-new-pass-phrase")
+    sign_in(page, base, "boss@cafe.example", "a-long-new-pass-phrase")
     expect(page).to_have_url(f"{base}/t/cafe-nord/")
     expect(page.get_by_role("heading", name="Cafe Nord", exact=True)).to_be_visible()
     expect(page.get_by_text("Usage this month")).to_be_visible()

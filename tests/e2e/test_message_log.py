@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
 from messaging.campaign_models import Campaign, Contact, ContactList
 from messaging.campaigns import campaign_launch, campaign_run
-from numbers.models import NumberPrice
-from numbers.services import number_rent
-from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory
+from tests.e2e.conftest import number_rent_se, screenshot, shop_create, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,26 +23,10 @@ def test_the_log_after_a_send_updates_live_and_shows_campaign_sends(  # type: ig
     settings.PUBLIC_BASE_URL = base  # 46elks posts the delivery reports to the live server
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     elks.configure(event_delay=1.5)  # slow enough reports that the page shows each step
-    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
-    created = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=StaffFactory(),
-        request=None,
-    )
-    owner, tenant = created.owner, created.tenant
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop = shop_create()
+    owner, tenant = shop.owner, shop.tenant
+    number = number_rent_se(shop)
     with scope(tenant=tenant.pk):
-        number = number_rent(
-            tenant=tenant,
-            country="se",
-            capabilities=["sms", "voice"],
-            category="mobile",
-            request_key=uuid.uuid4(),
-            actor=owner,
-        )
         customers = ContactList.objects.create(tenant=tenant, name="Customers")
         for i, name in enumerate(["Ada Lovelace", "Alan Turing"]):
             customers.contacts.add(
@@ -66,10 +44,7 @@ def test_the_log_after_a_send_updates_live_and_shows_campaign_sends(  # type: ig
         campaign_run(campaign_id=campaign.pk)
 
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@taxinord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     page.goto(f"{base}/t/{tenant.slug}/messages/new/")
     page.locator("#id_sender").select_option(number.number)
     page.locator("#id_recipients").fill("070-000 00 01, 070-000 00 02, 070-000 00 03")

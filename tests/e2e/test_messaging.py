@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
-from numbers.models import NumberPrice
-from numbers.services import number_rent
-from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory, approved_sender
+from tests.e2e.conftest import number_rent_se, screenshot, shop_create, sign_in
+from tests.factories import approved_sender
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,31 +23,9 @@ def test_inbound_sms_arrives_live_and_the_reply_is_delivered(  # type: ignore[no
     settings.PUBLIC_BASE_URL = base  # before renting: 46elks posts callbacks to the live server
     # Slow enough delivery reports that the page shows each step of the status.
     elks.configure(event_delay=1.5)
-    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
-    created = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=StaffFactory(),
-        request=None,
-    )
-    owner, tenant = created.owner, created.tenant
-    owner.set_password(PASSWORD)
-    owner.save()
-    with scope(tenant=tenant.pk):
-        number = number_rent(
-            tenant=tenant,
-            country="se",
-            capabilities=["sms", "voice"],
-            category="mobile",
-            request_key=uuid.uuid4(),
-            actor=owner,
-        )
+    number = number_rent_se(shop_create())
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@taxinord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     page.get_by_role("link", name="Messages").first.click()
     expect(page.get_by_text("No messages yet")).to_be_visible()
 
@@ -85,10 +58,7 @@ def test_compose_counts_characters_and_parts_while_typing(page, live_server, wor
     approved_sender(world.tenant_a, "AcmeTaxi")
     world.owner_a.set_password(PASSWORD)
     world.owner_a.save()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill(world.owner_a.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, world.owner_a.email, PASSWORD)
     page.goto(f"{live_server.url}/t/acme/messages/new/")
     page.locator("#id_recipients").fill("070-000 00 01, 070-000 00 02")
     page.locator("#id_message").fill("Hej på dig")
@@ -133,26 +103,10 @@ def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(  # typ
     base = live_server.url
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.PUBLIC_BASE_URL = base
-    NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
-    created = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=StaffFactory(),
-        request=None,
-    )
-    owner, tenant = created.owner, created.tenant
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop = shop_create()
+    owner, tenant = shop.owner, shop.tenant
+    number = number_rent_se(shop)
     with scope(tenant=tenant.pk):
-        number = number_rent(
-            tenant=tenant,
-            country="se",
-            capabilities=["sms", "voice"],
-            category="mobile",
-            request_key=uuid.uuid4(),
-            actor=owner,
-        )
         number_route(
             number=number,
             actor=owner,
@@ -161,10 +115,7 @@ def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(  # typ
             sms_autoreply_text="Thanks! We reply within the hour.",
         )
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@taxinord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     page.get_by_role("link", name="Messages").first.click()
     elks.inbound_sms(to=number.number, from_="+46700000001", message="Is a car free at 8?")
     inbox = page.locator("#inbox-list")

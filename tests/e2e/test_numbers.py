@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from accounts.services import tenant_create
 from numbers.models import NumberPrice
-from tests.e2e.conftest import screenshot
-from tests.factories import StaffFactory
+from tests.e2e.conftest import screenshot, shop_create, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,20 +16,9 @@ PASSWORD = "a-long-owner-pass-phrase"
 def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
     NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
-    owner = tenant_create(
-        name="Taxi Nord",
-        usage_limit=10_000_000,
-        owner_email="owner@taxinord.example",
-        actor=StaffFactory(),
-        request=None,
-    ).owner
-    owner.set_password(PASSWORD)
-    owner.save()
+    shop_create(password=PASSWORD)
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill("owner@taxinord.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "owner@taxinord.example", PASSWORD)
     page.get_by_role("link", name="Numbers").first.click()
     expect(page.get_by_text("No numbers yet")).to_be_visible()
     page.get_by_role("button", name="Rent a number").first.click()

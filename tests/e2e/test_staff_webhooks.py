@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from providers.models import WebhookEvent
 from providers.services import webhook_store
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -33,10 +33,7 @@ def test_staff_see_retries_and_raw_bodies(page, live_server) -> None:  # type: i
         error="OperationalError: could not obtain lock on row",
         next_attempt=timezone.now() + timedelta(minutes=2),
     )
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("staff@reseller.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server.url, "staff@reseller.example", PASSWORD)
     page.goto(f"{live_server.url}/staff/webhooks/?status=pending")
     row = page.locator("#events tbody tr").first
     expect(row).to_contain_text("OperationalError: could not obtain lock")
