@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from providers.sandbox.http import Reply as BaseReply
+
 from .config import SandboxConfig
 from .rules import SENDER_ID, ApiError, check_e164, missing, parse_query_time
 from .store import Store
@@ -31,11 +33,7 @@ class Caller:
 
 
 @dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-
+class Reply(BaseReply):
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Reply:
         return cls(status, json.dumps(data).encode())

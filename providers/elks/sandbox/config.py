@@ -1,10 +1,8 @@
-"""Runtime knobs of the sandbox: behaviour (``SandboxConfig``) and fault injection (``Chaos``)."""
+"""Runtime knobs of the sandbox: behaviour (``SandboxConfig``) and which faults it can inject."""
 
 from __future__ import annotations
 
-import random
-import threading
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 CHAOS_MODES = ("slow", "429", "500", "502", "503", "timeout")
@@ -44,82 +42,7 @@ class SandboxConfig:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ChaosSettings:
-    rate: float = 0.0  # 0..1; 0 and 1 are deterministic
-    mode: str = "503"  # one of CHAOS_MODES
-    latency: float = 0.0  # seconds added to every affected request (the whole effect of "slow")
-    timeout_sleep: float = 3.0  # "timeout": the request IS processed, the answer comes this late
-    paths: tuple[str, ...] = ()  # API path prefixes such as "sms" or "/a1/numbers"; () = all
-    methods: tuple[str, ...] = ()  # e.g. ("POST",); () = all
-    count: int = 0  # only the next N matching requests; 0 = no limit
-
-
-@dataclass
-class Chaos:
-    settings: ChaosSettings = field(default_factory=ChaosSettings)
-    _random: random.Random = field(default_factory=lambda: random.Random(46))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _left: int = 0
-
-    def set(self, **values: Any) -> ChaosSettings:
-        if "paths" in values:
-            values["paths"] = tuple(_norm(p) for p in _as_list(values["paths"]))
-        if "methods" in values:
-            values["methods"] = tuple(m.upper() for m in _as_list(values["methods"]))
-        for key in ("rate", "latency", "timeout_sleep"):
-            if key in values:
-                values[key] = float(values[key])
-        if "count" in values:
-            values["count"] = int(values["count"])
-        if "mode" in values:
-            values["mode"] = str(values["mode"])
-        new = replace(ChaosSettings(), **values)
-        if new.mode not in CHAOS_MODES:
-            raise ValueError(f"mode must be one of {', '.join(CHAOS_MODES)}")
-        if not 0.0 <= new.rate <= 1.0:
-            raise ValueError("rate must be between 0 and 1")
-        with self._lock:
-            self.settings = new
-            self._left = new.count
-        return new
-
-    def clear(self) -> None:
-        with self._lock:
-            self.settings = ChaosSettings()
-
-    def pick(self, method: str, api_path: str) -> ChaosSettings | None:
-        """The chaos to apply to this request, or None."""
-        s = self.settings
-        if s.rate <= 0.0:
-            return None
-        if s.methods and method.upper() not in s.methods:
-            return None
-        path = _norm(api_path)
-        if s.paths and not any(path == p or path.startswith(p + "/") for p in s.paths):
-            return None
-        with self._lock:
-            if s.count and self._left <= 0:
-                return None
-            hit = s.rate >= 1.0 or self._random.random() < s.rate
-            if hit and s.count:
-                self._left -= 1
-            return s if hit else None
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [v for v in value.split(",") if v.strip()]
-    return [str(v) for v in value or ()]
-
-
-def _norm(path: str) -> str:
+def chaos_path(path: str) -> str:
+    """46elks API paths compare without the /a1 prefix, case and slashes."""
     path = path.strip().lower().strip("/")
     return path[3:] if path.startswith("a1/") else ("" if path == "a1" else path)
-
-
-def chaos_dict(settings: ChaosSettings) -> dict[str, Any]:
-    data = asdict(settings)
-    data["paths"] = list(settings.paths)
-    data["methods"] = list(settings.methods)
-    return data

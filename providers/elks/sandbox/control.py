@@ -43,9 +43,7 @@ def chaos(server: SandboxServer, method: str, params: Params) -> Any:
         server.clear_chaos()
     elif method == "POST":
         return server.set_chaos(**params)
-    from .config import chaos_dict
-
-    return chaos_dict(server.chaos.settings)
+    return server.chaos.as_dict()
 
 
 def config(server: SandboxServer, method: str, params: Params) -> Any:

@@ -1,23 +1,16 @@
-"""The stdlib HTTP layer: parse requests strictly, route ``/a1`` and ``/sandbox``, answer."""
+"""46elks requests as the sandbox reads them: Basic auth, form bodies the way 46elks' own
+examples send them, GET-as-POST. The server itself is ``providers.sandbox.http``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import logging
 import re
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .api_base import Reply
 from .rules import ApiError
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
-
-log = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
 # Content types under which 46elks' own sample code sends form-encoded bodies ("" = no header).
@@ -110,55 +103,3 @@ def _pairs(text: str) -> dict[str, str]:
             value = "+" + match.group(1)
         params[key] = value
     return params
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: SandboxHTTPServer
-    protocol_version = "HTTP/1.1"  # keep-alive, so clients' sessions reuse connections
-    disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
-    server_version = "46elks-sandbox"
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(self.command, self.path, self.headers, body)
-        sandbox = self.server.sandbox
-        try:
-            if request.path == "/a1" or request.path.startswith("/a1/"):
-                reply, delay = sandbox.handle_api(request)
-            elif request.path.startswith("/sandbox"):
-                reply, delay = sandbox.handle_control(request), 0.0
-            else:
-                reply, delay = Reply(404, b"Not found", "text/plain"), 0.0
-        except Exception:
-            log.exception("sandbox request failed")
-            reply, delay = Reply(500, b"Internal sandbox error", "text/plain"), 0.0
-        if delay:
-            # Chaos "timeout": the work is done, the answer comes too late for the client.
-            sandbox.sleep(delay)
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            if reply.status == 401:
-                self.send_header("WWW-Authenticate", 'Basic realm="46elks sandbox"')
-            if reply.status == 429:
-                self.send_header("Retry-After", "1")
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout chaos)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-class SandboxHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
-        self.sandbox = sandbox
-        super().__init__(address, Handler)

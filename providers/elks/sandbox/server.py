@@ -15,25 +15,26 @@ From a shell: ``python -m providers.elks.sandbox --port 8046 --db sandbox.sqlite
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
+
+from providers.sandbox.chaos import Chaos
+from providers.sandbox.http import Reply
+from providers.sandbox.server import SandboxBase
 
 from . import render
 from .api import Api
-from .api_base import Reply
 from .callbacks import Dispatcher
-from .config import Chaos, SandboxConfig, chaos_dict
-from .http import Request, SandboxHTTPServer
+from .config import CHAOS_MODES, SandboxConfig, chaos_path
+from .http import Request
 from .rules import ApiError, new_id, new_secret, sms_parts
 from .simulate import Simulator
 from .store import Master, Store, default_pool
 
-_LOG_MAX = 10000
 
+class SandboxServer(SandboxBase):
+    name = "46elks-sandbox"
 
-class SandboxServer:
     def __init__(
         self,
         *,
@@ -49,11 +50,10 @@ class SandboxServer:
     ) -> None:
         """``pool`` rows are (number, country, category, capabilities), e.g.
         ``("+46766861001", "se", "mobile", "sms,mms,voice")``."""
-        self.host = host
-        self._requested_port = port
+        super().__init__(host=host, port=port)
         self._defaults = config or SandboxConfig()
         self.config = SandboxConfig(**self._defaults.as_dict())
-        self.chaos = Chaos()
+        self.chaos = Chaos(modes=CHAOS_MODES, seed=46, normalise=chaos_path)
         master = Master(master_username, master_password, balance=balance)
         self.store = Store(
             db, master, pool if pool is not None else default_pool(numbers_per_country)
@@ -61,60 +61,10 @@ class SandboxServer:
         self.dispatcher = Dispatcher(self.config)
         self.sim = Simulator(self.store, self.config, self.dispatcher, lambda: self.public_api_url)
         self.api = Api(self.store, self.config, self.sim)
-        self._httpd: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._log_lock = threading.Lock()
-        self._requests: list[dict[str, Any]] = []
-        self._seq = 0
-        self._stopping = threading.Event()
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> SandboxServer:
-        self._httpd = SandboxHTTPServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},  # a quick stop() matters more than idle wake-ups
-            name="elks-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Blocking variant for the command line."""
-        self._httpd = SandboxHTTPServer((self.host, self._requested_port), self)
-        try:
-            self._httpd.serve_forever()
-        finally:
-            self._httpd.server_close()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _closed(self) -> None:
         self.dispatcher.close()
         self.store.close()
-
-    def __enter__(self) -> SandboxServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the sandbox is not started")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -130,9 +80,6 @@ class SandboxServer:
         """API root used in callback payloads (wav/image URLs)."""
         return (self.config.public_url or self.url).rstrip("/") + "/a1"
 
-    def sleep(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
-
     # -- state helpers for tests and the demo ------------------------------------------------
 
     def reset(self) -> None:
@@ -142,8 +89,7 @@ class SandboxServer:
         for key, value in self._defaults.as_dict().items():
             setattr(self.config, key, value)
         self.store.reset()
-        with self._log_lock:
-            self._requests.clear()
+        self._clear_log()
 
     def configure(self, **values: Any) -> dict[str, Any]:
         """Change ``SandboxConfig`` fields (page_size, callback_backoff, fail_suffix...)."""
@@ -153,7 +99,8 @@ class SandboxServer:
     def set_chaos(self, **values: Any) -> dict[str, Any]:
         """rate (0..1), mode (slow|429|500|502|503|timeout), latency, timeout_sleep,
         paths (API prefixes like "sms"), methods."""
-        return chaos_dict(self.chaos.set(**values))
+        self.chaos.set(**values)
+        return self.chaos.as_dict()
 
     def clear_chaos(self) -> None:
         self.chaos.clear()
@@ -280,15 +227,27 @@ class SandboxServer:
         self, *, path: str | None = None, method: str | None = None
     ) -> list[dict[str, Any]]:
         """The ``/a1`` requests received: method, path, params, user, status, chaos."""
-        with self._log_lock:
-            return [
-                dict(e)
-                for e in self._requests
-                if (path is None or e["path"].lower().startswith(path.lower()))
-                and (method is None or e["method"] == method.upper())
-            ]
+        return self._logged(
+            method=method,
+            path_matches=lambda p: path is None or p.lower().startswith(path.lower()),
+        )
 
     # -- request handling (called by the HTTP layer) -----------------------------------------
+
+    def dispatch(self, method: str, target: str, headers: Any, body: bytes) -> tuple[Reply, float]:
+        request = Request(method, target, headers, body)
+        if request.path == "/a1" or request.path.startswith("/a1/"):
+            return self.handle_api(request)
+        if request.path.startswith("/sandbox"):
+            return self.handle_control(request), 0.0
+        return Reply(404, b"Not found", "text/plain"), 0.0
+
+    def reply_headers(self, reply: Reply) -> dict[str, str]:
+        if reply.status == 401:
+            return {"WWW-Authenticate": 'Basic realm="46elks sandbox"'}
+        if reply.status == 429:
+            return {"Retry-After": "1"}
+        return {}
 
     def handle_api(self, request: Request) -> tuple[Reply, float]:
         parts = [p for p in request.path[3:].split("/") if p]
@@ -308,27 +267,15 @@ class SandboxServer:
                 reply = _text(exc.status, exc.text)
             if chaos is not None and chaos.mode == "timeout":
                 late = chaos.timeout_sleep
-        self._log_request(request, user, params, reply.status, chaos.mode if chaos else None)
+        self._log_request(
+            method=request.method,
+            path=request.path,
+            params=dict(params),
+            user=user,
+            status=reply.status,
+            chaos=chaos.mode if chaos else None,
+        )
         return reply, late
-
-    def _log_request(
-        self, request: Request, user: str, params: dict[str, str], status: int, chaos: str | None
-    ) -> None:
-        with self._log_lock:
-            self._seq += 1
-            self._requests.append(
-                {
-                    "seq": self._seq,
-                    "at": datetime.now(UTC).isoformat(),
-                    "method": request.method,
-                    "path": request.path,
-                    "params": dict(params),
-                    "user": user,
-                    "status": status,
-                    "chaos": chaos,
-                }
-            )
-            del self._requests[:-_LOG_MAX]
 
     def handle_control(self, request: Request) -> Reply:
         from .control import CONTROL_ROUTES

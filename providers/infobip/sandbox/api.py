@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
+from providers.sandbox.http import Reply
+
 from .config import SandboxSettings
 from .store import Store, render
 
@@ -17,13 +19,6 @@ __all__ = ["Api", "ApiError", "Reply", "dumps", "error_body"]
 CAPABILITIES = ("SMS", "VOICE", "MMS", "WHATSAPP", "VIBER")
 PURCHASE_FIELDS = ("numberKey", "number", "applicationId", "entityId")
 UPDATE_FIELDS = ("applicationId", "entityId")
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "application/json"
 
 
 @dataclass

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import hmac
 import json
-import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from providers.sandbox.chaos import Chaos
+from providers.sandbox.server import SandboxBase
+
 from .api import Api, ApiError, Reply, dumps, error_body
-from .config import Chaos, SandboxSettings
-from .http import Request, SandboxHTTPServer
+from .config import CHAOS_MODES, SandboxSettings, chaos_path
+from .http import Request
 from .store import NumberRecord, Store, render
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_PREFIXES", "InfobipSandbox"]
@@ -31,7 +32,6 @@ __all__ = ["DEFAULT_API_KEY", "DEFAULT_PREFIXES", "InfobipSandbox"]
 DEFAULT_API_KEY = "sandbox-infobip-key"
 DEFAULT_PREFIXES = ("/numbers/1/numbers", "/sms/1/numbers")
 CONTROL_PREFIX = "/sandbox"
-_LOG_MAX = 10000
 _CHAOS_ERRORS = {
     "429": ApiError(429, "TOO_MANY_REQUESTS", "Too many requests"),
     "500": ApiError(500, "GENERAL_ERROR", "Something went wrong. Please contact support."),
@@ -40,7 +40,9 @@ _CHAOS_ERRORS = {
 _HTML_503 = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
 
 
-class InfobipSandbox:
+class InfobipSandbox(SandboxBase):
+    name = "infobip-sandbox"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -51,72 +53,19 @@ class InfobipSandbox:
         inventory: Sequence[NumberRecord] | None = None,
         settings: SandboxSettings | None = None,
     ) -> None:
-        self.host = host
+        super().__init__(host=host, port=port)
         self.api_key = api_key
         self.prefixes = tuple(prefixes)
-        self._requested_port = port
         self._defaults = settings or SandboxSettings()
         self.settings = SandboxSettings(**self._defaults.as_dict())
-        self.chaos = Chaos()
+        self.chaos = Chaos(modes=CHAOS_MODES, seed=47, normalise=chaos_path)
         self.store = Store(inventory)
         self.api = Api(self.store, self.settings, self.prefixes)
-        self._httpd: SandboxHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._log_lock = threading.Lock()
-        self._requests: list[dict[str, Any]] = []
-        self._seq = 0
-        self._stopping = threading.Event()
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> InfobipSandbox:
-        self._stopping.clear()
-        self._httpd = SandboxHTTPServer((self.host, self._requested_port), self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="infobip-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Blocking variant for the command line."""
-        self._httpd = SandboxHTTPServer((self.host, self._requested_port), self)
-        try:
-            self._httpd.serve_forever()
-        finally:
-            self._httpd.server_close()
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes handlers sleeping in "timeout" chaos
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> InfobipSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the sandbox is not started")
-        return int(self._httpd.server_address[1])
 
     @property
     def base_url(self) -> str:
         """What to give ``InfobipClient(base_url=...)``: ``http://host:port``."""
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        return f"http://{host}:{self.port}"
-
-    def sleep(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
+        return self.url
 
     # -- helpers for tests and the demo ------------------------------------------------------
 
@@ -125,8 +74,7 @@ class InfobipSandbox:
         self.chaos.clear()
         self.settings.update(self._defaults.as_dict())
         self.store.reset()
-        with self._log_lock:
-            self._requests.clear()
+        self._clear_log()
 
     def configure(self, **values: Any) -> dict[str, Any]:
         """Change settings: ``error_shape`` ("request_error" | "resources"),
@@ -195,19 +143,17 @@ class InfobipSandbox:
         (as sent, percent-encoded), params (repeated names become lists), body (parsed JSON
         when possible), auth_ok, status, chaos. ``path`` matches the path itself and anything
         below it (``/numbers/1/numbers`` also matches ``/numbers/1/numbers/<key>``)."""
-        with self._log_lock:
-            return [
-                dict(e)
-                for e in self._requests
-                if (method is None or e["method"] == method.upper())
-                and (
-                    path is None
-                    or e["path"] == path
-                    or e["path"].startswith(path.rstrip("/") + "/")
-                )
-            ]
+        return self._logged(
+            method=method,
+            path_matches=lambda p: (
+                path is None or p == path or p.startswith(path.rstrip("/") + "/")
+            ),
+        )
 
     # -- request handling (called by the HTTP layer) -----------------------------------------
+
+    def dispatch(self, method: str, target: str, headers: Any, body: bytes) -> tuple[Reply, float]:
+        return self.handle(Request.parse(method, target, headers, body))
 
     def handle(self, request: Request) -> tuple[Reply, float]:
         if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
@@ -261,22 +207,15 @@ class InfobipSandbox:
                 body = json.loads(request.body)
             except ValueError:
                 body = request.body[:1000].decode("utf-8", errors="replace")
-        with self._log_lock:
-            self._seq += 1
-            self._requests.append(
-                {
-                    "seq": self._seq,
-                    "at": datetime.now(UTC).isoformat(),
-                    "method": request.method,
-                    "path": request.path,
-                    "params": params,
-                    "body": body,
-                    "auth_ok": auth_ok,
-                    "status": status,
-                    "chaos": chaos,
-                }
-            )
-            del self._requests[:-_LOG_MAX]
+        self._log_request(
+            method=request.method,
+            path=request.path,
+            params=params,
+            body=body,
+            auth_ok=auth_ok,
+            status=status,
+            chaos=chaos,
+        )
 
     # -- control API (unauthenticated: the sandbox is for loopback use) ----------------------
 
