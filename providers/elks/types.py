@@ -222,20 +222,27 @@ class Sms:
     @classmethod
     def from_api(cls, raw: Raw) -> Sms:
         return cls(
-            id=_str(raw, "id") or "",
-            status=_str(raw, "status"),
-            from_=_str(raw, "from"),
-            to=_str(raw, "to"),
-            message=_str(raw, "message"),
-            direction=_str(raw, "direction"),
-            created=parse_timestamp(raw.get("created")),
-            cost=parse_int(raw.get("cost")),
+            **_message_fields(raw),
             estimated_cost=parse_int(raw.get("estimated_cost")),
             parts=parse_int(raw.get("parts")),
             delivered=parse_timestamp(raw.get("delivered")),
             flashsms=parse_bool(raw.get("flashsms")),
-            raw=dict(raw),
         )
+
+
+def _message_fields(raw: Raw) -> dict[str, Any]:
+    """The fields an SMS and an MMS share, as 46elks returns them."""
+    return {
+        "id": _str(raw, "id") or "",
+        "status": _str(raw, "status"),
+        "from_": _str(raw, "from"),
+        "to": _str(raw, "to"),
+        "message": _str(raw, "message"),
+        "direction": _str(raw, "direction"),
+        "created": parse_timestamp(raw.get("created")),
+        "cost": parse_int(raw.get("cost")),
+        "raw": dict(raw),
+    }
 
 
 @dataclass(frozen=True)
@@ -254,16 +261,8 @@ class Mms:
     @classmethod
     def from_api(cls, raw: Raw) -> Mms:
         return cls(
-            id=_str(raw, "id") or "",
-            status=_str(raw, "status"),
-            from_=_str(raw, "from"),
-            to=_str(raw, "to"),
-            message=_str(raw, "message"),
-            direction=_str(raw, "direction"),
-            created=parse_timestamp(raw.get("created")),
-            cost=parse_int(raw.get("cost")),
+            **_message_fields(raw),
             images=tuple(str(i) for i in _json_list(raw.get("images"))),
-            raw=dict(raw),
         )
 
 
