@@ -79,7 +79,7 @@ def role_required(
                 raise PermissionDenied("Your role in this organisation does not allow this.")
             return view(request, *args, **kwargs)
 
-        wrapper.required_tenant_role = role  # type: ignore[attr-defined]
+        wrapper.required_tenant_role = role  # type: ignore[attr-defined]  # read by the isolation test
         return wrapper
 
     return decorator
@@ -98,7 +98,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
             raise Http404
         return view(request, *args, **kwargs)
 
-    wrapper.staff_only = True  # type: ignore[attr-defined]
+    wrapper.staff_only = True  # type: ignore[attr-defined]  # read by the isolation test
     return wrapper
 
 

@@ -28,7 +28,7 @@ class MoneyField(forms.DecimalField):
             "unit, not öre)."
         )
 
-    def clean(self, value: object) -> int | None:  # type: ignore[override]
+    def clean(self, value: object) -> int | None:
         amount = super().clean(value)
         if amount is None:
             return None

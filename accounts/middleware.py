@@ -20,8 +20,8 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
-        request.tenant_access = None  # type: ignore[attr-defined]
+        request.tenant = None  # type: ignore[attr-defined]  # views: request_types.TenantRequest
+        request.tenant_access = None  # type: ignore[attr-defined]  # as above
         try:
             match = resolve(request.path_info)
         except Resolver404:
@@ -38,8 +38,8 @@ class TenantMiddleware:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         access = self._access(request, slug)
-        request.tenant = access.tenant  # type: ignore[attr-defined]
-        request.tenant_access = access  # type: ignore[attr-defined]
+        request.tenant = access.tenant  # type: ignore[attr-defined]  # as above
+        request.tenant_access = access  # type: ignore[attr-defined]  # as above
         with scope(tenant=access.tenant.pk):
             return self.get_response(request)
 

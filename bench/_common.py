@@ -23,6 +23,10 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+# psycopg types every fetchone() as optional; the bench scripts read rows they just wrote.
+Connection = Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = Path(os.environ.get("BENCH_LOG_DIR", "/tmp/switchboard-bench"))
@@ -107,7 +111,7 @@ def drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
-def pg_connect():  # type: ignore[no-untyped-def]
+def pg_connect() -> Connection:
     """A plain psycopg connection to the bench database (autocommit)."""
     import psycopg
 
@@ -179,7 +183,7 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode}; see {LOG_DIR}")
+            raise RuntimeError(f"{proc.args!r:.80} exited with {proc.returncode}; see {LOG_DIR}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:

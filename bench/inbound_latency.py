@@ -18,9 +18,13 @@ import sys
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import _common as common
+
+if TYPE_CHECKING:
+    import subprocess
 
 NUMBER = "+46766861475"
 
@@ -53,7 +57,7 @@ def seed() -> str:
     return number.hook_token
 
 
-def wait_worker(timeout: float, proc) -> None:  # type: ignore[no-untyped-def]
+def wait_worker(timeout: float, proc: subprocess.Popen[bytes]) -> None:
     from config.celery_app import app
 
     deadline = time.monotonic() + timeout

@@ -21,9 +21,14 @@ import argparse
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+    from django.test import Client
 
 import _common as common
 
@@ -68,18 +73,18 @@ class Tenant:
 # --- bulk loading ---------------------------------------------------------------------------
 
 
-def next_id(conn, table: str) -> int:  # type: ignore[no-untyped-def]
+def next_id(conn: common.Connection, table: str) -> int:
     return conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
 
 
-def reset_sequence(conn, table: str) -> None:  # type: ignore[no-untyped-def]
+def reset_sequence(conn: common.Connection, table: str) -> None:
     conn.execute(
         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
         f"(SELECT coalesce(max(id), 1) FROM {table}))"
     )
 
 
-def secondary_indexes(conn, table: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def secondary_indexes(conn: common.Connection, table: str) -> list[tuple[str, str]]:
     """(name, definition) of the table's indexes that back no constraint."""
     return conn.execute(
         "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
@@ -90,7 +95,7 @@ def secondary_indexes(conn, table: str) -> list[tuple[str, str]]:  # type: ignor
     ).fetchall()
 
 
-def defaults_for(model, columns: str) -> tuple[str, tuple[object, ...]]:  # type: ignore[no-untyped-def]
+def defaults_for(model: type[Model], columns: str) -> tuple[str, tuple[object, ...]]:
     """Columns the loader does not fill (added to the model later), with the model defaults.
 
     Keeps the COPY working when a migration adds a NOT NULL column with a Python default.
@@ -329,7 +334,7 @@ def make_tenant(label: str, slug: str) -> Tenant:
 class Page:
     name: str
     url: str | None  # through the view with the test Client
-    selector: Callable[[], object] | None = None  # fallback: the selector alone
+    selector: Callable[[], Iterable[object]] | None = None  # fallback: the selector alone
     expect: int = 200
 
 
@@ -387,7 +392,7 @@ def message_pages(tenant: Tenant, use_views: bool) -> list[Page]:
     tenant.extra["depths"] = (inbox_depth, log_depth)
     if not use_views:
         # Called inside the tenant's scope by time_page (the managers refuse otherwise).
-        def inbox(cursor: str | None) -> Callable[[], object]:
+        def inbox(cursor: str | None) -> Callable[[], Iterable[object]]:
             return lambda: (
                 keyset_page(
                     Conversation.objects.filter(tenant_id=tenant.pk),
@@ -397,7 +402,7 @@ def message_pages(tenant: Tenant, use_views: bool) -> list[Page]:
                 ).items
             )
 
-        def log(cursor: str | None) -> Callable[[], object]:
+        def log(cursor: str | None) -> Callable[[], Iterable[object]]:
             return lambda: (
                 keyset_page(
                     Message.objects.filter(tenant_id=tenant.pk), cursor=cursor, size=50
@@ -462,7 +467,7 @@ class Timing:
     foreign: float = 0.0
 
 
-def time_page(client, tenant: Tenant, page: Page, size: str, runs: int) -> Timing:  # type: ignore[no-untyped-def]
+def time_page(client: Client, tenant: Tenant, page: Page, size: str, runs: int) -> Timing:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django_scopes import scope
@@ -471,8 +476,9 @@ def time_page(client, tenant: Tenant, page: Page, size: str, runs: int) -> Timin
         if page.url is not None:
             response = client.get(page.url)
             return response.status_code, len(response.content)
+        assert page.selector is not None  # a page without a URL is timed by its selector
         with scope(tenant=tenant.pk):
-            items = list(page.selector())  # type: ignore[misc,arg-type]
+            items = list(page.selector())
         return 200, len(items)
 
     status, size_bytes = once()  # warm-up
@@ -483,7 +489,9 @@ def time_page(client, tenant: Tenant, page: Page, size: str, runs: int) -> Timin
         times.append((time.perf_counter() - start) * 1000)
     query_ms: list[float] = []
 
-    def timer(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    def timer(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
         start = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -550,7 +558,7 @@ def keyset_check(tenant: Tenant) -> None:
     Until 038326e accounts.pagination.keyset_page filtered only `created < x OR (created = x
     AND id < y)`; since then it adds the `created <= x` bound. All three return the same rows.
     """
-    _inbox_depth, depth = tenant.extra["depths"]  # type: ignore[misc]
+    _inbox_depth, depth = cast(tuple[int, int], tenant.extra["depths"])
     key, pk = deep_row(
         "SELECT created, id FROM messaging_message WHERE tenant_id = %s "
         "ORDER BY created DESC, id DESC",
@@ -587,7 +595,7 @@ def keyset_check(tenant: Tenant) -> None:
             print(f"  {'':<58} {cond[:110]}")
 
 
-def redundant_indexes(conn) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def redundant_indexes(conn: common.Connection) -> list[tuple[str, str]]:
     """Non-unique indexes on messaging_message that another index makes unnecessary.
 
     A single-column index whose column leads a longer index, and the varchar_pattern_ops

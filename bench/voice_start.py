@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 import urllib.request
 import uuid
@@ -100,7 +99,7 @@ def run_python(url: str, prefix: str, duration: int, conns: int) -> dict:
     tally = {"ok": 0, "bad": 0, "errors": 0}
 
     def worker(tid: int) -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+        conn = http.client.HTTPConnection(parsed.hostname or common.HOST, parsed.port, timeout=5)
         n, local = 0, []
         ok = bad = err = 0
         while time.monotonic() < deadline and n < 100_000:
@@ -225,4 +224,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

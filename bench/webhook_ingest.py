@@ -24,9 +24,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import _common as common
 
@@ -114,7 +116,7 @@ def run_python(url: str, *, mode: str, prefix: str, duration: int, conns: int) -
     Much slower than wrk (the GIL and http.client share the 2 cores with the server), so its
     requests/s is a lower bound; at most 200,000 requests in all.
     """
-    parsed = http.client.urlsplit(url)
+    parsed = urlsplit(url)
     deadline = time.monotonic() + duration
     budget = threading.Semaphore(200_000)
     lock = threading.Lock()
@@ -122,7 +124,7 @@ def run_python(url: str, *, mode: str, prefix: str, duration: int, conns: int) -
     counts = {"ok": 0, "bad": 0, "errors": 0}
 
     def worker(tid: int) -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+        conn = http.client.HTTPConnection(parsed.hostname or common.HOST, parsed.port, timeout=5)
         local: list[float] = []
         ok = bad = errors = n = 0
         while time.monotonic() < deadline and budget.acquire(blocking=False):
@@ -269,13 +271,14 @@ def breakdown(token: str, iterations: int) -> None:
 
     def call(env: dict[str, object]) -> None:
         status: list[str] = []
-        response = handler(env, lambda s, h, exc=None: status.append(s))
+        # [arg-type] a lambda is a start_response to WSGI, not to the stubs' StartResponse protocol.
+        response = handler(env, lambda s, h, exc=None: status.append(s))  # type: ignore[arg-type]
         b"".join(response)
         response.close()
         if not status[0].startswith("200"):
             raise RuntimeError(f"{env['PATH_INFO']} answered {status[0]}")
 
-    def timed(label: str, fn, n: int = iterations) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    def timed(label: str, fn: Callable[[int], object], n: int = iterations) -> tuple[float, float]:
         for i in range(min(200, n)):  # warm up (connections, caches)
             fn(-i - 1)
         start, cpu = time.perf_counter(), time.process_time()
@@ -306,7 +309,8 @@ def breakdown(token: str, iterations: int) -> None:
 
     def slow_call(i: int) -> None:
         response = slow_handler(
-            environ("POST", path, webhook_body(f"bm{run}-{i}", i)), lambda s, h, exc=None: None
+            environ("POST", path, webhook_body(f"bm{run}-{i}", i)),
+            lambda s, h, exc=None: None,  # type: ignore[arg-type]  # as in call() above
         )
         b"".join(response)
         response.close()
@@ -337,7 +341,7 @@ def breakdown(token: str, iterations: int) -> None:
         "    the full row calls use (3 tables, ~60 columns)",
         lambda i: number_for_hook_token(token),
     )
-    payload = {"id": "x", "from": "+46700000001", "to": NUMBER, "message": "Hi"}
+    payload: dict[str, object] = {"id": "x", "from": "+46700000001", "to": NUMBER, "message": "Hi"}
     wake._open(uuid.uuid4().hex, 600)  # as under load: a window is open and known
     wake._open_until = time.monotonic() + 600
 
@@ -413,7 +417,7 @@ def measure(
     config: tuple[str, int, int, str],
     token: str,
     args: argparse.Namespace,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """One gunicorn configuration: healthz and webhook at full concurrency, then at low."""
     kind, workers, threads, whatif = config
     port = common.free_port()
@@ -425,7 +429,7 @@ def measure(
         common.gunicorn_argv(port, kind, workers, threads, app),
         common.bench_env(BENCH_WHATIF=whatif),
     )
-    result: dict[str, object] = {"label": label}
+    result: dict[str, Any] = {"label": label}
     try:
         common.wait_http(base + "/healthz", proc=server)
         result["quiet"] = common.wait_quiet(args.wait_quiet)

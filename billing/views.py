@@ -1,10 +1,11 @@
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from accounts.request_types import TenantRequest
 from billing.selectors import usage_this_month
 
 
-def overview(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+def overview(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     return render(
         request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
@@ -15,7 +16,9 @@ from calls.models import Greeting, Recording
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def ranged_file(request: HttpRequest, file, content_type: str, filename: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+def ranged_file(
+    request: HttpRequest, file: FieldFile, content_type: str, filename: str
+) -> HttpResponse:
     """The whole file, or one byte range of it (206), as browsers' audio players ask."""
     size = file.size
     header = request.headers.get("Range", "")

@@ -1,4 +1,5 @@
 import os
+from typing import Any
 
 import django
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
@@ -7,9 +8,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 
 class TolerantWSGIRequest(WSGIRequest):
-    def _set_content_type_params(self, meta):  # type: ignore[no-untyped-def]
+    def _set_content_type_params(self, meta: dict[str, Any]) -> None:
         try:
-            super()._set_content_type_params(meta)
+            # A private Django method the stubs do not declare.
+            super()._set_content_type_params(meta)  # type: ignore[misc]
         except ValueError:
             # Django refuses an RFC 2231 parameter naming an unknown charset
             # (`charset*=bogus''x`) while it builds the request, before any middleware or view

@@ -156,7 +156,7 @@ class Preview:
 
 def _open(contact_import: ContactImport) -> IO[bytes]:
     contact_import.file.open("rb")
-    return contact_import.file.file  # type: ignore[return-value]
+    return contact_import.file.file
 
 
 def import_preview(contact_import: ContactImport) -> Preview:
@@ -191,7 +191,7 @@ def import_upload(*, tenant: Tenant, user: User | None, upload: UploadedFile) ->
     if not upload.size:
         raise ImportFileError("The file is empty.")
     upload.seek(0)
-    raw: IO[bytes] = upload.file  # type: ignore[assignment]
+    raw: IO[bytes] = upload.file
     encoding = detect_encoding(raw)
     raw.seek(0)
     sample = raw.read(64 * 1024).decode(encoding, errors="replace")

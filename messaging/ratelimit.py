@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from config.redis import redis_client
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 LUA = """
 local tokens_key, ts_key = KEYS[1], KEYS[2]
@@ -61,7 +65,7 @@ class TokenBucket:
             time.sleep(wait)
 
 
-def _redis():  # type: ignore[no-untyped-def]
+def _redis() -> Redis | None:
     return redis_client(timeout=2)
 
 

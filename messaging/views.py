@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -200,9 +200,9 @@ def _after_send(request: HttpRequest, queued: list[Message], key: uuid.UUID) -> 
     return redirect(f"{reverse('messaging:log', kwargs={'tenant_slug': slug})}?request={key}")
 
 
-def _counter_context(request: HttpRequest, source: object) -> dict[str, object]:
-    body = source.get("message", "")  # type: ignore[attr-defined]
-    raw = source.get("recipients", "")  # type: ignore[attr-defined]
+def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, object]:
+    body = source.get("message", "")
+    raw = source.get("recipients", "")
     tokens = list(
         dict.fromkeys(r.strip() for r in raw.replace("\n", ",").replace(";", ",").split(","))
     )
@@ -221,14 +221,14 @@ def _counter_context(request: HttpRequest, source: object) -> dict[str, object]:
             "limit": limit,
             "too_long": parts > limit,
             "max_characters": max_characters(size.encoding, limit),
-            "mms": source.get("kind") == Message.Kind.MMS,  # type: ignore[attr-defined]
+            "mms": source.get("kind") == Message.Kind.MMS,
         },
         # The confirmation box for a long text, swapped into the form as the text changes.
         "long": {
             "needed": parts > CONFIRM_PARTS_ABOVE
             and parts <= limit
-            and source.get("kind") != Message.Kind.MMS,  # type: ignore[attr-defined]
-            "checked": source.get("confirm_long") in ("on", "true", "1"),  # type: ignore[attr-defined]
+            and source.get("kind") != Message.Kind.MMS,
+            "checked": source.get("confirm_long") in ("on", "true", "1"),
             "parts": parts,
             "cost": cost,
             "recipients": len(tokens),

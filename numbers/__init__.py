@@ -11,11 +11,12 @@ import importlib.util
 import os
 import sys
 import sysconfig
+import types
 
 _STD_NAME = "_stdlib_numbers"
 
 
-def _stdlib_numbers():  # type: ignore[no-untyped-def]
+def _stdlib_numbers() -> types.ModuleType:
     module = sys.modules.get(_STD_NAME)
     if module is None:
         path = os.path.join(sysconfig.get_paths()["stdlib"], "numbers.py")

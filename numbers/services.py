@@ -280,7 +280,7 @@ def tenant_callback_tokens_rotate(
         action=AuditEvent.Action.CALLBACK_TOKENS_ROTATED,
         actor=actor,
         tenant=tenant,
-        request=request,  # type: ignore[arg-type]
+        request=request,
         rotated=rotated,
         failed=failed,
         old_kept=keep_old,
@@ -403,6 +403,6 @@ def tenant_close(*, tenant: Tenant, actor: User, request: object | None = None) 
         action=AuditEvent.Action.TENANT_CLOSED,
         actor=actor,
         tenant=tenant,
-        request=request,  # type: ignore[arg-type]
+        request=request,
         numbers_released=len(numbers),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -180,8 +181,8 @@ def number_release_view(request: HttpRequest, tenant_slug: str, number_id: int) 
 
 
 def _post_action(
-    request: HttpRequest, tenant_slug: str, number_id: int, action, done: str
-) -> HttpResponse:  # type: ignore[no-untyped-def]
+    request: HttpRequest, tenant_slug: str, number_id: int, action: Callable[..., object], done: str
+) -> HttpResponse:
     number = get_object_or_404(PhoneNumber, pk=number_id)
     try:
         action(number=number, actor=request.user)

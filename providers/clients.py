@@ -10,6 +10,7 @@ from providers.elks.client import ElksClient
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
+    from providers.infobip import InfobipClient
 
 
 def elks_master(*, timeout: float | None = None) -> ElksClient:
@@ -38,7 +39,7 @@ def infobip_configured() -> bool:
     return bool(settings.INFOBIP_BASE_URL and settings.INFOBIP_API_KEY)
 
 
-def infobip(*, timeout: float | None = None):  # type: ignore[no-untyped-def]
+def infobip(*, timeout: float | None = None) -> InfobipClient | None:
     """The reseller's Infobip account, or None when it is not configured."""
     if not infobip_configured():
         return None

@@ -113,7 +113,7 @@ def _prepared_cursor_class() -> type:
 
 
 def handled_kinds() -> list[tuple[str, str]]:
-    return [tuple(key.split(":", 1)) for key in settings.WEBHOOK_HANDLERS]  # type: ignore[misc]
+    return [tuple(key.split(":", 1)) for key in settings.WEBHOOK_HANDLERS]
 
 
 def webhooks_drain(

@@ -26,15 +26,15 @@ class DeniedSenderNameAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
         action = AuditEvent.Action.DENY_CHANGED if change else AuditEvent.Action.DENY_ADDED
-        deny_audit(action, obj, actor=request.user, request=request)  # type: ignore[arg-type]
+        deny_audit(action, obj, actor=request.user, request=request)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        deny_audit(AuditEvent.Action.DENY_REMOVED, obj, actor=request.user, request=request)  # type: ignore[arg-type]
+        deny_audit(AuditEvent.Action.DENY_REMOVED, obj, actor=request.user, request=request)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
-            deny_audit(AuditEvent.Action.DENY_REMOVED, obj, actor=request.user, request=request)  # type: ignore[arg-type]
+            deny_audit(AuditEvent.Action.DENY_REMOVED, obj, actor=request.user, request=request)
         super().delete_queryset(request, queryset)
 
 

@@ -85,7 +85,7 @@ class InfobipRateLimited(InfobipError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         kwargs.setdefault("status", 429)
         kwargs["retryable"] = True
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 

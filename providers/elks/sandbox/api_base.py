@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +102,7 @@ class ApiBase:
         params: Params,
         shape: Callable[[Row], Row],
         *,
-        extra: set[str] = frozenset(),  # type: ignore[assignment]
+        extra: Set[str] = frozenset(),
         where: list[str] | None = None,
         values: list[Any] | None = None,
         owned: bool = True,

@@ -111,6 +111,7 @@ def balance(server: SandboxServer, method: str, params: Params) -> Any:
 def state(server: SandboxServer, method: str, params: Params) -> Any:
     _method(method, "GET")
     counts = {
+        # [index] one() is optional in general; COUNT(*) always returns a row.
         table: server.store.one(f"SELECT COUNT(*) AS n FROM {table}")["n"]  # type: ignore[index]
         for table in ("subaccounts", "numbers", "pool", "messages", "calls", "recordings", "images")
     }
