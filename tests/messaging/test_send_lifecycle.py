@@ -48,7 +48,6 @@ def _run_sending_beat() -> None:
             app.tasks[entry["task"]]()
 
 
-@pytest.mark.xfail(strict=True, reason="fails before: nothing moves a dead worker's claim on")
 def test_a_worker_that_dies_after_the_claim_does_not_leave_the_message_sending(
     world, live_tenant, rented_number, elks, settings
 ) -> None:  # type: ignore[no-untyped-def]
