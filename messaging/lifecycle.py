@@ -49,7 +49,7 @@ UNSENT_RESEND = "resend"
 # that arrives after recover gave up on the lease is kept (it carries the provider's id).
 IN_FLIGHT = (Message.Status.SENDING, Message.Status.UNKNOWN)
 
-Sent = TypeVar("Sent", Sms, Mms)
+Sent = TypeVar("Sent", bound=Sms | Mms)
 
 
 # --- the worker's steps --------------------------------------------------------------------
