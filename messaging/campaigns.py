@@ -35,6 +35,7 @@ from phonenumbers import timezone as phone_timezones
 from accounts.models import Tenant, User
 from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
+from messaging.lifecycle import history_match
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
 from messaging.services import (
@@ -777,13 +778,14 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
             if recipient.contact
             else {"phone": recipient.phone},
         )
-        match = next(
-            (
-                sms
-                for sms in found.get((recipient.phone, body), [])
-                if sms.id not in taken and sms.created and abs(sms.created - attempted) <= margin
-            ),
-            None,
+        match = history_match(
+            found.get((recipient.phone, body), []),
+            to=recipient.phone,
+            sender=campaign.sender,
+            body=body,
+            attempted=attempted,
+            margin=margin,
+            taken=taken,
         )
         if match is not None:
             taken.add(match.id)

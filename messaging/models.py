@@ -161,6 +161,11 @@ class Message(TenantOwned):
         on_delete=models.SET_NULL,
         related_name="log_message",
     )
+    # The send lifecycle (messaging.lifecycle): the worker's lease on its claim, renewed
+    # while it works, and when the provider call began. A lease not renewed in time belongs
+    # to a dead worker: never attempted → queued again; attempted → settled from history.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -182,6 +187,12 @@ class Message(TenantOwned):
             models.Index(fields=["conversation", "-updated"], name="message_thread_changes"),
             models.Index(fields=["tenant", "-updated"], name="message_changes"),
             models.Index(fields=["status", "created"], name="message_outbox"),
+            # The recover beat job: expired leases and unknown sends only (a small index).
+            models.Index(
+                fields=["status", "claimed_at"],
+                name="message_in_flight",
+                condition=models.Q(status__in=["sending", "unknown"]),
+            ),
             models.Index(fields=["number", "-created"], name="message_by_number"),
         ]
 

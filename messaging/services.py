@@ -2,8 +2,9 @@
 
 A send is claimed by a Message row before 46elks is called: one row per (request, recipient),
 moved `queued → sending` by a conditional update that only one worker can win, so a double
-click, a retried request or a retried task never sends twice. A send that timed out after it
-may have been accepted becomes `unknown`, is not resent, and is settled by the history sync.
+click, a retried request or a retried task never sends twice. The claim, its lease, the
+`unknown` state after a lost answer and the recovery from 46elks' history are the send
+lifecycle in messaging.lifecycle.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from messaging.lifecycle import message_attempt, message_claim, message_finish, message_unknown
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
@@ -274,27 +276,30 @@ def _enqueue(tenant_id: int, ids: list[int]) -> None:
 
 
 def message_send(*, message_id: int) -> None:
-    """Send one queued message. Safe to run twice: only the worker that wins the claim sends."""
-    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING, updated=timezone.now()
-    )
-    if not claimed:
+    """Send one queued message through the send lifecycle (messaging.lifecycle).
+
+    Safe to run twice: only the worker that wins the claim sends, and only while its lease
+    holds; a worker that dies after the claim leaves a lease that recover takes back.
+    """
+    message = message_claim(message_id=message_id)
+    if message is None:
         return
-    message = Message.objects.select_related("tenant", "number").get(pk=message_id)
     if _opted_out_since_queued(message):
-        Message.objects.filter(pk=message.pk).update(
+        message_finish(
+            message=message,
             status=Message.Status.FAILED,
             error="Not sent: the recipient opted out after it was queued.",
             failed_at=timezone.now(),
-            updated=timezone.now(),
         )
         return
     tenant = message.tenant
     dontlog = settings_for(tenant).dontlog
     client = elks_for_tenant(tenant)
+    image = message.images.first() if message.kind == Message.Kind.MMS else None
+    if not message_attempt(message=message):
+        return  # the lease ran out before the call: the message is queued again
     try:
         if message.kind == Message.Kind.MMS:
-            image = message.images.first()
             remote = client.mms_send(
                 from_=message.ours,
                 to=message.other,
@@ -311,21 +316,24 @@ def message_send(*, message_id: int) -> None:
                 dontlog=dontlog,
             )
     except ElksError as exc:
-        status = Message.Status.UNKNOWN if exc.maybe_accepted else Message.Status.FAILED
-        Message.objects.filter(pk=message.pk).update(
-            status=status,
-            error=str(exc)[:1000],
-            failed_at=timezone.now() if status == Message.Status.FAILED else None,
-            updated=timezone.now(),
-        )
+        if exc.maybe_accepted:
+            message_unknown(message=message, error=str(exc))
+        else:
+            message_finish(
+                message=message,
+                status=Message.Status.FAILED,
+                error=str(exc)[:1000],
+                failed_at=timezone.now(),
+            )
         return
-    Message.objects.filter(pk=message.pk).update(
+    message_finish(
+        message=message,
         status=Message.Status.CREATED if message.kind == Message.Kind.SMS else Message.Status.SENT,
         elks_id=remote.id or None,
         cost=remote.cost,
         parts=getattr(remote, "parts", None) or message.parts,
         sent_at=timezone.now() if message.kind == Message.Kind.MMS else None,
-        updated=timezone.now(),
+        error="",
     )
     Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -97,7 +98,7 @@ def _upsert(tenant: Tenant, item: Sms | Mms, kind: str) -> tuple[bool, bool]:
         if message is None and item.direction != "incoming":
             message = _match_unknown(tenant, item)
         if message is not None:
-            return False, _refresh(message, item)
+            return False, history_apply(message, item)
         incoming = item.direction == "incoming"
         ours, other = (item.to, item.from_) if incoming else (item.from_, item.to)
         number = PhoneNumber.objects.filter(tenant=tenant, number=ours).first()
@@ -127,33 +128,38 @@ def _status_of(item: Sms | Mms) -> str:
 
 
 def _match_unknown(tenant: Tenant, item: Sms | Mms) -> Message | None:
-    """A send that timed out is settled by finding it in the history: same to, from and text,
-    created close to when we tried. Only such messages are matched, never resent."""
+    """A send whose answer was lost is settled by finding it in the history: same to, from
+    and text, created close to when we tried (see messaging.lifecycle). Only such messages
+    are matched, never resent: `unknown`, or `sending` past its attempt (its worker may have
+    died and recover has not seen it yet)."""
     if item.created is None:
         return None
+    near = (item.created - UNKNOWN_MATCH_WINDOW, item.created + UNKNOWN_MATCH_WINDOW)
     return (
         Message.objects.select_for_update()
         .filter(
-            status=Message.Status.UNKNOWN,
+            Q(status=Message.Status.UNKNOWN)
+            | Q(status=Message.Status.SENDING, attempted_at__isnull=False),
+            Q(attempted_at__range=near) | Q(attempted_at=None, created__range=near),
             elks_id=None,
             other=item.to,
             ours=item.from_,
             body=item.message or "",
-            created__gte=item.created - UNKNOWN_MATCH_WINDOW,
-            created__lte=item.created + UNKNOWN_MATCH_WINDOW,
         )
         .order_by("created")
         .first()
     )
 
 
-def _refresh(message: Message, item: Sms | Mms) -> bool:
+def history_apply(message: Message, item: Sms | Mms) -> bool:
+    """Bring our row up to date with 46elks' record of it (a send the lifecycle lost the
+    answer of gets its id and moves on from `unknown`). True when anything changed."""
     changed = False
     if message.elks_id is None:
         Message.objects.filter(pk=message.pk).update(elks_id=item.id)
         changed = True
-    if message.status == Message.Status.UNKNOWN:
-        Message.objects.filter(pk=message.pk).update(
+    if message.status in (Message.Status.UNKNOWN, Message.Status.SENDING):
+        Message.objects.filter(pk=message.pk, status=message.status).update(
             status=Message.Status.CREATED, error="", updated=timezone.now()
         )
         message.status = Message.Status.CREATED

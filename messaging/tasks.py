@@ -24,6 +24,16 @@ def outbox_sweep() -> int:
     return run()
 
 
+@shared_task(name="messaging.tasks.messages_recover")
+def messages_recover() -> str:
+    """Beat: take back dead workers' claims and settle lost answers (messaging.lifecycle)."""
+    from accounts.locks import skip_if_running
+    from messaging.lifecycle import messages_recover as run
+
+    with skip_if_running("messages_recover", ttl=300) as mine:
+        return str(run()) if mine else "Skipped: another recover is running."
+
+
 @shared_task(name="messaging.tasks.history_sync")
 def history_sync() -> str:
     from messaging.sync import history_sync_all

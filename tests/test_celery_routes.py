@@ -39,6 +39,8 @@ def test_latency_critical_work_is_kept_apart_from_bulk_work() -> None:
     assert _queue("providers.tasks.webhooks_drain") == "webhooks"
     assert _queue("providers.tasks.webhooks_replay") == "webhooks"
     assert _queue("messaging.tasks.messages_send") == "sending"
+    # Takes back dead workers' claims: beside the sends, not behind campaigns or syncs.
+    assert _queue("messaging.tasks.messages_recover") == "sending"
     assert _queue("messaging.tasks.campaign_run") == "campaigns"
     assert _queue("accounts.tasks.provider_sync") == "sync"
     # The tick resumes campaigns whose worker died: never behind campaign runs.

@@ -262,6 +262,14 @@ CAMPAIGN_SENDING_LEASE_SECONDS = env.int("CAMPAIGN_SENDING_LEASE_SECONDS", defau
 # attempt was never accepted, and is sent again.
 CAMPAIGN_RECONCILE_AFTER_SECONDS = env.int("CAMPAIGN_RECONCILE_AFTER_SECONDS", default=60)
 
+# One message's send (messaging.lifecycle): the worker's lease on its claim (keep it well
+# above ELKS_TIMEOUT), how long after an unanswered attempt 46elks' history is taken as the
+# truth, and what then becomes of a send it does not list: "failed" (the person sees it and
+# may send again) or "resend" (queued again, sent once more).
+MESSAGE_SENDING_LEASE_SECONDS = env.int("MESSAGE_SENDING_LEASE_SECONDS", default=60)
+MESSAGE_RECONCILE_AFTER_SECONDS = env.int("MESSAGE_RECONCILE_AFTER_SECONDS", default=120)
+MESSAGE_UNSENT_AFTER_RECONCILE = env.str("MESSAGE_UNSENT_AFTER_RECONCILE", default="failed")
+
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
     "accounts.sync.sync_subaccounts",
@@ -296,6 +304,7 @@ CELERY_TASK_ROUTES = {
     # One-off sends a person is waiting for.
     "messaging.tasks.messages_send": {"queue": "sending"},
     "messaging.tasks.outbox_sweep": {"queue": "sending"},
+    "messaging.tasks.messages_recover": {"queue": "sending"},
     # Bulk work that holds a worker for minutes: campaign runs and contact imports.
     "messaging.tasks.campaign_run": {"queue": "campaigns"},
     "messaging.tasks.contact_import_run": {"queue": "campaigns"},
@@ -316,6 +325,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
     "webhooks-replay": {"task": "providers.tasks.webhooks_replay", "schedule": 60.0},
+    # Recover before the outbox sweep: a dead worker's never-attempted claim is queued again.
+    "messages-recover": {"task": "messaging.tasks.messages_recover", "schedule": 30.0},
     "messages-outbox": {"task": "messaging.tasks.outbox_sweep", "schedule": 60.0},
     "messages-history-sync": {"task": "messaging.tasks.history_sync", "schedule": 300.0},
     "messages-retention": {"task": "messaging.tasks.retention", "schedule": crontab(minute=17)},
