@@ -55,8 +55,9 @@ def _run_sending_beat() -> None:
     app.loader.import_default_modules()  # autodiscovery, as a worker does
     routes = django_settings.CELERY_TASK_ROUTES
     for entry in django_settings.CELERY_BEAT_SCHEDULE.values():
-        if routes.get(entry["task"], {}).get("queue") == "sending":
-            app.tasks[entry["task"]]()
+        name = str(entry["task"])
+        if routes.get(name, {}).get("queue") == "sending":
+            app.tasks[name]()
 
 
 def test_a_worker_that_dies_after_the_claim_does_not_leave_the_message_sending(
@@ -156,6 +157,7 @@ def test_a_slow_worker_whose_lease_was_taken_back_does_not_send(it, elks, settin
 def test_finish_records_the_answer_of_this_claim_only(it) -> None:  # type: ignore[no-untyped-def]
     message = _claimed(it)
     stale = Message.objects.get(pk=message.pk)
+    assert message.claimed_at is not None
     stale.claimed_at = message.claimed_at - timedelta(minutes=1)  # an older claim's worker
     assert not lifecycle.message_finish(message=stale, status="failed")
     assert lifecycle.message_finish(message=message, status="created", elks_id="s-1")
