@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from accounts.locks import skip_if_running
 from accounts.models import OrphanSubaccount, Tenant
 from accounts.services import orphan_record
 from billing.services import usage_snapshot_record
+from core.locks import skip_if_running
 from providers.clients import elks_master
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
 from calls.models import Call, CallSettings, Recording
+from core.phone import to_e164
 from numbers.models import PhoneNumber
-from numbers.phone import to_e164
 from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError

@@ -45,6 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from core.phone import to_e164
 from messaging.models import (
     Contact,
     ContactImport,
@@ -53,7 +54,6 @@ from messaging.models import (
     ImportRejection,
 )
 from messaging.services import opted_out
-from numbers.phone import to_e164
 
 log = logging.getLogger(__name__)
 

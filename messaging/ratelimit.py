@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 
-from config.redis import redis_client
+from core.redis import redis_client
 
 LUA = """
 local tokens_key, ts_key = KEYS[1], KEYS[2]

@@ -21,11 +21,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from core.phone import to_e164
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
 from numbers.models import PhoneNumber
-from numbers.phone import to_e164
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
 

@@ -31,7 +31,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from config.redis import redis_client
+from core.redis import redis_client
 
 log = logging.getLogger(__name__)
 
