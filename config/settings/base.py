@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "messaging",
     "calls",
     "billing",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -265,7 +266,7 @@ CAMPAIGN_RECONCILE_AFTER_SECONDS = env.int("CAMPAIGN_RECONCILE_AFTER_SECONDS", d
 
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
-    "accounts.sync.sync_subaccounts",
+    "console.sync.sync_subaccounts",
     "numbers.sync.sync_numbers",
 ]
 

@@ -21,7 +21,7 @@ from accounts.services import (
     tenant_set_limit,
     tenant_suspend,
 )
-from accounts.sync import provider_sync
+from console.sync import provider_sync
 from core.crypto import mask
 from providers.clients import elks_master
 from providers.elks.errors import ElksError
