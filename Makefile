@@ -27,7 +27,7 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi; }
 
-lint: venv types
+lint: venv types imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
@@ -38,7 +38,7 @@ types: venv
 	$(BIN)/python -m mypy .
 
 # The import rules ([tool.importlinter] in pyproject.toml, docs/architecture.md): no module imports
-# from a floor above its own. Not in `lint` yet: it passes once issue 12's moves have all landed.
+# from a floor above its own.
 imports: venv
 	PYTHONPATH=. $(BIN)/lint-imports
 

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.crypto import mask
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant, User
+from core.crypto import mask
 
 
 class MembershipInline(admin.TabularInline):

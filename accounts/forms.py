@@ -133,7 +133,7 @@ class ProfileForm(forms.ModelForm):
         help_texts = {"phone": "For click-to-call: 46elks rings this phone first."}
 
     def clean_phone(self) -> str:
-        from numbers.phone import to_e164
+        from core.phone import to_e164
 
         value = self.cleaned_data["phone"].strip()
         return to_e164(value, region="SE") if value else ""

@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_scopes import ScopedManager
 
-from accounts.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class UserManager(BaseUserManager["User"]):

@@ -21,9 +21,9 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
 
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant, User
+from core.net import client_address
 from providers.clients import elks_master
 from providers.elks.errors import ElksError
-from providers.http import client_address
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""Celery plumbing shared by every app, and the accounts' periodic jobs."""
+"""Celery plumbing shared by every app: the tenant-scoped base task."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task
 from django_scopes import scope
 
 
@@ -25,10 +25,3 @@ class TenantTask(Task):
             raise TypeError(f"{self.name} needs a tenant_id keyword argument")
         with scope(tenant=tenant_id):
             return super().__call__(*args, **kwargs)
-
-
-@shared_task(name="accounts.tasks.provider_sync", acks_late=True)
-def provider_sync() -> str:
-    from accounts.sync import provider_sync as run
-
-    return str(run())

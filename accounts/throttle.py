@@ -7,7 +7,7 @@ LOGIN_FAILURE_LIMIT failures per account and per client address within LOGIN_FAI
 1. The account key is the user's pk when the identifier names a user, however the database
    matched it (PostgreSQL's case-insensitive match folds U+017F long s to 's' and U+0131
    dotless i to 'i'), else the identifier's NFKC casefold: look-alikes share one counter.
-2. The address key is the client's address behind the trusted proxies (providers.http),
+2. The address key is the client's address behind the trusted proxies (core.net),
    not the proxy's own address, which would lock everybody out at once.
 3. Counters live in the cache (Redis). When the cache raises, they live in the database
    (SignInFailure): the page still answers and the limit still holds. This process then
@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import SignInFailure, User
-from providers.http import client_address
+from core.net import client_address
 
 log = logging.getLogger(__name__)
 

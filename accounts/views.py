@@ -1,4 +1,4 @@
-"""Sign-in, the tenant picker and the tenant portal's own pages (dashboard, members)."""
+"""Sign-in, the tenant picker and the members page (the dashboard is console.views)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from accounts.access import role_required, user_tenants
 from accounts.forms import InviteForm, LoginForm, ProfileForm
 from accounts.models import AuditEvent, Membership
 from accounts.services import TenantError, member_invite, member_remove
-from billing.selectors import usage_this_month
-from calls.selectors import unheard_voicemail_count
 
 
 class LoginView(auth_views.LoginView):
@@ -62,19 +60,6 @@ def profile(request: HttpRequest) -> HttpResponse:
         return redirect("profile")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/profile.html", {"form": form}, status=status)
-
-
-def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    tenant = request.tenant
-    return render(
-        request,
-        "accounts/dashboard.html",
-        {
-            "section": "dashboard",
-            "usage_month": usage_this_month(tenant=tenant),
-            "unheard": unheard_voicemail_count(tenant),
-        },
-    )
 
 
 def members(request: HttpRequest, tenant_slug: str) -> HttpResponse:

@@ -10,7 +10,7 @@ answered/not answered/busy/unknown, click-to-call and history sources for outgoi
 The view is requested with Django's test Client logged in as the owner, in this process
 (DEBUG off, whole middleware stack), with bench/pages.py's time_page: one warm-up, the median
 of 5, and the queries of one more request (CaptureQueriesContext). Pages: the first page and
-a deep page whose `?after=` cursor (accounts.pagination.encode_cursor) is the key of the row
+a deep page whose `?after=` cursor (core.pagination.encode_cursor) is the key of the row
 at 90% depth (row 900,000 of 1M; row 900 of 1,000). Prints figures; asserts nothing.
 """
 
@@ -86,7 +86,7 @@ def load_calls(tenant: pages.Tenant, size: int, seed: int) -> float:
 def call_pages(tenant: pages.Tenant, size: int) -> list[pages.Page]:
     from django.urls import reverse
 
-    from accounts.pagination import encode_cursor
+    from core.pagination import encode_cursor
 
     depth = max(1, size * 9 // 10)
     key, pk = pages.deep_row(

@@ -362,7 +362,7 @@ def message_pages(tenant: Tenant, use_views: bool) -> list[Page]:
 
     from django.urls import reverse
 
-    from accounts.pagination import encode_cursor, keyset_page
+    from core.pagination import encode_cursor, keyset_page
     from messaging.models import Conversation, Message
 
     # Deep = 90% of the way down: row 1,800 of 2,000 conversations, message #900,000 of 1M.
@@ -555,7 +555,7 @@ def explain(sql: str) -> list[str]:
 def keyset_check(tenant: Tenant) -> None:
     """The deep log query three ways, straight in PostgreSQL: which form seeks the index.
 
-    Until 038326e accounts.pagination.keyset_page filtered only `created < x OR (created = x
+    Until 038326e core.pagination.keyset_page filtered only `created < x OR (created = x
     AND id < y)`; since then it adds the `created <= x` bound. All three return the same rows.
     """
     _inbox_depth, depth = cast(tuple[int, int], tenant.extra["depths"])

@@ -27,8 +27,8 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import Tenant
-from accounts.pagination import KeysetPage, keyset_page
 from calls.models import Call, Recording
+from core.pagination import KeysetPage, keyset_page
 from numbers.routing import redact_callback_tokens
 
 PAGE_SIZE = 50

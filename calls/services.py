@@ -23,8 +23,9 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
 from calls.models import Call, CallSettings, Recording
+from core.phone import to_e164
+from core.tasks import publish
 from numbers.models import PhoneNumber
-from numbers.phone import to_e164
 from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
@@ -158,19 +159,9 @@ def recording_received(event: WebhookEvent) -> None:
         created=_when(payload.get("created")) or timezone.now(),
     )
     Call.objects.filter(elks_id=callid).update(updated=timezone.now())
-    tenant_id, pk = event.tenant_id, recording.pk
-    transaction.on_commit(lambda: _enqueue_download(tenant_id, pk))
-
-
-def _enqueue_download(tenant_id: int, recording_id: int) -> None:
     from calls.tasks import recording_download
 
-    try:
-        recording_download.apply_async(
-            kwargs={"tenant_id": tenant_id, "recording_id": recording_id}, retry=False
-        )
-    except Exception:  # the beat sweep downloads it
-        log.warning("Could not enqueue recording %s download", recording_id, exc_info=True)
+    publish(recording_download, tenant_id=event.tenant_id, recording_id=recording.pk)  # or sweep
 
 
 # --- recordings ----------------------------------------------------------------------------

@@ -21,12 +21,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import role_required
 from accounts.models import Membership
-from accounts.uploads import upload_limit
 from calls import media, selectors
 from calls.exports import call_log_csv
 from calls.forms import GREETING_MAX_BYTES, CallSettingsForm, DialForm, GreetingForm
 from calls.models import Call, CallSettings, Greeting, Recording
 from calls.services import CallError, click_to_call, recording_mark_heard, settings_for
+from core.uploads import upload_limit
 from numbers.models import PhoneNumber
 
 OWNER = Membership.Role.OWNER

@@ -9,7 +9,7 @@ from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
 tenant_patterns = [
-    path("", include("accounts.portal_urls")),
+    path("", include("console.portal_urls")),
     path("numbers/", include("numbers.urls")),
     path("calls/", include("calls.urls")),
     path("messages/webhooks/", include("messaging.webhook_urls")),
@@ -29,9 +29,9 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
-    path("staff/", include("accounts.staff_urls")),
+    path("staff/", include("console.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
-    path("staff/", include("providers.staff_urls")),
+    path("staff/", include("console.provider_event_urls")),
     path("staff/", include("messaging.campaign_staff_urls")),
     path("staff/", include("messaging.senders.staff_urls")),
     path("admin/", admin.site.urls),

@@ -28,9 +28,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import role_required
-from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
-from accounts.pagination import keyset_page
+from core.csv_export import csv_lines, csv_response
+from core.pagination import keyset_page
 from messaging.campaign_forms import CampaignForm
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactList
 from messaging.campaigns import (

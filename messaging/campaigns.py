@@ -33,6 +33,7 @@ from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
+from core.tasks import publish_now
 from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
 from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
 from messaging.lifecycle import history_match
@@ -311,12 +312,8 @@ def enqueue_workers(campaign: Campaign, workers: int = 2) -> None:
     from messaging.tasks import campaign_run
 
     for _ in range(workers):
-        try:
-            campaign_run.apply_async(
-                kwargs={"tenant_id": campaign.tenant_id, "campaign_id": campaign.pk}, retry=False
-            )
-        except Exception:  # the beat tick starts workers for running campaigns
-            log.warning("Could not enqueue campaign %s", campaign.pk, exc_info=True)
+        # A refused publish: the beat tick starts workers for running campaigns.
+        if not publish_now(campaign_run, tenant_id=campaign.tenant_id, campaign_id=campaign.pk):
             return
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Tenant
+from core.phone import to_e164
 from messaging.contact_import import (
     ALLOWED_EXTENSIONS,
     FIELD_PREFIX,
@@ -22,7 +23,6 @@ from messaging.contact_import import (
 )
 from messaging.models import Contact, ContactImport, ContactList
 from messaging.services import settings_for
-from numbers.phone import to_e164
 
 FIELD_KEY_MAX = 50
 

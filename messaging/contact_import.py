@@ -45,6 +45,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from core.phone import to_e164
+from core.tasks import publish_now
 from messaging.models import (
     Contact,
     ContactImport,
@@ -53,7 +55,6 @@ from messaging.models import (
     ImportRejection,
 )
 from messaging.services import opted_out
-from numbers.phone import to_e164
 
 log = logging.getLogger(__name__)
 
@@ -269,14 +270,7 @@ def import_enqueue(*, tenant_id: int, import_id: int) -> bool:
     """Hand the import to a worker; False when the broker is unreachable (it stays queued)."""
     from messaging.tasks import contact_import_run
 
-    try:
-        contact_import_run.apply_async(
-            kwargs={"tenant_id": tenant_id, "import_id": import_id}, retry=False
-        )
-    except Exception:  # the broker is down: the import stays queued and can be re-enqueued
-        log.warning("Could not enqueue contact import %s", import_id, exc_info=True)
-        return False
-    return True
+    return publish_now(contact_import_run, tenant_id=tenant_id, import_id=import_id)
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from accounts.access import role_required
-from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
-from accounts.uploads import upload_limit
+from core.csv_export import csv_lines, csv_response
+from core.uploads import upload_limit
 from messaging.contact_forms import (
     NEW_LIST,
     ContactForm,

@@ -19,12 +19,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Tenant
-from accounts.pagination import KeysetPage, keyset_page
+from core.csv_export import csv_lines, csv_response
+from core.pagination import KeysetPage, keyset_page
+from core.phone import to_e164
 from messaging.models import Contact, ContactList, ContactListMember
 from messaging.services import opted_out
-from numbers.phone import to_e164
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000

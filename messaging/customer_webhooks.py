@@ -26,9 +26,7 @@ import random
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
-import urllib3
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -40,6 +38,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Tenant, User
 from accounts.services import audit_record
+from core.http import TransportError, pinned_post
 from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
 from messaging.webhook_safety import UnsafeURL, connect_address, public_addresses
 
@@ -259,9 +258,9 @@ def _attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
         }
         try:
             code, answer = _post(url=delivery.url, body=body, headers=headers)
-        except UnsafeURL as exc:
+        except (UnsafeURL, TransportError) as exc:
             error = str(exc)
-        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         else:
             if not 200 <= code < 300:
@@ -375,48 +374,11 @@ def resolve_public(url: str) -> str:
 
 def _post(*, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     """POST to the checked address; returns (status, start of the answer)."""
-    address = resolve_public(url)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    timeout = urllib3.Timeout(connect=_timeout(), read=_timeout())
-    pool: urllib3.HTTPConnectionPool
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            parts.port or 443,
-            timeout=timeout,
-            retries=False,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=_ca_bundle(),
-            server_hostname=host,
-            assert_hostname=host,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=timeout, retries=False)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host_header = host if parts.port is None else f"{host}:{parts.port}"
-    try:
-        response = pool.urlopen(
-            "POST",
-            path,
-            body=body,
-            headers={**headers, "Host": host_header},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
-        try:
-            answer = response.read(ERROR_LIMIT, decode_content=False)
-        finally:
-            response.release_conn()
-    finally:
-        pool.close()
-    return response.status, answer.decode("utf-8", "replace").strip()
-
-
-def _ca_bundle() -> str | None:
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - requests brings certifi
-        return None
-    return certifi.where()
+    return pinned_post(
+        url=url,
+        address=resolve_public(url),
+        body=body,
+        headers=headers,
+        timeout=_timeout(),
+        answer_limit=ERROR_LIMIT,
+    )

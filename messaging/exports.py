@@ -1,4 +1,4 @@
-"""The message log and the opt-out ledger as CSV (written by accounts.csv_export)."""
+"""The message log and the opt-out ledger as CSV (written by core.csv_export)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from accounts.csv_export import csv_lines, csv_response
-from accounts.templatetags.switchboard import format_money
+from core.csv_export import csv_lines, csv_response
+from core.money import format_money
 
 CHUNK = 2000
 

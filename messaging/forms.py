@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from accounts.models import Tenant
+from core.phone import to_e164
 from messaging.models import Message, MessagingSettings, OptOut
 from messaging.senders.selectors import sender_choices
 from messaging.services import (
@@ -19,7 +20,6 @@ from messaging.services import (
     sender_resolve,
     settings_for,
 )
-from numbers.phone import to_e164
 
 # A text longer than this many parts needs an explicit confirmation before it is sent.
 CONFIRM_PARTS_ABOVE = 3

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Tenant
+from core.tasks import publish
 from messaging import customer_webhooks
 from messaging.models import Message, MessageImage, OptOut
 from messaging.services import (
@@ -221,21 +222,9 @@ def inbound_mms(event: WebhookEvent) -> None:
             file_type=ref.ext if ref else "",
         )
     if urls:
-        from django.db import transaction
-
         from messaging.tasks import mms_images_fetch
 
-        tenant_id, message_id = event.tenant_id, message.pk
-        transaction.on_commit(
-            lambda: _safe_delay(mms_images_fetch, tenant_id=tenant_id, message_id=message_id)
-        )
-
-
-def _safe_delay(task, **kwargs) -> None:  # type: ignore[no-untyped-def]
-    try:
-        task.apply_async(kwargs=kwargs, retry=False)
-    except Exception:
-        log.warning("Could not enqueue %s; the image sweep fetches it", task.name, exc_info=True)
+        publish(mms_images_fetch, tenant_id=event.tenant_id, message_id=message.pk)  # or the sweep
 
 
 def delivery_report(event: WebhookEvent) -> None:

@@ -12,8 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from accounts.crypto import EncryptedTextField
 from accounts.models import TenantOwned, User
+from core.crypto import EncryptedTextField
 from numbers.models import PhoneNumber
 
 DEFAULT_STOP_WORDS = "STOP,STOPP,AVSLUTA,UNSUBSCRIBE"

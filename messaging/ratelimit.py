@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from config.redis import redis_client
+from core.redis import redis_client
 
 if TYPE_CHECKING:
     from redis import Redis

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from accounts.pagination import KeysetPage, keyset_page
+from core.pagination import KeysetPage, keyset_page
 from messaging.models import Conversation, Message, OptOut
 
 PAGE_SIZE = 50

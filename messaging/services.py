@@ -22,12 +22,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from core.phone import to_e164
+from core.tasks import publish
 from messaging.lifecycle import message_attempt, message_claim, message_finish, message_unknown
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
 from numbers.models import PhoneNumber
-from numbers.phone import to_e164
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
 
@@ -262,17 +263,10 @@ def sms_queue(
             messages.append(message)
         ids = [m.pk for m in messages if m.status == Message.Status.QUEUED]
         if ids:
-            transaction.on_commit(lambda: _enqueue(tenant.pk, ids))
+            from messaging.tasks import messages_send
+
+            publish(messages_send, tenant_id=tenant.pk, message_ids=ids)  # else the outbox sweep
     return messages
-
-
-def _enqueue(tenant_id: int, ids: list[int]) -> None:
-    from messaging.tasks import messages_send
-
-    try:
-        messages_send.apply_async(kwargs={"tenant_id": tenant_id, "message_ids": ids}, retry=False)
-    except Exception:  # the outbox sweep sends what is left queued
-        log.warning("Could not enqueue messages %s; the outbox sweep will", ids, exc_info=True)
 
 
 def message_send(*, message_id: int) -> None:

@@ -27,7 +27,7 @@ def outbox_sweep() -> int:
 @shared_task(name="messaging.tasks.messages_recover")
 def messages_recover() -> str:
     """Beat: take back dead workers' claims and settle lost answers (messaging.lifecycle)."""
-    from accounts.locks import skip_if_running
+    from core.locks import skip_if_running
     from messaging.lifecycle import messages_recover as run
 
     with skip_if_running("messages_recover", ttl=300) as mine:
@@ -73,7 +73,7 @@ def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: 
 @shared_task(name="messaging.tasks.mms_images_sweep")
 def mms_images_sweep() -> int:
     """Beat: download MMS images still missing and due (lost or failed fetch tasks)."""
-    from accounts.locks import skip_if_running
+    from core.locks import skip_if_running
     from messaging.sync import mms_images_sweep as run
 
     with skip_if_running("mms_images_sweep", ttl=600) as mine:

@@ -24,7 +24,8 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import role_required
 from accounts.models import AuditEvent, Membership
 from accounts.services import audit_record
-from accounts.uploads import upload_limit
+from core.phone import to_e164
+from core.uploads import upload_limit
 from messaging import selectors
 from messaging.exports import message_log_csv, optout_csv
 from messaging.forms import (
@@ -47,7 +48,6 @@ from messaging.services import (
 )
 from messaging.text import sms_size
 from numbers.models import PhoneNumber
-from numbers.phone import to_e164
 
 OWNER = Membership.Role.OWNER
 

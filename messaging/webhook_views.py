@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import role_required
-from accounts.crypto import mask
 from accounts.models import Membership
-from accounts.pagination import keyset_page
+from core.crypto import mask
+from core.pagination import keyset_page
 from messaging import customer_webhooks
 from messaging.models import CustomerWebhook, WebhookDelivery
 from numbers.models import PhoneNumber

@@ -9,9 +9,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_scopes import scopes_disabled
 
+from core.net import client_address
 from messaging.models import Message
 from providers.callbacks import CallbackRefused, callback_read, dedupe_key, token_plausible
-from providers.http import client_address, source_allowed
+from providers.http import source_allowed
 from providers.services import webhook_store
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from accounts.forms import MoneyField
 from accounts.models import Tenant
 from calls.models import Greeting
+from core.phone import to_e164
 from messaging.webhook_safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
-from numbers.phone import to_e164
 
 CAPABILITY_CHOICES = [("sms", "SMS"), ("mms", "MMS"), ("voice", "Voice")]
 MAX_FORWARDS = 3

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.pagination import KeysetPage, keyset_page
+from core.pagination import KeysetPage, keyset_page
 from numbers.models import PhoneNumber
 
 PAGE_SIZE = 50

@@ -12,7 +12,7 @@ from django_scopes import scope
 
 from accounts.access import staff_required
 from accounts.models import Tenant
-from accounts.redirects import next_url
+from core.redirects import next_url
 from numbers import infobip_services
 from numbers.forms import (
     AssignForm,

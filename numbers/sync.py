@@ -18,7 +18,7 @@ from providers.elks.errors import ElksError
 from providers.elks.types import Number as ElksNumber
 
 if TYPE_CHECKING:
-    from accounts.sync import SyncResult
+    from core.sync import SyncResult
 
 log = logging.getLogger(__name__)
 LIVE = [PhoneNumber.Status.ACTIVE, PhoneNumber.Status.QUARANTINED]

@@ -16,10 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.net import client_address
 from numbers.routing import voice_action
 from numbers.selectors import number_for_hook_token
 from providers.callbacks import CallbackRefused, callback_read, dedupe_key, token_plausible
-from providers.http import client_address, source_allowed
+from providers.http import source_allowed
 from providers.services import webhook_store
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Who is calling a webhook: the client address and the optional allow-list."""
+"""Whether a webhook caller is on the optional allow-list (the address comes from core.net)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,7 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpRequest
 
-
-def client_address(request: HttpRequest) -> str:
-    """REMOTE_ADDR, or the last untrusted hop of X-Forwarded-For behind trusted proxies."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    trusted = set(settings.TRUSTED_PROXIES)
-    if remote not in trusted:
-        return remote
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h]
-    for hop in reversed(hops):
-        if hop not in trusted:
-            return hop
-    return remote
+from core.net import client_address
 
 
 def source_allowed(request: HttpRequest) -> bool:

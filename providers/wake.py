@@ -31,7 +31,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from config.redis import redis_client
+from core.redis import redis_client
+from core.tasks import publish_now
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,7 @@ def forget_window() -> None:
 def _publish(*, window: str | None) -> bool:
     from providers.tasks import webhooks_drain
 
-    try:
-        webhooks_drain.apply_async(kwargs={"window": window} if window else {}, retry=False)
-    except Exception:
-        log.warning("Could not publish the webhook drain", exc_info=True)
-        return False
-    return True
+    return publish_now(webhooks_drain, **({"window": window} if window else {}))
 
 
 def _open(window: str, seconds: float) -> float | None:

@@ -36,12 +36,14 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "django_scopes",
+    "core",
     "accounts",
     "providers",
     "numbers",
     "messaging",
     "calls",
     "billing",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -52,7 +54,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Oversized bodies get a 413 from their Content-Length before the CSRF check reads them.
-    "accounts.uploads.UploadLimitMiddleware",
+    "core.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -229,7 +231,7 @@ SMS_PART_PRICES = env.json(
 )
 SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
-# Request bodies (accounts/uploads.py): form fields without files are limited by Django
+# Request bodies (core/uploads.py): form fields without files are limited by Django
 # (DATA_UPLOAD_MAX_MEMORY_SIZE); uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temp
 # file instead of memory; any body larger than REQUEST_MAX_BYTES (or, for a view marked
 # @upload_limit, its file limit plus 256 KiB for the other fields) is answered 413 unread.
@@ -272,7 +274,7 @@ MESSAGE_UNSENT_AFTER_RECONCILE = env.str("MESSAGE_UNSENT_AFTER_RECONCILE", defau
 
 # Steps of `manage.py provider_sync` and the periodic sync, in order.
 PROVIDER_SYNC_STEPS = [
-    "accounts.sync.sync_subaccounts",
+    "console.sync.sync_subaccounts",
     "numbers.sync.sync_numbers",
 ]
 

@@ -38,6 +38,8 @@ from urllib.parse import urljoin
 
 import requests
 
+from core.http import Transport, retry_after
+
 from .errors import (
     ElksAuthError,
     ElksConnectionError,
@@ -88,7 +90,12 @@ def _action(value: Action | None) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
-class ElksClient:
+class ElksClient(Transport):
+    provider = "46elks"
+    base_error = ElksError
+    timeout_error = ElksTimeout
+    connection_error = ElksConnectionError
+
     def __init__(
         self,
         *,
@@ -142,44 +149,19 @@ class ElksClient:
         url = url or f"{self.base_url}/{path.lstrip('/')}"
         form = {k: v for k, v in (data or {}).items() if v is not None}
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=query or None,
-                data=form if method == "POST" else None,
-                auth=(self.username, self._password),
-                timeout=self.timeout,
-                headers={"Accept": "*/*" if download else "application/json"},
-                # Downloads follow redirects by hand (see _download); nothing else expects one.
-                allow_redirects=not download,
-                stream=download,
-            )
-        except requests.Timeout as exc:
-            # A connect timeout means nothing was sent; a read timeout on a POST is ambiguous.
-            sent = not isinstance(exc, requests.ConnectTimeout)
-            maybe = sent and method == "POST"
-            note = " It may still have been processed: check before retrying." if maybe else ""
-            raise ElksTimeout(
-                f"46elks did not answer within {self.timeout:g} seconds.{note}",
-                retryable=True,
-                method=method,
-                path=path,
-                maybe_accepted=maybe,
-            ) from exc
-        except requests.ConnectionError as exc:
-            refused = "NewConnectionError" in repr(exc) or "NameResolution" in repr(exc)
-            raise ElksConnectionError(
-                "Could not connect to 46elks. Try again in a moment.",
-                retryable=True,
-                method=method,
-                path=path,
-                maybe_accepted=method == "POST" and not refused,
-            ) from exc
-        except requests.RequestException as exc:
-            raise ElksError(
-                f"Request to 46elks failed: {exc}", retryable=False, method=method, path=path
-            ) from exc
+        response = self._send(
+            method,
+            url,
+            path=path,
+            write=method == "POST",  # 46elks changes things by POST only
+            params=query or None,
+            data=form if method == "POST" else None,
+            auth=(self.username, self._password),
+            headers={"Accept": "*/*" if download else "application/json"},
+            # Downloads follow redirects by hand (see _download); nothing else expects one.
+            allow_redirects=not download,
+            stream=download,
+        )
         if response.status_code >= 400:
             raise _error_for(response, method, path)
         return response
@@ -547,7 +529,7 @@ def _error_for(response: requests.Response, method: str, path: str) -> ElksError
     if status == 429:
         return ElksRateLimited(
             "46elks is limiting how fast we send. Try again shortly.",
-            retry_after=_retry_after(response),
+            retry_after=retry_after(response.headers),
             **common,
         )
     if status >= 500:
@@ -562,11 +544,3 @@ def _error_for(response: requests.Response, method: str, path: str) -> ElksError
         else f"46elks rejected the request (HTTP {status})."
     )
     return ElksInvalidRequest(text, retryable=False, **common)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -11,6 +11,8 @@ answer (a POST that timed out or lost its connection after sending). For calls t
 
 from __future__ import annotations
 
+from core.http import TransportError
+
 __all__ = [
     "ElksAuthError",
     "ElksConnectionError",
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-class ElksError(Exception):
+class ElksError(TransportError):
     """Base class: anything that went wrong talking to 46elks."""
 
     def __init__(
@@ -39,23 +41,15 @@ class ElksError(Exception):
         path: str = "",
         maybe_accepted: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retryable = retryable
-        self.reason = reason
-        self.method = method
-        self.path = path
-        self.maybe_accepted = maybe_accepted
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.message!r}, status={self.status!r}, "
-            f"retryable={self.retryable!r})"
+        super().__init__(
+            message,
+            status=status,
+            retryable=retryable,
+            maybe_accepted=maybe_accepted,
+            method=method,
+            path=path,
         )
+        self.reason = reason
 
 
 class ElksAuthError(ElksError):

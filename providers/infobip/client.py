@@ -32,6 +32,8 @@ from urllib.parse import quote
 
 import requests
 
+from core.http import Transport, retry_after
+
 from .errors import (
     InfobipAuthError,
     InfobipConnectionError,
@@ -53,7 +55,12 @@ _TEXT_MAX = 300
 _MAX_PAGES = 1000  # a paging walk stops here even if Infobip keeps answering full pages
 
 
-class InfobipClient:
+class InfobipClient(Transport):
+    provider = "Infobip"
+    base_error = InfobipError
+    timeout_error = InfobipTimeout
+    connection_error = InfobipConnectionError
+
     def __init__(
         self,
         *,
@@ -200,39 +207,15 @@ class InfobipClient:
         url = f"{self.base_url}{path}"
         query = {k: v for k, v in (params or {}).items() if v is not None}
         write = method != "GET"
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=query or None,
-                json=json_body,
-                headers={"Authorization": f"App {self._api_key}", "Accept": "application/json"},
-                timeout=self.timeout,
-            )
-        except requests.Timeout as exc:
-            # A connect timeout means nothing was sent; a read timeout on a write is ambiguous.
-            maybe = write and not isinstance(exc, requests.ConnectTimeout)
-            note = " It may still have been processed: check before retrying." if maybe else ""
-            raise InfobipTimeout(
-                f"Infobip did not answer within {self.timeout:g} seconds.{note}",
-                retryable=True,
-                maybe_accepted=maybe,
-                method=method,
-                path=path,
-            ) from exc
-        except requests.ConnectionError as exc:
-            refused = "NewConnectionError" in repr(exc) or "NameResolution" in repr(exc)
-            raise InfobipConnectionError(
-                "Could not connect to Infobip. Try again in a moment.",
-                retryable=True,
-                maybe_accepted=write and not refused,
-                method=method,
-                path=path,
-            ) from exc
-        except requests.RequestException as exc:
-            raise InfobipError(
-                f"Request to Infobip failed: {exc}", retryable=False, method=method, path=path
-            ) from exc
+        response = self._send(
+            method,
+            url,
+            path=path,
+            write=write,
+            params=query or None,
+            json=json_body,
+            headers={"Authorization": f"App {self._api_key}", "Accept": "application/json"},
+        )
         if response.status_code >= 400:
             raise error_for(response, method, path)
         if response.status_code not in expect:
@@ -377,7 +360,7 @@ def error_for(response: requests.Response, method: str, path: str) -> InfobipErr
     if status == 429:
         return InfobipRateLimited(
             "Infobip is limiting how fast we call it. Try again shortly.",
-            retry_after=_retry_after(response),
+            retry_after=retry_after(response.headers),
             **common,
         )
     if status >= 500:
@@ -394,11 +377,3 @@ def error_for(response: requests.Response, method: str, path: str) -> InfobipErr
         else f"Infobip rejected the request (HTTP {status})."
     )
     return InfobipInvalidRequest(message, retryable=False, **common)
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.http import TransportError
+
 __all__ = [
     "InfobipAuthError",
     "InfobipConnectionError",
@@ -28,7 +30,7 @@ __all__ = [
 ]
 
 
-class InfobipError(Exception):
+class InfobipError(TransportError):
     """Base class: anything that went wrong talking to Infobip."""
 
     def __init__(
@@ -44,19 +46,17 @@ class InfobipError(Exception):
         method: str = "",
         path: str = "",
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retryable = retryable
+        super().__init__(
+            message,
+            status=status,
+            retryable=retryable,
+            maybe_accepted=maybe_accepted,
+            method=method,
+            path=path,
+        )
         self.message_id = message_id
         self.validation_errors: dict[str, list[str]] = dict(validation_errors or {})
-        self.maybe_accepted = maybe_accepted
         self.text = text
-        self.method = method
-        self.path = path
-
-    def __str__(self) -> str:
-        return self.message
 
     def __repr__(self) -> str:
         return (

@@ -25,8 +25,8 @@ from django.urls import include, path
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.crypto import mask
 from config import urls as project_urls
+from core.crypto import mask
 from messaging import customer_webhooks as cw
 from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
 from numbers.models import PhoneNumber

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
-from accounts.sync import provider_sync
+from console.sync import provider_sync
 from numbers.models import NumberEvent, NumberPolicy, PhoneNumber
 from numbers.selectors import forget_hook_numbers
 from numbers.services import (

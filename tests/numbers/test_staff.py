@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django_scopes import scopes_disabled
 
-from accounts.sync import provider_sync
+from console.sync import provider_sync
 from numbers.models import NumberPolicy, NumberPrice, PhoneNumber
 from numbers.services import number_rent
 from tests.conftest import World, client_for

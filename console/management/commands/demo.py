@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.demo import DEMO_PASSWORD, seed_demo
 from config.demo_address import parse_addr
+from console.demo import DEMO_PASSWORD, seed_demo
 from providers.elks.sandbox.server import SandboxServer
 from providers.infobip.sandbox import InfobipSandbox
 

@@ -13,7 +13,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
 from accounts.services import tenant_create
-from accounts.sync import provider_sync
+from console.sync import provider_sync
 from providers.clients import elks_for_tenant, elks_master
 from providers.elks.errors import ElksError
 

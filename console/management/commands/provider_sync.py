@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from accounts.sync import provider_sync
+from console.sync import provider_sync
 
 
 class Command(BaseCommand):

@@ -1,9 +1,8 @@
-"""Pull every tenant's subaccount usage and limit from 46elks."""
+"""Provider sync: run the steps of settings.PROVIDER_SYNC_STEPS (tenants' subaccounts first)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import F, Value
@@ -12,28 +11,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
-from accounts.locks import skip_if_running
 from accounts.models import OrphanSubaccount, Tenant
 from accounts.services import orphan_record
 from billing.services import usage_snapshot_record
+from core.locks import skip_if_running
+from core.sync import SyncResult
 from providers.clients import elks_master
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SyncResult:
-    skipped: bool = False
-    updated: int = 0
-    orphans: list[str] = field(default_factory=list)
-    # One line per later step (numbers, messages...), for the command and the staff page.
-    notes: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        if self.skipped:
-            return "Skipped: another provider sync is running."
-        head = f"Updated {self.updated} tenant(s); {len(self.orphans)} unknown subaccount(s)."
-        return " ".join([head, *self.notes])
 
 
 def provider_sync() -> SyncResult:

@@ -1,24 +1,13 @@
-"""Formatting for templates. Money arrives as integers in 1/10000 of the currency unit."""
+"""Template filters (`{% load switchboard %}`). Python code formats money with core.money."""
 
 from __future__ import annotations
 
 from django import template
 
+from core.money import format_money
+from core.phone import for_humans
+
 register = template.Library()
-
-UNIT = 10_000
-
-
-def format_money(value: int | None, currency: str = "") -> str:
-    if value is None or value == "":
-        return "—"
-    value = int(value)
-    sign = "-" if value < 0 else ""
-    # Round half up to whole hundredths with integer arithmetic only.
-    cents = (abs(value) + 50) // 100
-    whole, frac = divmod(cents, 100)
-    text = f"{sign}{whole:,}.{frac:02d}".replace(",", "\u202f")
-    return f"{text} {currency}".strip()
 
 
 @register.filter
@@ -40,8 +29,6 @@ def phone(value: str | None) -> str:
     """E.164 for humans: `+46766861475` → `+46 76 686 14 75`."""
     if not value:
         return "—"
-    from numbers.phone import for_humans
-
     return for_humans(value)
 
 

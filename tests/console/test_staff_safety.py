@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http.multipartparser import MultiPartParser
 
 from accounts.models import AuditEvent, Membership, Tenant
-from accounts.uploads import FORM_ALLOWANCE
 from calls.forms import GREETING_MAX_BYTES
+from core.uploads import FORM_ALLOWANCE
 from messaging.contact_import import MAX_UPLOAD_BYTES
 from numbers import infobip_services
 from tests.conftest import World, client_for

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
-from accounts.pagination import keyset_page
+from core.pagination import keyset_page
 from providers.models import WebhookEvent
 from providers.services import webhook_retry
 

@@ -4,8 +4,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from accounts.crypto import mask
 from accounts.models import Tenant
+from core.crypto import mask
 from tests.factories import TenantFactory
 
 SECRET = "D81DEF1B65E19A83DBCEA0BE0D89D082"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from providers import staff_views as views
+from console import provider_event_views as views
 
 app_name = "staff_webhooks"
 urlpatterns = [

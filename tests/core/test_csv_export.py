@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from accounts.csv_export import csv_cell, csv_lines, csv_response
+from core.csv_export import csv_cell, csv_lines, csv_response
 
 
 @pytest.mark.parametrize(

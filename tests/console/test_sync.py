@@ -7,13 +7,13 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django_scopes import scope
 
-from accounts.locks import skip_if_running
 from accounts.models import OrphanSubaccount, Tenant
 from accounts.services import tenant_create
-from accounts.sync import provider_sync
-from accounts.tasks import provider_sync as provider_sync_task
 from billing.models import UsageSnapshot
 from billing.selectors import usage_this_month
+from console.sync import provider_sync
+from console.tasks import provider_sync as provider_sync_task
+from core.locks import skip_if_running
 from providers.clients import elks_for_tenant
 from tests.conftest import World
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
-from accounts.crypto import mask
 from accounts.forms import ConfirmForm, TenantCreateForm, UsageLimitForm
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant
 from accounts.services import (
@@ -22,7 +21,8 @@ from accounts.services import (
     tenant_set_limit,
     tenant_suspend,
 )
-from accounts.sync import provider_sync
+from console.sync import provider_sync
+from core.crypto import mask
 from providers.clients import elks_master
 from providers.elks.errors import ElksError
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import staff_views as views
+from console import staff_views as views
 
 app_name = "staff"
 urlpatterns = [

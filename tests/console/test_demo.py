@@ -18,7 +18,7 @@ from config.demo_address import (
     parse_addr,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ports(addr: str) -> set[int]:
@@ -200,8 +200,8 @@ def test_a_demo_moved_to_another_address_points_its_numbers_callbacks_there(
     elks,  # type: ignore[no-untyped-def]
     settings,  # type: ignore[no-untyped-def]
 ) -> None:
-    from accounts.demo import seed_demo
     from accounts.models import Tenant
+    from console.demo import seed_demo
     from providers.clients import elks_for_tenant
 
     def callback_bases() -> set[str]:

@@ -1,0 +1,22 @@
+"""The tenant portal's overview: figures from the apps below, on one page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from billing.selectors import usage_this_month
+from calls.selectors import unheard_voicemail_count
+
+
+def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    tenant = request.tenant
+    return render(
+        request,
+        "console/dashboard.html",
+        {
+            "section": "dashboard",
+            "usage_month": usage_this_month(tenant=tenant),
+            "unheard": unheard_voicemail_count(tenant),
+        },
+    )
