@@ -29,8 +29,8 @@ from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
 from providers.elks.ids import recording_id_from_callback
+from providers.events import PayloadError, require
 from providers.models import WebhookEvent
-from providers.services import PayloadError, require
 
 log = logging.getLogger(__name__)
 

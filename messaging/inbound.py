@@ -28,8 +28,8 @@ from messaging.services import (
 )
 from numbers.models import PhoneNumber
 from providers.elks.ids import image_ref_from_callback
+from providers.events import PayloadError, require
 from providers.models import WebhookEvent
-from providers.services import PayloadError, require
 
 log = logging.getLogger(__name__)
 
