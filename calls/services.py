@@ -8,7 +8,6 @@ file, and staff are told about any still missing after 24 hours.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import timedelta
@@ -18,7 +17,6 @@ from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
@@ -27,9 +25,9 @@ from numbers.models import PhoneNumber
 from numbers.phone import to_e164
 from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
+from providers.elks.callbacks import HangupEvent, RecordingEvent
 from providers.elks.errors import ElksError
-from providers.elks.ids import recording_id_from_callback
-from providers.events import PayloadError, require
+from providers.events import PayloadError
 from providers.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -46,32 +44,6 @@ class CallError(Exception):
 def settings_for(tenant: Tenant) -> CallSettings:
     found, _ = CallSettings.objects.get_or_create(tenant=tenant)
     return found
-
-
-def _when(value: object) -> Any:
-    if not value:
-        return None
-    parsed = parse_datetime(str(value).replace(" ", "T"))
-    if parsed is None:
-        raise PayloadError(f"malformed timestamp {value!r}")
-    return (
-        parsed
-        if timezone.is_aware(parsed)
-        else timezone.make_aware(parsed, timezone.get_fixed_timezone(0))
-    )
-
-
-def _json_list(value: object) -> list[Any]:
-    """46elks sends `actions` and `legs` as JSON strings (or lists): be tolerant."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return []
-        return parsed if isinstance(parsed, list) else []
-    return []
 
 
 # --- inbound calls -------------------------------------------------------------------------
@@ -105,59 +77,47 @@ def call_started(*, number: PhoneNumber, payload: dict[str, str]) -> None:
 
 def call_hangup(event: WebhookEvent) -> None:
     """Handler for `whenhangup`: complete the call (create it if voice_start never came)."""
-    payload = event.payload
-    (callid,) = require(payload, "id")
-    state = payload.get("state") or "failed"
-    if state not in STATES:
-        raise PayloadError(f'unknown state "{state}"')
-    call = Call.objects.filter(elks_id=callid).first()
+    hangup = HangupEvent.from_form(event.payload)
+    if hangup.state not in STATES:
+        raise PayloadError(f'unknown state "{hangup.state}"')
+    call = Call.objects.filter(elks_id=hangup.id).first()
     if call is None:
         number = PhoneNumber.objects.filter(pk=event.number_id).first()
-        incoming = payload.get("direction", "incoming") == "incoming"
         call = Call.objects.create(
             tenant_id=event.tenant_id,
-            elks_id=callid,
-            direction=Call.Direction.IN if incoming else Call.Direction.OUT,
+            elks_id=hangup.id,
+            direction=Call.Direction.IN if hangup.incoming else Call.Direction.OUT,
             number=number,
-            ours=(number.number if number else payload.get("to", ""))[:20],
-            other=(payload.get("from") if incoming else payload.get("to")) or "",
-            created=_when(payload.get("created")) or timezone.now(),
+            ours=(number.number if number else hangup.to)[:20],
+            other=(hangup.from_ if hangup.incoming else hangup.to),
+            created=hangup.created or timezone.now(),
         )
-    call.state = state
-    call.start = _when(payload.get("start")) or call.start
-    call.duration = (
-        int(payload["duration"]) if str(payload.get("duration", "")).isdigit() else call.duration
-    )
-    call.cost = int(payload["cost"]) if str(payload.get("cost", "")).isdigit() else call.cost
-    call.legs = _json_list(payload.get("legs")) or call.legs
-    call.actions = _json_list(payload.get("actions")) or call.actions
+    call.state = hangup.state
+    call.start = hangup.start or call.start
+    call.duration = hangup.duration if hangup.duration is not None else call.duration
+    call.cost = hangup.cost if hangup.cost is not None else call.cost
+    call.legs = hangup.legs or call.legs
+    call.actions = hangup.actions or call.actions
     call.updated = timezone.now()
     call.save()
 
 
 def recording_received(event: WebhookEvent) -> None:
     """Handler for a recording callback (voicemail `record` or `recordcall`)."""
-    payload = event.payload
-    callid, wav = require(payload, "callid", "wav")
-    # Only the recording's id is taken from the callback; the download URL is rebuilt from
-    # the configured API base (a callback URL could send the credentials anywhere).
-    elks_id = recording_id_from_callback(wav, callid)
-    if elks_id is None:
-        raise PayloadError('no 46elks recording id in "wav" or "callid"')
-    if Recording.objects.filter(elks_id=elks_id).exists():
+    recorded = RecordingEvent.from_form(event.payload)
+    if Recording.objects.filter(elks_id=recorded.recording_id).exists():
         return
-    duration = str(payload.get("duration", "0"))
     recording = Recording.objects.create(
         tenant_id=event.tenant_id,
-        call=Call.objects.filter(elks_id=callid).first(),
-        callid=callid,
-        elks_id=elks_id,
+        call=Call.objects.filter(elks_id=recorded.callid).first(),
+        callid=recorded.callid,
+        elks_id=recorded.recording_id,
         kind=Recording.Kind.VOICEMAIL if event.kind == "voicemail" else Recording.Kind.CALL,
-        duration=int(duration) if duration.isdigit() else 0,
-        wav_url=wav,
-        created=_when(payload.get("created")) or timezone.now(),
+        duration=recorded.duration,
+        wav_url=recorded.wav,
+        created=recorded.created or timezone.now(),
     )
-    Call.objects.filter(elks_id=callid).update(updated=timezone.now())
+    Call.objects.filter(elks_id=recorded.callid).update(updated=timezone.now())
     tenant_id, pk = event.tenant_id, recording.pk
     transaction.on_commit(lambda: _enqueue_download(tenant_id, pk))
 
