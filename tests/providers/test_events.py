@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from calls.services import call_hangup, recording_received
+from calls.events import call_hangup, recording_received
 from messaging.campaigns import campaign_delivery_report
 from messaging.inbound import delivery_report, inbound_mms, inbound_sms
 from providers import events
