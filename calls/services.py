@@ -1,43 +1,27 @@
-"""Writes for calls: calls started and ended, click-to-call, recordings and their audio.
+"""Writes for calls: calls started, click-to-call, recordings heard, call settings.
 
-A call appears when 46elks asks `voice_start` (in the request, from the database: that
-answer must not wait for a broker) and is completed by `whenhangup`. Recordings are kept by
-46elks for 72 hours only: each is a row that is downloaded with backoff until it has its
-file, and staff are told about any still missing after 24 hours.
+A call appears when 46elks asks `voice_start` (calls.webhooks, in the request, from the
+database: that answer must not wait for a broker) and is completed by `whenhangup`
+(calls.events). Recording downloads and retention are beat jobs (calls.recordings).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from datetime import timedelta
-from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
 from calls.models import Call, CallSettings, Recording
 from core.phone import to_e164
-from core.tasks import publish
+from numbers.hooks import hook_url
 from numbers.models import PhoneNumber
-from numbers.routing import hook_url
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
-from providers.elks.ids import recording_id_from_callback
-from providers.models import WebhookEvent
-from providers.services import PayloadError, require
 
 log = logging.getLogger(__name__)
-
-RECORDING_ALERT_AFTER = timedelta(hours=24)
-RECORDING_MAX_BYTES = 200 * 1024 * 1024  # far above 46elks' longest recording as 8 kHz WAV
-STATES = {c.value for c in Call.State}
 
 
 class CallError(Exception):
@@ -47,32 +31,6 @@ class CallError(Exception):
 def settings_for(tenant: Tenant) -> CallSettings:
     found, _ = CallSettings.objects.get_or_create(tenant=tenant)
     return found
-
-
-def _when(value: object) -> Any:
-    if not value:
-        return None
-    parsed = parse_datetime(str(value).replace(" ", "T"))
-    if parsed is None:
-        raise PayloadError(f"malformed timestamp {value!r}")
-    return (
-        parsed
-        if timezone.is_aware(parsed)
-        else timezone.make_aware(parsed, timezone.get_fixed_timezone(0))
-    )
-
-
-def _json_list(value: object) -> list[Any]:
-    """46elks sends `actions` and `legs` as JSON strings (or lists): be tolerant."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return []
-        return parsed if isinstance(parsed, list) else []
-    return []
 
 
 # --- inbound calls -------------------------------------------------------------------------
@@ -102,156 +60,6 @@ def call_started(*, number: PhoneNumber, payload: dict[str, str]) -> None:
         ],
         ignore_conflicts=True,
     )
-
-
-def call_hangup(event: WebhookEvent) -> None:
-    """Handler for `whenhangup`: complete the call (create it if voice_start never came)."""
-    payload = event.payload
-    (callid,) = require(payload, "id")
-    state = payload.get("state") or "failed"
-    if state not in STATES:
-        raise PayloadError(f'unknown state "{state}"')
-    call = Call.objects.filter(elks_id=callid).first()
-    if call is None:
-        number = PhoneNumber.objects.filter(pk=event.number_id).first()
-        incoming = payload.get("direction", "incoming") == "incoming"
-        call = Call.objects.create(
-            tenant_id=event.tenant_id,
-            elks_id=callid,
-            direction=Call.Direction.IN if incoming else Call.Direction.OUT,
-            number=number,
-            ours=(number.number if number else payload.get("to", ""))[:20],
-            other=(payload.get("from") if incoming else payload.get("to")) or "",
-            created=_when(payload.get("created")) or timezone.now(),
-        )
-    call.state = state
-    call.start = _when(payload.get("start")) or call.start
-    call.duration = (
-        int(payload["duration"]) if str(payload.get("duration", "")).isdigit() else call.duration
-    )
-    call.cost = int(payload["cost"]) if str(payload.get("cost", "")).isdigit() else call.cost
-    call.legs = _json_list(payload.get("legs")) or call.legs
-    call.actions = _json_list(payload.get("actions")) or call.actions
-    call.updated = timezone.now()
-    call.save()
-
-
-def recording_received(event: WebhookEvent) -> None:
-    """Handler for a recording callback (voicemail `record` or `recordcall`)."""
-    payload = event.payload
-    callid, wav = require(payload, "callid", "wav")
-    # Only the recording's id is taken from the callback; the download URL is rebuilt from
-    # the configured API base (a callback URL could send the credentials anywhere).
-    elks_id = recording_id_from_callback(wav, callid)
-    if elks_id is None:
-        raise PayloadError('no 46elks recording id in "wav" or "callid"')
-    if Recording.objects.filter(elks_id=elks_id).exists():
-        return
-    duration = str(payload.get("duration", "0"))
-    recording = Recording.objects.create(
-        tenant_id=event.tenant_id,
-        call=Call.objects.filter(elks_id=callid).first(),
-        callid=callid,
-        elks_id=elks_id,
-        kind=Recording.Kind.VOICEMAIL if event.kind == "voicemail" else Recording.Kind.CALL,
-        duration=int(duration) if duration.isdigit() else 0,
-        wav_url=wav,
-        created=_when(payload.get("created")) or timezone.now(),
-    )
-    Call.objects.filter(elks_id=callid).update(updated=timezone.now())
-    from calls.tasks import recording_download
-
-    publish(recording_download, tenant_id=event.tenant_id, recording_id=recording.pk)  # or sweep
-
-
-# --- recordings ----------------------------------------------------------------------------
-
-
-def recording_download(*, recording_id: int) -> bool:
-    """Fetch the WAV by its 46elks id with the subaccount's credentials, through the client:
-    the URL is the configured API base + id, never the callback's ``wav`` (kept for reference).
-
-    A failure schedules the next attempt with backoff (1, 2, 4 ... 30 minutes).
-    """
-    recording = Recording.objects.select_related("tenant").get(pk=recording_id)
-    if recording.downloaded:
-        return True
-    attempts = recording.attempts + 1
-    try:
-        content = elks_for_tenant(recording.tenant).recording_wav(
-            recording.elks_id, max_bytes=RECORDING_MAX_BYTES
-        )
-        if not content.startswith(b"RIFF"):
-            raise ValueError("the answer is not a WAV file")
-    except (ElksError, ValueError) as exc:
-        delay = timedelta(minutes=min(30, 2 ** (attempts - 1)))
-        Recording.objects.filter(pk=recording.pk).update(
-            attempts=attempts,
-            last_error=str(exc)[:500],
-            next_attempt=timezone.now() + delay,
-        )
-        return False
-    recording.file.save(f"{recording.elks_id}.wav", ContentFile(content), save=False)
-    recording.size = len(content)
-    recording.downloaded = timezone.now()
-    recording.attempts = attempts
-    recording.last_error = ""
-    recording.save()
-    Call.objects.filter(pk=recording.call_id).update(updated=timezone.now())
-    return True
-
-
-@scopes_disabled()
-def recordings_due(*, now: Any = None) -> int:
-    """Beat: download what is due, and alert staff about recordings missing for 24 hours."""
-    now = now or timezone.now()
-    due = list(
-        Recording.objects.filter(downloaded=None, audio_deleted=None, next_attempt__lte=now)
-        .order_by("next_attempt")
-        .values_list("tenant_id", "pk")[:200]
-    )
-    fetched = 0
-    for tenant_id, pk in due:
-        with scope(tenant=tenant_id):
-            fetched += recording_download(recording_id=pk)
-    missing = Recording.objects.filter(
-        downloaded=None, alerted=None, created__lt=now - RECORDING_ALERT_AFTER
-    ).select_related("tenant")
-    missing = list(missing)
-    if missing:
-        staff = list(
-            User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
-        )
-        lines = [
-            f"{r.elks_id} ({r.tenant.name}): {r.last_error or 'not downloaded'}" for r in missing
-        ]
-        log.error("Recordings missing after 24 hours: %s", ", ".join(lines))
-        if staff:
-            send_mail(
-                subject=f"{len(missing)} recording(s) still missing after 24 hours",
-                message="46elks deletes recordings after 72 hours.\n\n" + "\n".join(lines),
-                from_email=None,
-                recipient_list=staff,
-            )
-        Recording.objects.filter(pk__in=[r.pk for r in missing]).update(alerted=now)
-    return fetched
-
-
-@scopes_disabled()
-def recordings_retention(*, now: Any = None) -> int:
-    """Delete audio older than each tenant's retention; the call and its metadata stay."""
-    now = now or timezone.now()
-    deleted = 0
-    for prefs in CallSettings.objects.all():
-        cutoff = now - timedelta(days=prefs.recording_retention_days)
-        for recording in Recording.objects.filter(
-            tenant_id=prefs.tenant_id, created__lt=cutoff, audio_deleted=None
-        ).exclude(file=""):
-            recording.file.delete(save=False)
-            recording.audio_deleted = now
-            recording.save(update_fields=["file", "audio_deleted"])
-            deleted += 1
-    return deleted
 
 
 def recording_mark_heard(*, recording: Recording) -> None:

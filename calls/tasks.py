@@ -5,21 +5,21 @@ from accounts.tasks import TenantTask
 
 @shared_task(base=TenantTask, name="calls.tasks.recording_download", bind=True)
 def recording_download(self, *, tenant_id: int, recording_id: int) -> bool:  # type: ignore[no-untyped-def]
-    from calls.services import recording_download as run
+    from calls.recordings import recording_download as run
 
     return run(recording_id=recording_id)
 
 
 @shared_task(name="calls.tasks.recordings_due")
 def recordings_due() -> int:
-    from calls.services import recordings_due as run
+    from calls.recordings import recordings_due as run
 
     return run()
 
 
 @shared_task(name="calls.tasks.recordings_retention")
 def recordings_retention() -> int:
-    from calls.services import recordings_retention as run
+    from calls.recordings import recordings_retention as run
 
     return run()
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from calls.media import greeting_public
+from calls.webhooks import elks_voice_start
 from messaging.media import mms_public_image, mms_webhook_image
 from messaging.webhooks import elks_campaign_report, elks_delivery_report
 from numbers.webhooks import elks_number_hook
@@ -25,6 +26,8 @@ urlpatterns = [
     # (dlr/cdlr before the number hook, which would also match them.)
     path("hooks/elks/dlr/<str:token>/", elks_delivery_report, name="elks_dlr"),
     path("hooks/elks/cdlr/<str:token>/", elks_campaign_report, name="elks_campaign_dlr"),
+    # voice_start is answered with the call plan (calls); the other kinds are only stored.
+    path("hooks/elks/<str:token>/voice/", elks_voice_start, name="elks_voice_start"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),

@@ -803,7 +803,7 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
 
 def campaign_delivery_report(event) -> None:  # type: ignore[no-untyped-def]
     """Handler for `cdlr` events: a campaign send's report moves its recipient forward."""
-    from providers.services import PayloadError, require
+    from providers.events import PayloadError, require
 
     elks_id, status = require(event.payload, "id", "status")
     token = event.payload.get("_token")

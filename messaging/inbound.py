@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
-
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from datetime import datetime
 
 from accounts.models import Tenant
 from core.tasks import publish
@@ -28,40 +25,28 @@ from messaging.services import (
     sms_queue,
 )
 from numbers.models import PhoneNumber
+from providers.elks.callbacks import DeliveryReport, InboundMms, InboundSms
 from providers.elks.ids import image_ref_from_callback
+from providers.events import PayloadError
 from providers.models import WebhookEvent
-from providers.services import PayloadError, require
 
 log = logging.getLogger(__name__)
 
-REPORT_STATUSES = {"sent", "delivered", "failed"}
 
-
-def _when(value: object) -> datetime | None:
-    """46elks timestamps are UTC, mostly without a zone; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        parsed = parse_datetime(str(value).strip().replace(" ", "T"))
-    except ValueError:  # well formed but impossible, e.g. month 13
-        return None
-    if parsed is None:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
-
-
-def _created(event: WebhookEvent) -> datetime:
+def _created(event: WebhookEvent, sms: InboundSms) -> datetime:
     """When the message was sent; a bad timestamp must not lose the message.
 
     Unreadable: the time we received it. The original text stays in the stored event.
     """
-    raw = event.payload.get("created")
-    created = _when(raw)
-    if created is None:
-        if raw:
-            log.warning("Event %s: unreadable created %r; using the time received", event.pk, raw)
+    if sms.created is None:
+        if sms.created_text:
+            log.warning(
+                "Event %s: unreadable created %r; using the time received",
+                event.pk,
+                sms.created_text,
+            )
         return event.received
-    return created
+    return sms.created
 
 
 def _number_of(event: WebhookEvent) -> PhoneNumber:
@@ -70,15 +55,10 @@ def _number_of(event: WebhookEvent) -> PhoneNumber:
     return PhoneNumber.objects.select_related("tenant").get(pk=event.number_id)
 
 
-def _inbound(event: WebhookEvent, kind: str) -> Message | None:
-    payload = event.payload
-    elks_id, sender, to = require(payload, "id", "from", "to")
-    body = payload.get("message") or ""
-    if not isinstance(body, str):
-        raise PayloadError('malformed "message"')
-    created = _created(event)
+def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
+    created = _created(event, sms)
     number = _number_of(event)
-    if Message.objects.filter(elks_id=elks_id).exists():
+    if Message.objects.filter(elks_id=sms.id).exists():
         return None  # processed before: nothing more to do
     message = Message.objects.create(
         tenant_id=event.tenant_id,
@@ -87,10 +67,10 @@ def _inbound(event: WebhookEvent, kind: str) -> Message | None:
         status=Message.Status.RECEIVED,
         source=Message.Source.INBOUND,
         number=number,
-        ours=number.number or to,
-        other=sender,
-        body=body,
-        elks_id=elks_id,
+        ours=number.number or sms.to,
+        other=sms.from_,
+        body=sms.message,
+        elks_id=sms.id,
         created=created,
     )
     conversation_touch(message)
@@ -198,18 +178,15 @@ def _forward(number: PhoneNumber, message: Message) -> None:
 
 
 def inbound_sms(event: WebhookEvent) -> None:
-    _inbound(event, Message.Kind.SMS)
+    _inbound(event, Message.Kind.SMS, InboundSms.from_form(event.payload))
 
 
 def inbound_mms(event: WebhookEvent) -> None:
-    message = _inbound(event, Message.Kind.MMS)
+    mms = InboundMms.from_form(event.payload)
+    message = _inbound(event, Message.Kind.MMS, mms)
     if message is None:
         return
-    urls = [
-        v
-        for k, v in sorted(event.payload.items())
-        if k.startswith("image") and isinstance(v, str) and v
-    ]
+    urls = mms.images
     for url in urls:
         # Only the image id is kept from the URL; without one, the fetch asks 46elks for the
         # MMS's image list. source_url is for reference and is never requested.
@@ -228,19 +205,16 @@ def inbound_mms(event: WebhookEvent) -> None:
 
 
 def delivery_report(event: WebhookEvent) -> None:
-    payload = event.payload
-    elks_id, status = require(payload, "id", "status")
-    if status not in REPORT_STATUSES:
-        raise PayloadError(f'unknown status "{status}"')
-    token = payload.get("_token")
+    report = DeliveryReport.from_form(event.payload)
+    token = event.payload.get("_token")  # ours: the message's callback token, from the URL
     message = Message.objects.filter(callback_token=token).first() if token else None
-    if message is None or (message.elks_id and message.elks_id != elks_id):
+    if message is None or (message.elks_id and message.elks_id != report.id):
         raise PayloadError("the report matches no message sent by this dashboard")
     if not message.elks_id:
         # The report beat the send's own answer (or that answer was lost).
-        Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=elks_id)
+        Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=report.id)
     delivered = None
-    if payload.get("delivered"):
+    if report.delivered_given:
         # Unreadable: the time the report arrived (the stored event keeps the original text).
-        delivered = _when(payload["delivered"]) or event.received
-    delivery_report_apply(message=message, status=status, delivered=delivered)
+        delivered = report.delivered or event.received
+    delivery_report_apply(message=message, status=report.status, delivered=delivered)

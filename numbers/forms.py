@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import MoneyField
 from accounts.models import Tenant
-from calls.models import Greeting
 from core.phone import to_e164
 from messaging.webhook_safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
@@ -64,7 +63,7 @@ class RoutingForm(forms.ModelForm):
     )
     # The choices are the tenant's own greetings, set per request (the manager is scoped).
     voicemail_greeting = forms.ModelChoiceField(
-        queryset=Greeting._base_manager.none(),
+        queryset=None,
         required=False,
         empty_label="Built-in greeting",
         label="Voicemail greeting",
@@ -115,7 +114,9 @@ class RoutingForm(forms.ModelForm):
             self.initial[f"forward_{i}"] = forward["to"]
             self.initial[f"timeout_{i}"] = forward.get("timeout", 20)
         self.region = (self.instance.country or "se").upper()
-        self.fields["voicemail_greeting"].queryset = Greeting.objects.all()
+        # calls.Greeting through the string FK: numbers never imports calls' models.
+        greeting = PhoneNumber._meta.get_field("voicemail_greeting").related_model
+        self.fields["voicemail_greeting"].queryset = greeting.objects.all()
 
     def clean_sms_forward_to(self) -> str:
         value = self.cleaned_data["sms_forward_to"].strip()

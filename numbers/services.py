@@ -19,8 +19,8 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent, Tenant, User
 from accounts.services import audit_record
+from numbers.hooks import callback_urls
 from numbers.models import Category, NumberEvent, NumberPolicy, NumberPrice, PhoneNumber, Provider
-from numbers.routing import callback_urls
 from providers.clients import elks_for_tenant, elks_master, infobip
 from providers.elks.errors import ElksError, ElksNotFound
 from providers.elks.types import Number as ElksNumber

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import role_required
 from accounts.models import Membership
 from numbers.forms import ReleaseForm, RentForm, RoutingForm
+from numbers.hooks import callback_urls, hook_url, redact_callback_tokens
 from numbers.models import PhoneNumber
-from numbers.routing import callback_urls, hook_url, redact_callback_tokens, voice_action
 from numbers.selectors import NumberFilters, activity_last_30_days, numbers_page
 from numbers.services import (
     NumberError,
@@ -101,6 +101,10 @@ def number_detail(request: HttpRequest, tenant_slug: str, number_id: int) -> Htt
 def _detail_context(
     request: HttpRequest, number: PhoneNumber, form: RoutingForm
 ) -> dict[str, object]:
+    # The page shows the call plan calls answers for this number (a function, not a model:
+    # numbers keeps no import of calls at module level).
+    from calls.routing import voice_action
+
     action_json = json.dumps(voice_action(number), indent=2)
     context: dict[str, object] = {
         "section": "numbers",

@@ -3,8 +3,8 @@
 The request path never depends on the broker: it stores the raw event and answers. Waking
 the worker is best effort (providers.wake: one drain per wake window), and the beat task
 `providers.tasks.webhooks_replay` processes anything left pending for more than a minute.
-Handlers are looked up in settings.WEBHOOK_HANDLERS by "provider:kind"; each must be
-idempotent, because an event can be processed again after a crash.
+Handlers are looked up in the provider-event registry (providers.events) by provider and
+kind; each must be idempotent, because an event can be processed again after a crash.
 """
 
 from __future__ import annotations
@@ -22,17 +22,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_scopes import scope
 
+from providers.events import PayloadError, handled_kinds, handler_for
 from providers.models import WebhookEvent
 from providers.wake import POLL_SECONDS, wake_processor, window_open
 
 log = logging.getLogger(__name__)
-
-
-class PayloadError(Exception):
-    """The payload is missing or has a malformed field; the event fails with this reason."""
 
 
 def webhook_store(
@@ -112,10 +108,6 @@ def _prepared_cursor_class() -> type:
     return PreparedCursor
 
 
-def handled_kinds() -> list[tuple[str, str]]:
-    return [tuple(key.split(":", 1)) for key in settings.WEBHOOK_HANDLERS]
-
-
 def webhooks_drain(
     *, older_than: timedelta | None = None, limit: int = 500, window: str | None = None
 ) -> int:
@@ -181,7 +173,7 @@ def webhook_process(event_id: int) -> None:
         )
         if event is None:
             return
-        handler = import_string(settings.WEBHOOK_HANDLERS[f"{event.provider}:{event.kind}"])
+        handler = handler_for(event.provider, event.kind)
         event.attempts += 1
         try:
             with transaction.atomic(), scope(tenant=event.tenant_id):
@@ -253,14 +245,3 @@ def webhook_retry(*, event: WebhookEvent) -> None:
         pk=event.pk, status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.PENDING]
     ).update(status=WebhookEvent.Status.PENDING, error="", next_attempt=None)
     webhook_process(event.pk)
-
-
-def require(payload: dict[str, object], *fields: str) -> list[str]:
-    """The named fields as non-empty strings, or PayloadError naming the first missing one."""
-    values = []
-    for name in fields:
-        value = payload.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise PayloadError(f'missing field "{name}"')
-        values.append(value.strip())
-    return values

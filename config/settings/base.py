@@ -185,16 +185,8 @@ HOOK_TOKEN_OVERLAP_SECONDS = env.int("HOOK_TOKEN_OVERLAP_SECONDS", default=6 * 3
 NUMBER_PENDING_GIVE_UP_SECONDS = env.int("NUMBER_PENDING_GIVE_UP_SECONDS", default=3600)
 
 # Webhooks
-# Handlers for stored provider events, by "provider:kind"; kinds without one stay pending.
-WEBHOOK_HANDLERS = {
-    "elks:sms": "messaging.inbound.inbound_sms",
-    "elks:mms": "messaging.inbound.inbound_mms",
-    "elks:dlr": "messaging.inbound.delivery_report",
-    "elks:hangup": "calls.services.call_hangup",
-    "elks:recording": "calls.services.recording_received",
-    "elks:voicemail": "calls.services.recording_received",
-    "elks:cdlr": "messaging.campaigns.campaign_delivery_report",
-}
+# Handlers for stored provider events are registered by each app (providers/events.py);
+# kinds without one stay pending.
 # A handler's transient error (database, network) is retried after 30 s, 1, 2, 4 … minutes
 # (at most an hour apart, picked up by the drains and the beat's replay), this many attempts
 # in all (~3 hours); then, like any other error, the event fails and waits for staff.

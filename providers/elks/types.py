@@ -26,6 +26,7 @@ __all__ = [
     "format_timestamp",
     "parse_bool",
     "parse_int",
+    "parse_json_list",
     "parse_timestamp",
 ]
 
@@ -98,16 +99,17 @@ def _str(raw: Raw, key: str) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _json_list(value: object) -> tuple[Any, ...]:
-    # Hang-up callbacks send actions/legs as JSON strings, the REST API as lists.
+def parse_json_list(value: object) -> list[Any]:
+    """A list sent as JSON text (callbacks: hang-up ``actions``/``legs``) or as a list (the REST
+    API); anything else, malformed JSON included, is an empty list."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
-            return ()
+            return []
     if isinstance(value, list | tuple):
-        return tuple(value)
-    return ()
+        return list(value)
+    return []
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ class Mms:
     def from_api(cls, raw: Raw) -> Mms:
         return cls(
             **_message_fields(raw),
-            images=tuple(str(i) for i in _json_list(raw.get("images"))),
+            images=tuple(str(i) for i in parse_json_list(raw.get("images"))),
         )
 
 
@@ -293,8 +295,8 @@ class Call:
             start=parse_timestamp(raw.get("start")),
             duration=parse_int(raw.get("duration")),
             cost=parse_int(raw.get("cost")),
-            actions=_json_list(raw.get("actions")),
-            legs=_json_list(raw.get("legs")),
+            actions=tuple(parse_json_list(raw.get("actions"))),
+            legs=tuple(parse_json_list(raw.get("legs"))),
             raw=dict(raw),
         )
 

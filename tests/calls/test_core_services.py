@@ -13,13 +13,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from calls.models import Call, CallSettings, Recording
-from calls.services import (
-    CallError,
-    click_to_call,
-    recording_download,
-    recordings_due,
-    recordings_retention,
-)
+from calls.recordings import recording_download, recordings_due, recordings_retention
+from calls.services import CallError, click_to_call
 from calls.sync import calls_sync
 from numbers.services import number_rent, number_route
 from providers.services import webhooks_drain

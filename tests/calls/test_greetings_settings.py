@@ -7,8 +7,8 @@ from django.test import Client
 
 from calls.forms import GREETING_MAX_BYTES
 from calls.models import CallSettings, Greeting
+from calls.routing import greeting_url
 from calls.services import settings_for
-from numbers.routing import greeting_url
 from tests.calls.conftest import WAV
 from tests.conftest import World, client_for
 

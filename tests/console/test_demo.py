@@ -115,7 +115,7 @@ import django
 django.setup()
 from django.conf import settings
 from numbers.models import PhoneNumber
-from numbers.routing import hook_url
+from numbers.hooks import hook_url
 print(json.dumps({
     "DEBUG": settings.DEBUG,
     "DEMO_ADDR": settings.DEMO_ADDR,

@@ -8,8 +8,8 @@ from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, Membership
 from calls.selectors import actions_table
+from numbers.hooks import redact_callback_tokens
 from numbers.models import PhoneNumber
-from numbers.routing import redact_callback_tokens
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
 

@@ -196,8 +196,8 @@ def test_list_over_10000_numbers_uses_a_fixed_number_of_queries(
 
 
 def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> None:
+    from calls.models import Call
     from messaging.models import Message
-    from providers.services import webhook_store
 
     number = PhoneNumber.objects.create(
         tenant=world.tenant_a,
@@ -226,14 +226,16 @@ def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> Non
         other="+46700000001",
         created=timezone.now() - timezone.timedelta(days=31),
     )
-    for n in range(2):
-        webhook_store(
-            provider="elks",
-            kind="voice_start",
-            dedupe_key=f"c{n}",
-            payload={},
-            tenant_id=world.tenant_a.pk,
-            number_id=number.pk,
+    # Calls are counted from the calls app: in and out (click-to-call), not older ones.
+    for n, direction in enumerate(["in", "out", "in"]):
+        Call.objects.create(
+            tenant=world.tenant_a,
+            elks_id=f"c{n}",
+            direction=direction,
+            number=number,
+            ours=number.number,
+            other="+46700000001",
+            created=timezone.now() - timezone.timedelta(days=31 if n == 2 else 0),
         )
     page = client_for(world.owner_a).get("/t/acme/numbers/").content.decode()
     assert "3 / 2" in page

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 import pytest
 from django_scopes import scope
 
+from calls.events import recording_received
 from calls.models import Recording
-from calls.services import recording_download, recording_received
+from calls.recordings import recording_download
 from messaging.models import Message, MessageImage
 from messaging.sync import mms_images_fetch
 from providers.elks.client import ElksClient

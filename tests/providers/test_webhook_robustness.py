@@ -472,9 +472,10 @@ def test_every_callback_route_is_covered() -> None:
     assert hook_routes == {
         "hooks/elks/dlr/<str:token>/",
         "hooks/elks/cdlr/<str:token>/",
+        "hooks/elks/<str:token>/voice/",
         "hooks/elks/<str:token>/<slug:kind>/",
     }
-    assert set(KINDS) | {"dlr", "cdlr"} == set(ENDPOINTS)
+    assert set(KINDS) | {"voice", "dlr", "cdlr"} == set(ENDPOINTS)
 
 
 def test_a_content_type_django_cannot_parse_is_no_500_through_the_wsgi_application(hooks) -> None:  # type: ignore[no-untyped-def]

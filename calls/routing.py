@@ -1,4 +1,4 @@
-"""The call action the dashboard answers to 46elks' `voice_start`, derived from routing.
+"""Voice routing: the call action the dashboard answers to 46elks' `voice_start`.
 
 Pure functions of a number's settings, so the answer is computed from the database inside
 the request (no broker, no worker: a non-2xx answer would end the caller's call).
@@ -6,12 +6,12 @@ the request (no broker, no worker: a non-2xx answer would end the caller's call)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
 from django.templatetags.static import static
 
+from numbers.hooks import hook_url
 from numbers.models import PhoneNumber
 
 Action = dict[str, Any]
@@ -20,37 +20,11 @@ DEFAULT_RING_TIMEOUT = 20
 VOICEMAIL_TIMELIMIT = 120
 
 
-def hook_url(number: PhoneNumber, kind: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/hooks/elks/{number.hook_token}/{kind}/"
-
-
-# The token in a callback URL is the only key to our hooks: whoever has it can post events
-# for the number. Users never see it; staff see it behind "Technical details".
-_HOOK_TOKEN = re.compile(r"(/hooks/elks/)[^/\s\"'?#]+(?=/)")
-
-
-def redact_callback_tokens(text: str) -> str:
-    """``text`` with every callback token replaced by "…" (the URL's shape stays readable)."""
-    return _HOOK_TOKEN.sub(r"\1…", text)
-
-
-def callback_urls(number: PhoneNumber) -> dict[str, str]:
-    """What 46elks holds for a number: every inbound event comes to this dashboard.
-
-    Only for the number's capabilities: 46elks refuses e.g. an mms_url on a number without MMS.
-    """
-    urls = {}
-    if number.has_sms:
-        urls["sms_url"] = hook_url(number, "sms")
-    if number.has_mms:
-        urls["mms_url"] = hook_url(number, "mms")
-    if number.has_voice:
-        urls["voice_start"] = hook_url(number, "voice")
-    return urls
-
-
 def greeting_url(number: PhoneNumber) -> str:
-    """The tenant's uploaded greeting by its unguessable URL, or the built-in one."""
+    """The tenant's uploaded greeting by its unguessable URL, or the built-in one.
+
+    The choice is PhoneNumber.voicemail_greeting, a string FK to calls.Greeting: numbers'
+    code never imports calls for it (see numbers/models.py)."""
     greeting = number.voicemail_greeting
     if greeting is not None:
         return f"{settings.PUBLIC_BASE_URL}/media/greetings/{greeting.public_token}/"

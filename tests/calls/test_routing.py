@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from calls.routing import voice_action
 from numbers.models import PhoneNumber
-from numbers.routing import voice_action
 
 BASE = "https://sb.example"
 ALLOWED_KEYS = {

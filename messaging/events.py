@@ -1,0 +1,19 @@
+"""The 46elks events messaging reacts to: registered in MessagingConfig.ready.
+
+The handlers live with their domain (inbound messages and delivery reports in
+messaging.inbound, campaign reports with the campaign engine); this is the one list.
+"""
+
+from __future__ import annotations
+
+from providers.events import register
+
+
+def register_handlers() -> None:
+    from messaging.campaigns import campaign_delivery_report
+    from messaging.inbound import delivery_report, inbound_mms, inbound_sms
+
+    register("elks", "sms", inbound_sms)
+    register("elks", "mms", inbound_mms)
+    register("elks", "dlr", delivery_report)
+    register("elks", "cdlr", campaign_delivery_report)
