@@ -116,7 +116,8 @@ def seed(recipients: int, rate: int):  # type: ignore[no-untyped-def]
 
     from accounts.models import User
     from accounts.services import tenant_create
-    from messaging.campaign_models import Campaign, Contact, ContactList
+    from messaging.campaign_models import Campaign
+    from messaging.contacts.models import Contact, ContactList
 
     staff = User.objects.create_superuser("staff@bench.test", "bench-password-123")
     created = tenant_create(

@@ -15,7 +15,7 @@ tenant_patterns = [
     path("messages/webhooks/", include("messaging.webhook_urls")),
     path("messages/senders/", include("messaging.senders.urls")),
     path("messages/", include("messaging.urls")),
-    path("contacts/", include("messaging.contact_urls")),
+    path("contacts/", include("messaging.contacts.urls")),
     path("campaigns/", include("messaging.campaign_urls")),
     path("billing/", include("billing.urls")),
 ]

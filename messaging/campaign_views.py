@@ -32,7 +32,7 @@ from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
 from accounts.pagination import keyset_page
 from messaging.campaign_forms import CampaignForm
-from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactList
+from messaging.campaign_models import Campaign, CampaignRecipient
 from messaging.campaigns import (
     CampaignError,
     campaign_cancel,
@@ -44,6 +44,7 @@ from messaging.campaigns import (
     campaign_summary,
     template_render,
 )
+from messaging.contacts.models import Contact, ContactList
 from messaging.text import sms_size
 
 OWNER = Membership.Role.OWNER

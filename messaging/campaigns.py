@@ -34,7 +34,8 @@ from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
 from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
-from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactListMember
+from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.contacts.models import Contact, ContactListMember
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
 from messaging.services import (

@@ -310,9 +310,12 @@ class WebhookDelivery(TenantOwned):
         return f"{self.message_id} → {self.url}"
 
 
-from messaging.campaign_models import (  # noqa: E402
-    Campaign,
-    CampaignRecipient,
+# The sub-domains' models live in their subpackages (messaging/contacts/, campaigns/, ...).
+# Django registers a model when its module is imported and gives it the app label of the app
+# whose package contains it, so importing them here keeps them in the `messaging` app (same
+# tables, same migrations) and loaded with it. At the end because some point at Message.
+from messaging.campaign_models import Campaign, CampaignRecipient  # noqa: E402
+from messaging.contacts.models import (  # noqa: E402
     Contact,
     ContactImport,
     ContactList,

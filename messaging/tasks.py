@@ -72,7 +72,7 @@ def mms_images_sweep() -> int:
 
 @shared_task(base=TenantTask, name="messaging.tasks.contact_import_run", bind=True)
 def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type: ignore[no-untyped-def]
-    from messaging.contact_import import import_run
+    from messaging.contacts.imports import import_run
 
     return import_run(import_id=import_id)
 
@@ -106,8 +106,8 @@ def imports_sweep() -> int:
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
 
-    from messaging.campaign_models import ContactImport
-    from messaging.contact_import import import_enqueue
+    from messaging.contacts.imports import import_enqueue
+    from messaging.contacts.models import ContactImport
 
     with scopes_disabled():
         stale = list(

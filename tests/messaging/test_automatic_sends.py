@@ -13,8 +13,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
-from messaging.campaign_models import CampaignRecipient, Contact
+from messaging.campaign_models import CampaignRecipient
 from messaging.campaigns import campaign_launch, campaign_run
+from messaging.contacts.models import Contact
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.services import (
     SendError,

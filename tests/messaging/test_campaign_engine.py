@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from messaging import campaigns as engine
-from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactList
+from messaging.campaign_models import Campaign, CampaignRecipient
 from messaging.campaigns import (
     CampaignError,
     campaign_cancel,
@@ -27,6 +27,7 @@ from messaging.campaigns import (
     reconcile_unknown,
     template_render,
 )
+from messaging.contacts.models import Contact, ContactList
 from messaging.models import OptOut
 from messaging.services import optout_record
 from tests.factories import approved_sender

@@ -14,13 +14,8 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
-from messaging.campaign_models import (
-    Campaign,
-    CampaignRecipient,
-    Contact,
-    ContactList,
-    ContactListMember,
-)
+from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.contacts.models import Contact, ContactList, ContactListMember
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
 from tests.factories import approved_sender

@@ -10,7 +10,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent
-from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactList
+from messaging.campaign_models import Campaign, CampaignRecipient
 from messaging.campaigns import (
     CampaignError,
     campaign_launch,
@@ -18,6 +18,7 @@ from messaging.campaigns import (
     campaign_summary,
     template_check,
 )
+from messaging.contacts.models import Contact, ContactList
 from messaging.models import Message, MessagingSettings
 from messaging.services import SendError, settings_for, sms_queue
 from messaging.text import sms_size

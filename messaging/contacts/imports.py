@@ -45,7 +45,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Tenant, User
-from messaging.models import (
+from messaging.contacts.models import (
     Contact,
     ContactImport,
     ContactList,

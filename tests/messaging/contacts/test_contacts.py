@@ -14,19 +14,18 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
 from config import urls as root_urls
-from messaging.contact_import import import_run
-from messaging.models import (
+from messaging.contacts.imports import import_run
+from messaging.contacts.models import (
     Contact,
     ContactImport,
     ContactList,
     ContactListMember,
     ImportRejection,
-    MessagingSettings,
-    OptOut,
 )
+from messaging.models import MessagingSettings, OptOut
 from tests.conftest import World, client_for
 
-# Until config/urls.py includes messaging.contact_urls, these tests mount it themselves.
+# Until config/urls.py includes messaging.contacts.urls, these tests mount it themselves.
 _included = any("contact" in str(p.urlconf_name) for p in root_urls.tenant_patterns)
 urlpatterns = root_urls.urlpatterns
 if not _included:
@@ -35,7 +34,7 @@ if not _included:
         path(
             "t/<slug:tenant_slug>/",
             include(
-                [*root_urls.tenant_patterns, path("contacts/", include("messaging.contact_urls"))]
+                [*root_urls.tenant_patterns, path("contacts/", include("messaging.contacts.urls"))]
             ),
         ),
     ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import contact_views as views
+from messaging.contacts import views
 
 app_name = "contacts"
 urlpatterns = [

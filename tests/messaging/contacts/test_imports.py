@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_scopes import scope
 
 from accounts.models import Tenant
-from messaging import contact_import
-from messaging.contact_import import (
+from messaging.contacts import imports as contact_import
+from messaging.contacts.imports import (
     ImportFileError,
     detect_delimiter,
     import_preview,
@@ -19,15 +19,14 @@ from messaging.contact_import import (
     import_run,
     import_upload,
 )
-from messaging.models import (
+from messaging.contacts.models import (
     Contact,
     ContactImport,
     ContactList,
     ContactListMember,
     ImportRejection,
-    MessagingSettings,
-    OptOut,
 )
+from messaging.models import MessagingSettings, OptOut
 from tests.conftest import World
 
 
@@ -350,7 +349,7 @@ def test_a_superseded_runner_stops_without_writing(acme: Tenant) -> None:
     import_queue(
         contact_import=started, mapping={"0": "phone"}, default_country="SE", target_list=None
     )
-    from messaging.contact_import import Columns, Record, _chunk, _Superseded
+    from messaging.contacts.imports import Columns, Record, _chunk, _Superseded
 
     # This runner believes no row is done, but another one has committed the first chunk.
     ContactImport.objects.filter(pk=started.pk).update(status="running", processed_rows=1)
@@ -380,7 +379,7 @@ def test_an_unqueued_import_is_not_run(acme: Tenant) -> None:
 
 
 def test_default_country_comes_from_settings_in_the_mapping_form(acme: Tenant) -> None:
-    from messaging.contact_forms import ImportMapForm
+    from messaging.contacts.forms import ImportMapForm
 
     MessagingSettings.objects.create(tenant=acme, default_country="NO")
     started = _upload(acme, "Mobile,Full name,Shoe size\n+4740123456,Ann,38\n")

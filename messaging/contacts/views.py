@@ -26,7 +26,7 @@ from accounts.access import role_required
 from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
 from accounts.uploads import upload_limit
-from messaging.contact_forms import (
+from messaging.contacts.forms import (
     NEW_LIST,
     ContactForm,
     ContactListForm,
@@ -36,30 +36,32 @@ from messaging.contact_forms import (
     ListMembersForm,
     field_rows,
 )
-from messaging.contact_import import (
+from messaging.contacts.imports import (
     MAX_UPLOAD_BYTES,
     ImportFileError,
     import_preview,
     import_queue,
     import_upload,
 )
-from messaging.contacts import (
-    ContactError,
+from messaging.contacts.models import Contact, ContactImport, ContactList, ImportRejection
+from messaging.contacts.selectors import (
     ContactFilters,
+    contact_page,
+    contacts_filtered,
+    lists_with_counts,
+)
+from messaging.contacts.services import (
+    ContactError,
     contact_create,
     contact_delete,
-    contact_page,
     contact_update,
     contacts_csv,
-    contacts_filtered,
     list_add_contacts,
     list_create,
     list_delete,
     list_remove_contacts,
     list_rename,
-    lists_with_counts,
 )
-from messaging.models import Contact, ContactImport, ContactList, ImportRejection
 from messaging.services import settings_for
 
 OWNER = Membership.Role.OWNER

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import Tenant
-from messaging.contact_import import (
+from messaging.contacts.imports import (
     ALLOWED_EXTENSIONS,
     FIELD_PREFIX,
     FIRST_NAME,
@@ -20,7 +20,7 @@ from messaging.contact_import import (
     ImportFileError,
     mapping_check,
 )
-from messaging.models import Contact, ContactImport, ContactList
+from messaging.contacts.models import Contact, ContactImport, ContactList
 from messaging.services import settings_for
 from numbers.phone import to_e164
 

@@ -1,4 +1,4 @@
-"""Contacts and contact lists: writes, the filtered list, and the streamed CSV export.
+"""Contacts and contact lists: writes and the streamed CSV export (reads: selectors.py).
 
 Everything runs inside a tenant scope (a request's or a task's), so the default managers
 filter on the tenant. A contact's `opted_out` mirrors the opt-out ledger: it is set from the
@@ -7,88 +7,26 @@ ledger when a contact is created and is never cleared or set from a form here.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Tenant
-from accounts.pagination import KeysetPage, keyset_page
-from messaging.models import Contact, ContactList, ContactListMember
+from messaging.contacts.models import Contact, ContactList, ContactListMember
 from messaging.services import opted_out
-from numbers.phone import to_e164
 
-PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
 EXPORT_HEADER = ("phone", "name", "opted_out", "lists", "fields", "created")
 
 
 class ContactError(Exception):
     """A write refused for a reason fit for the page."""
-
-
-# --- reads ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContactFilters:
-    q: str = ""
-    list_id: int | None = None
-    opted_out: bool | None = None
-
-    @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> ContactFilters:
-        raw_list = (query.get("list") or "").strip()
-        state = (query.get("opted_out") or "").strip()
-        return cls(
-            q=(query.get("q") or "").strip()[:100],
-            list_id=int(raw_list) if raw_list.isdigit() else None,
-            opted_out={"yes": True, "no": False}.get(state),
-        )
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q) or self.list_id is not None or self.opted_out is not None
-
-
-def contacts_filtered(filters: ContactFilters, *, region: str = "") -> QuerySet[Contact]:
-    """Contacts matching a search (number digits, a typed number, or the name) and filters."""
-    qs = Contact.objects.all()
-    if filters.q:
-        match = Q(name__icontains=filters.q)
-        digits = "".join(ch for ch in filters.q if ch.isdigit())
-        if len(digits) >= 3:
-            match |= Q(phone__contains=digits.lstrip("0") or digits)
-        with contextlib.suppress(ValidationError):
-            match |= Q(phone=to_e164(filters.q, region=region or None))
-        qs = qs.filter(match)
-    if filters.list_id is not None:
-        qs = qs.filter(contactlistmember__contact_list_id=filters.list_id)
-    if filters.opted_out is not None:
-        qs = qs.filter(opted_out=filters.opted_out)
-    return qs
-
-
-def contact_page(
-    filters: ContactFilters, *, cursor: str | None, region: str = "", size: int = PAGE_SIZE
-) -> KeysetPage:
-    """Newest first on the contact_recent index (tenant, -created, -id)."""
-    qs = contacts_filtered(filters, region=region).prefetch_related(
-        Prefetch("lists", queryset=ContactList.objects.order_by("name"))
-    )
-    return keyset_page(qs, cursor=cursor, size=size)
-
-
-def lists_with_counts() -> QuerySet[ContactList]:
-    return ContactList.objects.annotate(members=Count("contactlistmember")).order_by("name")
 
 
 # --- contacts ---------------------------------------------------------------------------------
