@@ -116,7 +116,7 @@ def seed(recipients: int, rate: int):  # type: ignore[no-untyped-def]
 
     from accounts.models import User
     from accounts.services import tenant_create
-    from messaging.campaign_models import Campaign
+    from messaging.campaigns.models import Campaign
     from messaging.contacts.models import Contact, ContactList
 
     staff = User.objects.create_superuser("staff@bench.test", "bench-password-123")
@@ -295,8 +295,8 @@ def run(args, port: int, sandbox_db: str, extra: dict[str, str]) -> None:  # typ
     unscoped = scopes_disabled()  # this script reads across the tenant scope
     unscoped.__enter__()
 
-    from messaging.campaign_models import Campaign
-    from messaging.campaigns import recipients_create
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import recipients_create
 
     tenant, campaign, loaded = seed(args.recipients, rate)
     print(f"Tenant {tenant.slug} (sandbox subaccount {tenant.elks_subaccount_id}); "

@@ -16,7 +16,7 @@ tenant_patterns = [
     path("messages/senders/", include("messaging.senders.urls")),
     path("messages/", include("messaging.urls")),
     path("contacts/", include("messaging.contacts.urls")),
-    path("campaigns/", include("messaging.campaign_urls")),
+    path("campaigns/", include("messaging.campaigns.urls")),
     path("billing/", include("billing.urls")),
 ]
 
@@ -32,7 +32,7 @@ urlpatterns = [
     path("staff/", include("accounts.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
     path("staff/", include("providers.staff_urls")),
-    path("staff/", include("messaging.campaign_staff_urls")),
+    path("staff/", include("messaging.campaigns.staff_urls")),
     path("staff/", include("messaging.senders.staff_urls")),
     path("admin/", admin.site.urls),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),

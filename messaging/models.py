@@ -152,7 +152,7 @@ class Message(TenantOwned):
     # whendelivered URLs carry this token, so a report finds its message without trusting ids.
     callback_token = models.CharField(max_length=64, unique=True, default=new_token)
     sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    # A campaign send's Message (see messaging.campaign_log): unique, so one recipient is
+    # A campaign send's Message (see messaging.campaigns.log): unique, so one recipient is
     # logged once however often its send is recorded.
     campaign_recipient = models.OneToOneField(
         "messaging.CampaignRecipient",
@@ -314,7 +314,7 @@ class WebhookDelivery(TenantOwned):
 # Django registers a model when its module is imported and gives it the app label of the app
 # whose package contains it, so importing them here keeps them in the `messaging` app (same
 # tables, same migrations) and loaded with it. At the end because some point at Message.
-from messaging.campaign_models import Campaign, CampaignRecipient  # noqa: E402
+from messaging.campaigns.models import Campaign, CampaignRecipient  # noqa: E402
 from messaging.contacts.models import (  # noqa: E402
     Contact,
     ContactImport,

@@ -85,7 +85,7 @@ def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type:
     time_limit=330,
 )
 def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
-    from messaging.campaigns import campaign_run as run
+    from messaging.campaigns.services import campaign_run as run
 
     return run(campaign_id=campaign_id)
 
@@ -93,7 +93,7 @@ def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ign
 @shared_task(name="messaging.tasks.campaigns_tick")
 def campaigns_tick() -> int:
     """Beat: start due campaigns, resume after quiet hours, settle stale sends."""
-    from messaging.campaigns import campaigns_tick as run
+    from messaging.campaigns.services import campaigns_tick as run
 
     return run()
 

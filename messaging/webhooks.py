@@ -45,7 +45,7 @@ def elks_delivery_report(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def elks_campaign_report(request: HttpRequest, token: str) -> HttpResponse:
     """Delivery reports for campaign sends: /hooks/elks/cdlr/<campaign token>/."""
-    from messaging.campaign_models import Campaign
+    from messaging.campaigns.models import Campaign
 
     if not source_allowed(request):
         return HttpResponse("Forbidden source address", status=403, content_type="text/plain")

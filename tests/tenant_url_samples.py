@@ -177,7 +177,7 @@ SAMPLES["greeting_id"] = _greeting
 
 def _campaign(tenant: Tenant) -> int:
     """A draft campaign with one list of one contact (drafts open every campaign page)."""
-    from messaging.campaign_models import Campaign
+    from messaging.campaigns.models import Campaign
     from messaging.contacts.models import Contact, ContactList, ContactListMember
 
     campaign = Campaign.objects.filter(tenant=tenant, status=Campaign.Status.DRAFT).first()

@@ -191,7 +191,7 @@ WEBHOOK_HANDLERS = {
     "elks:hangup": "calls.services.call_hangup",
     "elks:recording": "calls.services.recording_received",
     "elks:voicemail": "calls.services.recording_received",
-    "elks:cdlr": "messaging.campaigns.campaign_delivery_report",
+    "elks:cdlr": "messaging.campaigns.services.campaign_delivery_report",
 }
 # A handler's transient error (database, network) is retried after 30 s, 1, 2, 4 … minutes
 # (at most an hour apart, picked up by the drains and the beat's replay), this many attempts

@@ -9,8 +9,8 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.services import tenant_create
-from messaging import campaigns
-from messaging.campaign_models import Campaign
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign
 from tests.e2e.conftest import screenshot
 from tests.factories import StaffFactory, approved_sender
 

@@ -9,8 +9,8 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.services import tenant_create
-from messaging.campaign_models import Campaign
-from messaging.campaigns import campaign_launch, campaign_run
+from messaging.campaigns.models import Campaign
+from messaging.campaigns.services import campaign_launch, campaign_run
 from messaging.contacts.models import Contact, ContactList
 from numbers.models import NumberPrice
 from numbers.services import number_rent

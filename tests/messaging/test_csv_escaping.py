@@ -10,8 +10,9 @@ import pytest
 from django_scopes import scopes_disabled
 
 from calls.models import Call
+from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.contacts.models import Contact, ContactImport, ImportRejection
-from messaging.models import Campaign, CampaignRecipient, Message, OptOut
+from messaging.models import Message, OptOut
 from tests.conftest import World, client_for
 
 OURS = "+46766861475"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import campaign_staff_views as views
+from messaging.campaigns import staff_views as views
 
 app_name = "staff_campaigns"
 urlpatterns = [

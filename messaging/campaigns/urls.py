@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import campaign_views as views
+from messaging.campaigns import views
 
 app_name = "campaigns"
 urlpatterns = [

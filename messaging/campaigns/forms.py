@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Tenant
-from messaging.campaign_models import Campaign
-from messaging.campaigns import CampaignError, template_check, template_known_fields
+from messaging.campaigns.models import Campaign
+from messaging.campaigns.placeholders import template_known_fields
+from messaging.campaigns.services import CampaignError, template_check
 from messaging.contacts.models import ContactList
 from messaging.models import Message
 from messaging.senders.selectors import sender_choices

@@ -24,7 +24,7 @@ import logging
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.models import Message
 from messaging.text import sms_size
 from numbers.models import PhoneNumber

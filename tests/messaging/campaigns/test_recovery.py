@@ -12,10 +12,15 @@ import pytest
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from messaging import campaigns as engine
-from messaging.campaign_models import CampaignRecipient
-from messaging.campaigns import campaign_launch, campaign_run, campaigns_tick, reconcile_unknown
-from tests.messaging.test_campaign_engine import _campaign, _contacts, _sends
+from messaging.campaigns import services as engine
+from messaging.campaigns.models import CampaignRecipient
+from messaging.campaigns.services import (
+    campaign_launch,
+    campaign_run,
+    campaigns_tick,
+    reconcile_unknown,
+)
+from tests.messaging.campaigns.test_engine import _campaign, _contacts, _sends
 
 
 class Killed(BaseException):

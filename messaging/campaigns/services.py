@@ -17,9 +17,7 @@ And at least once: nothing is dropped; 429s put the row back in its place.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,13 +26,21 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
-from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
-from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.campaigns.log import campaign_message_record, campaign_messages_backfill
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.placeholders import (
+    BRACED,
+    PLACEHOLDER,
+    template_fields,
+    template_known_fields,
+    template_render,
+)
+from messaging.campaigns.selectors import campaign_summary
 from messaging.contacts.models import Contact, ContactListMember
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
@@ -44,7 +50,6 @@ from messaging.services import (
     parts_check,
     parts_limit,
     sender_resolve,
-    sms_part_price,
 )
 from messaging.text import sms_size
 from providers.clients import elks_for_tenant
@@ -53,56 +58,12 @@ from providers.elks.types import Sms
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^{}]*))?\}")
 # Clock skew allowed between this server and 46elks when matching a send to its attempt.
 RECONCILE_SKEW = timedelta(seconds=10)
 
 
 class CampaignError(Exception):
     """Refused; fit for the page."""
-
-
-# --- templates -----------------------------------------------------------------------------
-
-
-def template_fields(template: str) -> list[str]:
-    return list(dict.fromkeys(m.group(1) for m in PLACEHOLDER.finditer(template)))
-
-
-def template_render(template: str, values: dict[str, str]) -> str:
-    """`{first_name}` is the contact's field; `{first_name|there}` falls back to "there"."""
-
-    def replace(match: re.Match[str]) -> str:
-        value = (values.get(match.group(1)) or "").strip()
-        return value or (match.group(2) or "")
-
-    return PLACEHOLDER.sub(replace, template)
-
-
-# Fields every contact has (Contact.template_values); custom fields come from the contacts.
-BUILTIN_FIELDS = ("first_name", "last_name", "name", "phone")
-# Something in braces that is not a placeholder: `{first name}`, `{}`.
-BRACED = re.compile(r"\{[^{}]*\}")
-
-
-def contact_field_names(tenant: Tenant) -> list[str]:
-    """The custom field keys the tenant's contacts have, usable as placeholders."""
-    table = Contact._meta.db_table
-    if connection.vendor == "postgresql":
-        sql = f"SELECT DISTINCT jsonb_object_keys(fields) FROM {table} WHERE tenant_id = %s"
-    else:
-        sql = (
-            f"SELECT DISTINCT j.key FROM {table} c, json_each(c.fields) j "
-            "WHERE c.tenant_id = %s AND json_type(c.fields) = 'object'"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant.pk])
-        keys = {row[0] for row in cursor.fetchall()}
-    return sorted(k for k in keys if re.fullmatch(r"\w+", k) and k not in BUILTIN_FIELDS)
-
-
-def template_known_fields(tenant: Tenant) -> list[str]:
-    return [*BUILTIN_FIELDS, *contact_field_names(tenant)]
 
 
 def template_check(*, tenant: Tenant, template: str) -> None:
@@ -127,89 +88,6 @@ def template_check(*, tenant: Tenant, template: str) -> None:
         parts_check(tenant=tenant, body=template_render(template, {}))
     except SendError as exc:
         raise CampaignError(str(exc)) from exc
-
-
-# --- before launch -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Summary:
-    recipients: int
-    opted_out: int
-    duplicates: int
-    invalid: int
-    parts: int
-    estimated_cost: int
-    remaining: int
-    fits: bool
-    shortfall: int
-    max_parts: int = 0  # the longest recipient's text, in parts
-    longest_phone: str = ""  # whose text that is
-
-
-@dataclass(frozen=True)
-class AudienceCost:
-    parts: int
-    cost: int
-    max_parts: int
-    longest_phone: str
-
-
-def audience_cost(*, campaign: Campaign) -> AudienceCost:
-    """What the sends will cost: each recipient's own text, its parts and its destination's
-    price, summed (a sample or the longest text times the count is off as soon as lengths,
-    encodings or countries differ)."""
-    contacts = Contact.objects.filter(
-        pk__in=_audience(campaign).values("pk"), opted_out=False
-    ).only("phone", "name", "fields")
-    parts = cost = longest = 0
-    longest_phone = ""
-    for contact in contacts.iterator(chunk_size=2000):
-        n = sms_size(template_render(campaign.template, contact.template_values())).parts
-        parts += n
-        cost += n * sms_part_price(contact.phone)
-        if n > longest:
-            longest, longest_phone = n, contact.phone
-    return AudienceCost(parts=parts, cost=cost, max_parts=longest, longest_phone=longest_phone)
-
-
-def _audience(campaign: Campaign):  # type: ignore[no-untyped-def]
-    return Contact.objects.filter(lists__in=campaign.lists.all())
-
-
-def remaining_limit(tenant: Tenant) -> int:
-    tenant.refresh_from_db(fields=["usage", "reserved", "usage_limit", "status"])
-    return max(0, tenant.usage_limit - tenant.usage - tenant.reserved)
-
-
-def campaign_summary(*, campaign: Campaign) -> Summary:
-    audience = _audience(campaign)
-    memberships = audience.count()  # one per (list, contact): duplicates across lists count
-    distinct = audience.values("phone").distinct()
-    unique_count = distinct.count()
-    blocked = audience.filter(opted_out=True).values("phone").distinct().count()
-    recipients = unique_count - blocked
-    sized = audience_cost(campaign=campaign)
-    parts, cost = sized.parts, sized.cost
-    remaining = remaining_limit(campaign.tenant)
-    return Summary(
-        recipients=recipients,
-        opted_out=blocked,
-        duplicates=memberships - unique_count,
-        invalid=0,
-        parts=parts,
-        estimated_cost=cost,
-        remaining=remaining,
-        fits=cost <= remaining,
-        shortfall=max(0, cost - remaining),
-        max_parts=sized.max_parts,
-        longest_phone=sized.longest_phone,
-    )
-
-
-def campaign_preview(*, campaign: Campaign, count: int = 3) -> list[tuple[Contact, str]]:
-    contacts = _audience(campaign).filter(opted_out=False).distinct().order_by("phone")[:count]
-    return [(c, template_render(campaign.template, c.template_values())) for c in contacts]
 
 
 # --- launch and controls -------------------------------------------------------------------
@@ -367,27 +245,6 @@ def campaign_cancel(*, campaign: Campaign, actor: User | None) -> None:
         campaign=campaign, status=CampaignRecipient.Status.PENDING
     ).update(status=CampaignRecipient.Status.SKIPPED, error="Campaign cancelled")
     campaign.refresh_from_db()
-
-
-def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
-    counts = dict(
-        CampaignRecipient.objects.filter(campaign=campaign)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    total = sum(counts.values())
-    finished = sum(counts.get(s, 0) for s in ("sent", "delivered", "failed", "skipped"))
-    progress: dict[str, object] = {s: counts.get(s, 0) for s in CampaignRecipient.Status.values}
-    recent = CampaignRecipient.objects.filter(
-        campaign=campaign, sent_at__gte=timezone.now() - timedelta(seconds=10)
-    ).count()
-    progress.update(
-        total=total,
-        done_percent=(finished * 100 // total) if total else 0,
-        rate_per_second=round(recent / 10, 1),
-    )
-    return progress
 
 
 # --- the sending engine --------------------------------------------------------------------

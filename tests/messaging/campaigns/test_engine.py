@@ -13,19 +13,19 @@ from django.db import connection
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from messaging import campaigns as engine
-from messaging.campaign_models import Campaign, CampaignRecipient
-from messaging.campaigns import (
+from messaging.campaigns import services as engine
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.placeholders import template_render
+from messaging.campaigns.selectors import campaign_summary
+from messaging.campaigns.services import (
     CampaignError,
     campaign_cancel,
     campaign_launch,
     campaign_pause,
     campaign_resume,
     campaign_run,
-    campaign_summary,
     campaigns_tick,
     reconcile_unknown,
-    template_render,
 )
 from messaging.contacts.models import Contact, ContactList
 from messaging.models import OptOut
@@ -230,7 +230,7 @@ def test_killed_before_the_provider_call(tenant, elks) -> None:  # type: ignore[
     _crash_and_recover(
         tenant,
         elks,
-        ("messaging.campaigns.TokenBucket.acquire", _killer(real, on_call=7, before=True)),
+        ("messaging.campaigns.services.TokenBucket.acquire", _killer(real, on_call=7, before=True)),
     )
 
 
@@ -253,7 +253,7 @@ def test_killed_after_the_provider_call(tenant, elks) -> None:  # type: ignore[n
             raise RuntimeError("killed")
         return real(recipient, status, **fields)
 
-    _crash_and_recover(tenant, elks, ("messaging.campaigns._finish", finish))
+    _crash_and_recover(tenant, elks, ("messaging.campaigns.services._finish", finish))
 
 
 def test_timeout_ends_in_unknown_and_is_reconciled(tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
@@ -276,7 +276,7 @@ def test_rate_limited_sends_keep_their_place(tenant, elks) -> None:  # type: ign
     campaign = _campaign(tenant, _contacts(tenant, 4))
     campaign_launch(campaign=campaign, actor=None)
     elks.set_chaos(rate=1, mode="429", paths=["sms"], methods=["POST"], count=1)
-    with mock.patch("messaging.campaigns.time.sleep"):
+    with mock.patch("messaging.campaigns.services.time.sleep"):
         campaign_run(campaign_id=campaign.pk)
         campaign_run(campaign_id=campaign.pk)
     assert set(CampaignRecipient.objects.values_list("status", flat=True)) == {"sent"}

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
-from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.contacts.models import Contact, ContactList, ContactListMember
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
@@ -435,7 +435,7 @@ def test_pause_resume_and_cancel_through_the_pages(world: World) -> None:
 def test_launch_creates_recipients_and_the_worker_sends_them(
     live_tenant: Tenant, elks, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
-    from messaging.campaigns import campaign_run
+    from messaging.campaigns.services import campaign_run
 
     owner = User.objects.get(email="owner@taxinord.example")
     customers = _contacts(live_tenant, _phones(3), **{"00": "Alva Berg"})

@@ -1,7 +1,7 @@
 """The tenant's Campaigns pages: list, compose, the campaign (summary or live progress),
 per-recipient results and their CSV.
 
-Views parse and authorise; messaging.campaigns decides (launch, pause, resume, cancel).
+Views parse and authorise; messaging.campaigns.services decides (launch, pause, resume, cancel).
 Launching, resuming and cancelling spend or forfeit money, so they need an owner; any member
 may compose drafts and pause a running campaign (stopping is always safe).
 """
@@ -31,18 +31,16 @@ from accounts.access import role_required
 from accounts.csv_export import csv_lines, csv_response
 from accounts.models import Membership
 from accounts.pagination import keyset_page
-from messaging.campaign_forms import CampaignForm
-from messaging.campaign_models import Campaign, CampaignRecipient
-from messaging.campaigns import (
+from messaging.campaigns.forms import CampaignForm
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.placeholders import template_render
+from messaging.campaigns.selectors import campaign_preview, campaign_progress, campaign_summary
+from messaging.campaigns.services import (
     CampaignError,
     campaign_cancel,
     campaign_launch,
     campaign_pause,
-    campaign_preview,
-    campaign_progress,
     campaign_resume,
-    campaign_summary,
-    template_render,
 )
 from messaging.contacts.models import Contact, ContactList
 from messaging.text import sms_size

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import staff_required
 from accounts.models import AuditEvent
 from accounts.services import audit_record
-from messaging.campaign_models import Campaign, CampaignRecipient
-from messaging.campaigns import CampaignError, campaign_pause
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.services import CampaignError, campaign_pause
 
 SHOWN = (
     Campaign.Status.LAUNCHING,

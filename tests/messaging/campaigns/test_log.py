@@ -17,11 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from messaging import campaign_log
-from messaging import campaigns as engine
-from messaging.campaign_log import campaign_message_record, campaign_messages_backfill
-from messaging.campaign_models import Campaign, CampaignRecipient
-from messaging.campaigns import campaign_launch, campaign_run, reconcile_unknown
+from messaging.campaigns import log as campaign_log
+from messaging.campaigns import services as engine
+from messaging.campaigns.log import campaign_message_record, campaign_messages_backfill
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.services import campaign_launch, campaign_run, reconcile_unknown
 from messaging.contacts.models import Contact, ContactList
 from messaging.models import Message, OptOut
 from messaging.services import optout_record
