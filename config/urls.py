@@ -3,8 +3,8 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from calls.media import greeting_public
+from messaging.delivery_reports import elks_campaign_report, elks_delivery_report
 from messaging.media import mms_public_image, mms_webhook_image
-from messaging.webhooks import elks_campaign_report, elks_delivery_report
 from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
@@ -12,7 +12,7 @@ tenant_patterns = [
     path("", include("accounts.portal_urls")),
     path("numbers/", include("numbers.urls")),
     path("calls/", include("calls.urls")),
-    path("messages/webhooks/", include("messaging.webhook_urls")),
+    path("messages/webhooks/", include("messaging.customer_webhooks.urls")),
     path("messages/senders/", include("messaging.senders.urls")),
     path("messages/", include("messaging.urls")),
     path("contacts/", include("messaging.contacts.urls")),

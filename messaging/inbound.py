@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Tenant
-from messaging import customer_webhooks
+from messaging.customer_webhooks import services as customer_webhooks
 from messaging.models import Message, MessageImage, OptOut
 from messaging.services import (
     SendError,

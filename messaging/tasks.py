@@ -40,7 +40,7 @@ def retention() -> int:
 
 @shared_task(name="messaging.tasks.customer_webhooks_due")
 def customer_webhooks_due() -> int:
-    from messaging.customer_webhooks import deliveries_send_due
+    from messaging.customer_webhooks.services import deliveries_send_due
 
     return deliveries_send_due()
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.forms import MoneyField
 from accounts.models import Tenant
 from calls.models import Greeting
-from messaging.webhook_safety import UnsafeURL, public_addresses
+from messaging.customer_webhooks.safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
 from numbers.phone import to_e164
 

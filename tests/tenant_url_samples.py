@@ -27,7 +27,8 @@ def _number(tenant: Tenant) -> int:
 
 
 def _webhook_delivery(tenant: Tenant) -> int:
-    from messaging.models import Message, WebhookDelivery
+    from messaging.customer_webhooks.models import WebhookDelivery
+    from messaging.models import Message
 
     number = PhoneNumber.objects.get(pk=_number(tenant))
     message = Message.objects.create(

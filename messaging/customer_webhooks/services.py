@@ -9,7 +9,7 @@ forward by a lease (timeout + margin) and counts the attempt in the same UPDATE,
 worker finds it not due; a worker that dies mid-send leaves it due again when the lease ends.
 
 Safety at send time (DNS can change since the URL was saved): the port must be allowed and
-the host must resolve only to public addresses (messaging/webhook_safety.py), the connection
+the host must resolve only to public addresses (safety.py beside this module), the connection
 goes to the address we checked (no second lookup for the HTTP client to be rebound to),
 redirects are not followed, a short timeout applies and at most a few hundred bytes of the
 answer are read. `CUSTOMER_WEBHOOK_ALLOW_PRIVATE` (tests and the local demo only) lifts the
@@ -40,8 +40,10 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Tenant, User
 from accounts.services import audit_record
-from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
-from messaging.webhook_safety import UnsafeURL, connect_address, public_addresses
+from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
+from messaging.customer_webhooks.safety import UnsafeURL, connect_address, public_addresses
+from messaging.customer_webhooks.selectors import webhook_for
+from messaging.models import Message, MessageImage
 
 logger = logging.getLogger(__name__)
 
@@ -107,11 +109,6 @@ def secret_rotate(
             action = "webhook.secret_rotated"
         audit_record(action=action, actor=actor, tenant=tenant, request=request)
     return new_secret
-
-
-def webhook_for(*, tenant_id: int) -> CustomerWebhook | None:
-    with scopes_disabled():
-        return CustomerWebhook.objects.filter(tenant_id=tenant_id).first()
 
 
 # --- enqueue ----------------------------------------------------------------------------------
@@ -366,7 +363,7 @@ def _timeout() -> float:
 
 def resolve_public(url: str) -> str:
     """The address to connect to; UnsafeURL unless the port is allowed and every address of the
-    host is public (rules in messaging/webhook_safety.py, checked again here against DNS
+    host is public (rules in safety.py, checked again here against DNS
     rebinding since the URL was saved)."""
     allow_private = getattr(settings, "CUSTOMER_WEBHOOK_ALLOW_PRIVATE", False)
     addresses = public_addresses(url, allow_private=allow_private)

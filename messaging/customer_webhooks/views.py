@@ -14,9 +14,9 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import role_required
 from accounts.crypto import mask
 from accounts.models import Membership
-from accounts.pagination import keyset_page
-from messaging import customer_webhooks
-from messaging.models import CustomerWebhook, WebhookDelivery
+from messaging.customer_webhooks import services as customer_webhooks
+from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
+from messaging.customer_webhooks.selectors import delivery_log_page
 from numbers.models import PhoneNumber
 
 OWNER = Membership.Role.OWNER
@@ -73,11 +73,7 @@ def delivery_log(request: HttpRequest, tenant_slug: str, number_id: int) -> Http
 
 
 def _render_log(request: HttpRequest, number: PhoneNumber, note: str = "") -> HttpResponse:
-    page = keyset_page(
-        WebhookDelivery.objects.filter(number=number).select_related("message"),
-        cursor=request.GET.get("after"),
-        size=LOG_PAGE_SIZE,
-    )
+    page = delivery_log_page(number=number, cursor=request.GET.get("after"), size=LOG_PAGE_SIZE)
     context = {"section": "numbers", "number": number, "page": page, "note": note}
     template = "messaging/webhooks/log.html"
     return render(request, f"{template}#table" if request.htmx else template, context)

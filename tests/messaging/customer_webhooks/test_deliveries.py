@@ -27,8 +27,9 @@ from django_scopes import scopes_disabled
 
 from accounts.crypto import mask
 from config import urls as project_urls
-from messaging import customer_webhooks as cw
-from messaging.models import CustomerWebhook, Message, MessageImage, WebhookDelivery
+from messaging.customer_webhooks import services as cw
+from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
+from messaging.models import Message, MessageImage
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
 
@@ -41,7 +42,9 @@ Status = WebhookDelivery.Status
 _TENANT = "t/<slug:tenant_slug>/"
 _tenant_patterns = list(project_urls.tenant_patterns)
 if not any(str(p.pattern) == "messages/webhooks/" for p in _tenant_patterns):
-    _tenant_patterns.insert(0, path("messages/webhooks/", include("messaging.webhook_urls")))
+    _tenant_patterns.insert(
+        0, path("messages/webhooks/", include("messaging.customer_webhooks.urls"))
+    )
 urlpatterns = [p for p in project_urls.urlpatterns if str(p.pattern) != _TENANT]
 urlpatterns.append(path(_TENANT, include(_tenant_patterns)))
 pages = pytest.mark.urls(__name__)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messaging import webhook_views as views
+from messaging.customer_webhooks import views
 
 app_name = "customer_webhooks"
 urlpatterns = [
