@@ -435,36 +435,55 @@ def _chunk(
     seen: dict[str, int],
     before: int,
 ) -> int:
-    tenant_id = contact_import.tenant_id
-    delimiter = contact_import.delimiter
-    rejections: list[ImportRejection] = []
+    """Import one chunk of rows in one transaction; returns the rows it covered."""
+    accepted, rejections, seen_here = _chunk_parse(contact_import, columns, region, chunk, seen)
+    with transaction.atomic():
+        _chunk_lock(contact_import, before)
+        upserts, result = _chunk_decide(contact_import, accepted, rejections)
+        _contacts_upsert(upserts)
+        _list_add(contact_import, upserts)
+        result.rejected = len(rejections)
+        ImportRejection.objects.bulk_create(rejections)
+        _progress_record(contact_import, before=before, rows=len(chunk), result=result)
+    seen.update(seen_here)
+    return len(chunk)
+
+
+def _rejection(contact_import: ContactImport, record: Record, reason: str) -> ImportRejection:
+    return ImportRejection(
+        tenant_id=contact_import.tenant_id,
+        contact_import_id=contact_import.pk,
+        row_number=record.line,
+        reason=reason[:200],
+        raw=_raw(record.cells, contact_import.delimiter),
+    )
+
+
+def _chunk_parse(
+    contact_import: ContactImport,
+    columns: Columns,
+    region: str,
+    chunk: list[Record],
+    seen: dict[str, int],
+) -> tuple[list[Accepted], list[ImportRejection], dict[str, int]]:
+    """Normalise the numbers and drop in-file duplicates (no database access)."""
     accepted: list[Accepted] = []
+    rejections: list[ImportRejection] = []
     seen_here: dict[str, int] = {}
-
-    def reject(record: Record, reason: str) -> None:
-        rejections.append(
-            ImportRejection(
-                tenant_id=tenant_id,
-                contact_import_id=contact_import.pk,
-                row_number=record.line,
-                reason=reason[:200],
-                raw=_raw(record.cells, delimiter),
-            )
-        )
-
     for record in chunk:
         raw_phone = _cell(record.cells, columns.phone)
         if not raw_phone:
-            reject(record, "invalid number: empty")
+            rejections.append(_rejection(contact_import, record, "invalid number: empty"))
             continue
         try:
             phone = to_e164(raw_phone, region=region)
         except ValidationError:
-            reject(record, f"invalid number: {raw_phone[:100]}")
+            reason = f"invalid number: {raw_phone[:100]}"
+            rejections.append(_rejection(contact_import, record, reason))
             continue
         first = seen.get(phone) or seen_here.get(phone)
         if first:
-            reject(record, f"duplicate of row {first}")
+            rejections.append(_rejection(contact_import, record, f"duplicate of row {first}"))
             continue
         seen_here[phone] = record.line
         accepted.append(
@@ -475,87 +494,98 @@ def _chunk(
                 fields=columns.fields_of(record.cells),
             )
         )
+    return accepted, rejections, seen_here
 
+
+def _chunk_lock(contact_import: ContactImport, before: int) -> None:
+    """Row-lock the import; a moved counter means another runner won (raise _Superseded)."""
+    current = (
+        ContactImport.objects.select_for_update()
+        .filter(pk=contact_import.pk)
+        .values_list("processed_rows", "status")
+        .first()
+    )
+    if current != (before, Q.RUNNING):
+        raise _Superseded
+
+
+def _chunk_decide(
+    contact_import: ContactImport, accepted: list[Accepted], rejections: list[ImportRejection]
+) -> tuple[list[Contact], ChunkResult]:
+    """Per accepted row: rejected as opted out, or a contact to create or to update (merged)."""
+    tenant_id = contact_import.tenant_id
+    phones = [a.phone for a in accepted]
+    blocked = opted_out(contact_import.tenant, phones)
+    existing = {
+        c["phone"]: c
+        for c in Contact.objects.filter(phone__in=phones).values(
+            "id", "phone", "name", "fields", "opted_out"
+        )
+    }
+    now = timezone.now()
     result = ChunkResult()
-    with transaction.atomic():
-        # The row lock serialises runners of one import; a moved counter means another won.
-        current = (
-            ContactImport.objects.select_for_update()
-            .filter(pk=contact_import.pk)
-            .values_list("processed_rows", "status")
-            .first()
+    upserts: list[Contact] = []
+    for item in accepted:
+        old = existing.get(item.phone)
+        if item.phone in blocked or (old is not None and old["opted_out"]):
+            rejections.append(_rejection(contact_import, item.record, "opted out"))
+            continue
+        if old is None:
+            result.created += 1
+            name, fields = item.name, item.fields
+        else:
+            result.updated += 1
+            name, fields = item.name or old["name"], {**(old["fields"] or {}), **item.fields}
+        upserts.append(
+            Contact(
+                tenant_id=tenant_id,
+                phone=item.phone,
+                name=name,
+                fields=fields,
+                created=now,
+                updated=now,
+            )
         )
-        if current != (before, Q.RUNNING):
-            raise _Superseded
-        phones = [a.phone for a in accepted]
-        blocked = opted_out(contact_import.tenant, phones)
-        existing = {
-            c["phone"]: c
-            for c in Contact.objects.filter(phone__in=phones).values(
-                "id", "phone", "name", "fields", "opted_out"
-            )
-        }
-        now = timezone.now()
-        upserts: list[Contact] = []
-        for item in accepted:
-            old = existing.get(item.phone)
-            if item.phone in blocked or (old is not None and old["opted_out"]):
-                reject(item.record, "opted out")
-                continue
-            if old is None:
-                result.created += 1
-                upserts.append(
-                    Contact(
-                        tenant_id=tenant_id,
-                        phone=item.phone,
-                        name=item.name,
-                        fields=item.fields,
-                        created=now,
-                        updated=now,
-                    )
-                )
-            else:
-                result.updated += 1
-                upserts.append(
-                    Contact(
-                        tenant_id=tenant_id,
-                        phone=item.phone,
-                        name=item.name or old["name"],
-                        fields={**(old["fields"] or {}), **item.fields},
-                        created=now,
-                        updated=now,
-                    )
-                )
-        if upserts:
-            Contact.objects.bulk_create(
-                upserts,
-                update_conflicts=True,
-                unique_fields=["tenant", "phone"],
-                update_fields=["name", "fields", "updated"],
-            )
-        if upserts and contact_import.target_list_id:
-            # PostgreSQL and SQLite return the ids of inserted and updated rows alike.
-            ids = [c.pk for c in upserts]
-            if None in ids:
-                ids = list(
-                    Contact.objects.filter(phone__in=[c.phone for c in upserts]).values_list(
-                        "id", flat=True
-                    )
-                )
-            ContactListMember.objects.bulk_create(
-                [
-                    ContactListMember(contact_list_id=contact_import.target_list_id, contact_id=i)
-                    for i in ids
-                ],
-                ignore_conflicts=True,
-            )
-        result.rejected = len(rejections)
-        ImportRejection.objects.bulk_create(rejections)
-        ContactImport.objects.filter(pk=contact_import.pk).update(
-            processed_rows=before + len(chunk),
-            created_count=F("created_count") + result.created,
-            updated_count=F("updated_count") + result.updated,
-            rejected_count=F("rejected_count") + result.rejected,
+    return upserts, result
+
+
+def _contacts_upsert(upserts: list[Contact]) -> None:
+    if upserts:
+        Contact.objects.bulk_create(
+            upserts,
+            update_conflicts=True,
+            unique_fields=["tenant", "phone"],
+            update_fields=["name", "fields", "updated"],
         )
-    seen.update(seen_here)
-    return len(chunk)
+
+
+def _list_add(contact_import: ContactImport, upserts: list[Contact]) -> None:
+    if not (upserts and contact_import.target_list_id):
+        return
+    # PostgreSQL and SQLite return the ids of inserted and updated rows alike.
+    ids = [c.pk for c in upserts]
+    if None in ids:
+        ids = list(
+            Contact.objects.filter(phone__in=[c.phone for c in upserts]).values_list(
+                "id", flat=True
+            )
+        )
+    ContactListMember.objects.bulk_create(
+        [
+            ContactListMember(contact_list_id=contact_import.target_list_id, contact_id=i)
+            for i in ids
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _progress_record(
+    contact_import: ContactImport, *, before: int, rows: int, result: ChunkResult
+) -> None:
+    """Advance the counters in the chunk's transaction: the progress bar and the resume point."""
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        processed_rows=before + rows,
+        created_count=F("created_count") + result.created,
+        updated_count=F("updated_count") + result.updated,
+        rejected_count=F("rejected_count") + result.rejected,
+    )
