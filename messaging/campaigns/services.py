@@ -370,42 +370,24 @@ def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore
 
 
 def _send_each(campaign, recipients, blocked, client, bucket, provider, started) -> int:  # type: ignore[no-untyped-def]
-    price = settings.SMS_PART_ESTIMATE
+    """Send a claimed batch in id order, one step per concern; returns the sends made."""
     sent = 0
     renewed = time.monotonic()
     for index, recipient in enumerate(recipients):
+        rest = recipients[index:]
         if time.monotonic() - renewed >= settings.CAMPAIGN_SENDING_LEASE_SECONDS / 3:
-            _renew(recipients[index:])
+            _renew(rest)
             renewed = time.monotonic()
-        if index % 10 == 0:  # pause and cancel take effect within ten sends
-            campaign.refresh_from_db(fields=["status"])
-            if campaign.status != Campaign.Status.RUNNING:
-                _unclaim(recipients[index:])
-                return sent
-        if recipient.phone in blocked or (recipient.contact and recipient.contact.opted_out):
-            _finish(recipient, CampaignRecipient.Status.SKIPPED, error="Opted out")
+        # Pause and cancel take effect within ten sends.
+        if index % 10 == 0 and not _still_running(campaign):
+            _unclaim(rest)
+            return sent
+        if _skip_opted_out(recipient, blocked) or _defer_quiet(campaign, recipient):
             continue
-        if campaign.quiet_zone == Campaign.QuietZone.RECIPIENT:
-            resume_at = _quiet(
-                campaign, recipient_zone(recipient.phone, campaign.time_zone), timezone.now()
-            )
-            if resume_at:
-                CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
-                    status="pending", not_before=resume_at, claimed_at=None
-                )
-                continue
-        values = (
-            recipient.contact.template_values() if recipient.contact else {"phone": recipient.phone}
-        )
-        body = template_render(campaign.template, values)
-        estimate = sms_size(body).parts * price
+        body = _body(campaign, recipient)
+        estimate = sms_size(body).parts * settings.SMS_PART_ESTIMATE
         if not _reserve(campaign.tenant_id, estimate):
-            _unclaim(recipients[index:])
-            Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-                status=Campaign.Status.PAUSED,
-                pause_reason="Usage limit reached: raise the limit, then resume.",
-                updated=timezone.now(),
-            )
+            _pause_over_limit(campaign, rest)
             return sent
         bucket.acquire()
         provider.acquire()
@@ -414,41 +396,87 @@ def _send_each(campaign, recipients, blocked, client, bucket, provider, started)
             continue
         started["index"] = index
         try:
-            result = client.sms_send(
-                from_=campaign.sender,
-                to=recipient.phone,
-                message=body,
-                whendelivered=dlr_url(campaign),
-            )
+            sent += _provider_send(campaign, recipient, client, body=body, estimate=estimate)
         except ElksRateLimited as exc:
             _release(campaign.tenant_id, estimate)
-            _unclaim(recipients[index:])
+            _unclaim(rest)
             time.sleep(min(10.0, exc.retry_after or 1.0))
             return sent
-        except ElksError as exc:
-            if exc.maybe_accepted:
-                _finish(
-                    recipient,
-                    CampaignRecipient.Status.UNKNOWN,
-                    body=body,
-                    reserved=estimate,
-                    error=str(exc)[:300],
-                )
-            else:
-                _release(campaign.tenant_id, estimate)
-                _finish(recipient, CampaignRecipient.Status.FAILED, body=body, error=str(exc)[:300])
-            continue
-        _finish(
-            recipient,
-            CampaignRecipient.Status.SENT,
-            body=body,
-            elks_id=result.id or None,
-            cost=result.cost,
-            reserved=estimate,
-            sent_at=timezone.now(),
-        )
-        sent += 1
     return sent
+
+
+def _still_running(campaign: Campaign) -> bool:
+    campaign.refresh_from_db(fields=["status"])
+    return campaign.status == Campaign.Status.RUNNING
+
+
+def _skip_opted_out(recipient: CampaignRecipient, blocked: set[str]) -> bool:
+    if recipient.phone in blocked or (recipient.contact and recipient.contact.opted_out):
+        _finish(recipient, CampaignRecipient.Status.SKIPPED, error="Opted out")
+        return True
+    return False
+
+
+def _defer_quiet(campaign: Campaign, recipient: CampaignRecipient) -> bool:
+    """Inside quiet hours in the recipient's zone: back to pending until they end."""
+    if campaign.quiet_zone != Campaign.QuietZone.RECIPIENT:
+        return False
+    zone = recipient_zone(recipient.phone, campaign.time_zone)
+    resume_at = _quiet(campaign, zone, timezone.now())
+    if not resume_at:
+        return False
+    CampaignRecipient.objects.filter(
+        pk=recipient.pk, status=CampaignRecipient.Status.SENDING
+    ).update(status=CampaignRecipient.Status.PENDING, not_before=resume_at, claimed_at=None)
+    return True
+
+
+def _body(campaign: Campaign, recipient: CampaignRecipient) -> str:
+    contact = recipient.contact
+    values = contact.template_values() if contact else {"phone": recipient.phone}
+    return template_render(campaign.template, values)
+
+
+def _pause_over_limit(campaign: Campaign, rest: list[CampaignRecipient]) -> None:
+    _unclaim(rest)
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+        status=Campaign.Status.PAUSED,
+        pause_reason="Usage limit reached: raise the limit, then resume.",
+        updated=timezone.now(),
+    )
+
+
+def _provider_send(campaign, recipient, client, *, body, estimate) -> int:  # type: ignore[no-untyped-def]
+    """The provider call and its recorded outcome: 1 if sent. A 429 is the caller's to handle
+    (it stops the batch); an answer that may hide an accepted send becomes `unknown`."""
+    try:
+        result = client.sms_send(
+            from_=campaign.sender,
+            to=recipient.phone,
+            message=body,
+            whendelivered=dlr_url(campaign),
+        )
+    except ElksRateLimited:
+        raise
+    except ElksError as exc:
+        error = str(exc)[:300]
+        if exc.maybe_accepted:
+            status = CampaignRecipient.Status.UNKNOWN
+            _finish(recipient, status, body=body, reserved=estimate, error=error)
+        else:
+            _release(campaign.tenant_id, estimate)
+            _finish(recipient, CampaignRecipient.Status.FAILED, body=body, error=error)
+        return 0
+    _finish(
+        recipient,
+        CampaignRecipient.Status.SENT,
+        body=body,
+        elks_id=result.id or None,
+        cost=result.cost,
+        reserved=estimate,
+        sent_at=timezone.now(),
+    )
+    return 1
 
 
 def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
