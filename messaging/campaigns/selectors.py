@@ -98,6 +98,15 @@ def campaign_preview(*, campaign: Campaign, count: int = 3) -> list[tuple[Contac
     return [(c, template_render(campaign.template, c.template_values())) for c in contacts]
 
 
+# A recipient in one of these states is done with (for the progress bar).
+RECIPIENT_FINISHED = (
+    CampaignRecipient.Status.SENT,
+    CampaignRecipient.Status.DELIVERED,
+    CampaignRecipient.Status.FAILED,
+    CampaignRecipient.Status.SKIPPED,
+)
+
+
 def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
     counts = dict(
         CampaignRecipient.objects.filter(campaign=campaign)
@@ -106,7 +115,7 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
         .values_list("status", "n")
     )
     total = sum(counts.values())
-    finished = sum(counts.get(s, 0) for s in ("sent", "delivered", "failed", "skipped"))
+    finished = sum(counts.get(s, 0) for s in RECIPIENT_FINISHED)
     progress: dict[str, object] = {s: counts.get(s, 0) for s in CampaignRecipient.Status.values}
     recent = CampaignRecipient.objects.filter(
         campaign=campaign, sent_at__gte=timezone.now() - timedelta(seconds=10)

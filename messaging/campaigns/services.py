@@ -480,9 +480,9 @@ def _provider_send(campaign, recipient, client, *, body, estimate) -> int:  # ty
 
 
 def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
-    finished = CampaignRecipient.objects.filter(pk=recipient.pk, status="sending").update(
-        status=status, **fields
-    )
+    finished = CampaignRecipient.objects.filter(
+        pk=recipient.pk, status=CampaignRecipient.Status.SENDING
+    ).update(status=status, **fields)
     if finished and status != CampaignRecipient.Status.SKIPPED:
         campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
@@ -496,7 +496,7 @@ def _renew(recipients: list[CampaignRecipient]) -> None:
     for claimed_at in {r.claimed_at for r in mine}:
         CampaignRecipient.objects.filter(
             pk__in=[r.pk for r in mine if r.claimed_at == claimed_at],
-            status="sending",
+            status=CampaignRecipient.Status.SENDING,
             claimed_at=claimed_at,
         ).update(claimed_at=now)
     for recipient in mine:
@@ -510,7 +510,7 @@ def _attempt(recipient: CampaignRecipient, *, body: str, reserved: int) -> bool:
     return bool(
         CampaignRecipient.objects.filter(
             pk=recipient.pk,
-            status="sending",
+            status=CampaignRecipient.Status.SENDING,
             attempted_at__isnull=True,
             claimed_at=recipient.claimed_at,
         ).update(attempted_at=timezone.now(), body=body, reserved=reserved)
@@ -519,14 +519,19 @@ def _attempt(recipient: CampaignRecipient, *, body: str, reserved: int) -> bool:
 
 def _unclaim(recipients: list[CampaignRecipient]) -> None:
     """Never-attempted rows go back to pending in their place (same ids, same order)."""
-    CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients], status="sending").update(
-        status="pending", claimed_at=None, attempted_at=None
-    )
+    CampaignRecipient.objects.filter(
+        pk__in=[r.pk for r in recipients], status=CampaignRecipient.Status.SENDING
+    ).update(status=CampaignRecipient.Status.PENDING, claimed_at=None, attempted_at=None)
 
 
 def _maybe_complete(campaign: Campaign) -> None:
     open_rows = CampaignRecipient.objects.filter(
-        campaign=campaign, status__in=["pending", "sending", "unknown"]
+        campaign=campaign,
+        status__in=[
+            CampaignRecipient.Status.PENDING,
+            CampaignRecipient.Status.SENDING,
+            CampaignRecipient.Status.UNKNOWN,
+        ],
     ).exists()
     if not open_rows:
         completed = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
@@ -555,7 +560,7 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
             Campaign.objects.filter(
                 Q(recipients__attempted_at__lte=settle)
                 | Q(recipients__attempted_at__isnull=True, recipients__claimed_at__lte=settle),
-                recipients__status="unknown",
+                recipients__status=CampaignRecipient.Status.UNKNOWN,
             )
             .distinct()
             .select_related("tenant")
@@ -579,7 +584,9 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
         ):
             continue
         with scope(tenant=campaign.tenant_id):
-            pending = CampaignRecipient.objects.filter(campaign=campaign, status="pending")
+            pending = CampaignRecipient.objects.filter(
+                campaign=campaign, status=CampaignRecipient.Status.PENDING
+            )
             if campaign.pk in orphaned and pending.exists():
                 # Its worker died: resume now, not when the slow path below comes round.
                 if cache.add(f"campaign-resume:{campaign.pk}", 1, timeout=lease.seconds):
@@ -597,14 +604,21 @@ def recipients_recover(*, now: datetime) -> set[int]:
     to `pending` (nothing was sent); attempted without an answer → `unknown`, for the history.
     Returns the campaigns that lost a worker."""
     stale = now - timedelta(seconds=settings.CAMPAIGN_SENDING_LEASE_SECONDS)
-    orphans = CampaignRecipient.objects.filter(status="sending", claimed_at__lt=stale)
+    orphans = CampaignRecipient.objects.filter(
+        status=CampaignRecipient.Status.SENDING, claimed_at__lt=stale
+    )
     campaigns = set(orphans.order_by().values_list("campaign_id", flat=True).distinct())
     if not campaigns:
         return campaigns
-    orphans.filter(attempted_at__isnull=True).update(status="pending", claimed_at=None)
+    orphans.filter(attempted_at__isnull=True).update(
+        status=CampaignRecipient.Status.PENDING, claimed_at=None
+    )
     CampaignRecipient.objects.filter(
-        status="sending", claimed_at__lt=stale, attempted_at__lt=stale
-    ).update(status="unknown", error="The worker stopped during the send; checking 46elks.")
+        status=CampaignRecipient.Status.SENDING, claimed_at__lt=stale, attempted_at__lt=stale
+    ).update(
+        status=CampaignRecipient.Status.UNKNOWN,
+        error="The worker stopped during the send; checking 46elks.",
+    )
     return campaigns
 
 
@@ -621,9 +635,9 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
     """
     now = now or timezone.now()
     rows = list(
-        CampaignRecipient.objects.filter(campaign=campaign, status="unknown").select_related(
-            "contact"
-        )
+        CampaignRecipient.objects.filter(
+            campaign=campaign, status=CampaignRecipient.Status.UNKNOWN
+        ).select_related("contact")
     )
     if not rows:
         return 0
@@ -673,16 +687,28 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
         )
         if match is not None:
             taken.add(match.id)
-            CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
-                status="sent", elks_id=match.id, cost=match.cost, sent_at=match.created, error=""
+            CampaignRecipient.objects.filter(
+                pk=recipient.pk, status=CampaignRecipient.Status.UNKNOWN
+            ).update(
+                status=CampaignRecipient.Status.SENT,
+                elks_id=match.id,
+                cost=match.cost,
+                sent_at=match.created,
+                error="",
             )
             campaign_message_record(recipient_id=recipient.pk)
             settled += 1
         elif now - attempted >= settle:
             # 46elks has no such message well after the attempt: it was never sent.
             _release(campaign.tenant_id, recipient.reserved)
-            CampaignRecipient.objects.filter(pk=recipient.pk, status="unknown").update(
-                status="pending", claimed_at=None, attempted_at=None, reserved=0, error=""
+            CampaignRecipient.objects.filter(
+                pk=recipient.pk, status=CampaignRecipient.Status.UNKNOWN
+            ).update(
+                status=CampaignRecipient.Status.PENDING,
+                claimed_at=None,
+                attempted_at=None,
+                reserved=0,
+                error="",
             )
             settled += 1
     return settled
@@ -694,21 +720,28 @@ def campaign_delivery_report(event) -> None:  # type: ignore[no-untyped-def]
 
     elks_id, status = require(event.payload, "id", "status")
     token = event.payload.get("_token")
-    targets = {
-        "delivered": ["sending", "sent", "unknown"],
-        "failed": ["sending", "sent", "unknown"],
-        "sent": [],
+    recipient_status = CampaignRecipient.Status
+    open_states = [recipient_status.SENDING, recipient_status.SENT, recipient_status.UNKNOWN]
+    # 46elks' report status → the recipient status it moves to, from which states ("sent"
+    # moves nothing: the send already recorded it).
+    moves = {
+        "delivered": (recipient_status.DELIVERED, open_states),
+        "failed": (recipient_status.FAILED, open_states),
+        "sent": None,
     }
-    if status not in targets:
+    if status not in moves:
         raise PayloadError(f'unknown status "{status}"')
-    if not targets[status]:
+    move = moves[status]
+    if move is None:
         return
+    new_status, from_states = move
+    delivered = new_status == recipient_status.DELIVERED
     updated = CampaignRecipient.objects.filter(
-        campaign__callback_token=token, elks_id=elks_id, status__in=targets[status]
+        campaign__callback_token=token, elks_id=elks_id, status__in=from_states
     ).update(
-        status=status,
-        delivered_at=timezone.now() if status == "delivered" else None,
-        error="" if status == "delivered" else "Not delivered",
+        status=new_status,
+        delivered_at=timezone.now() if delivered else None,
+        error="" if delivered else "Not delivered",
     )
     if updated:
         campaign_message_record(elks_id=elks_id)

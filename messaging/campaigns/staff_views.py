@@ -18,6 +18,7 @@ from accounts.access import staff_required
 from accounts.models import AuditEvent
 from accounts.services import audit_record
 from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.selectors import RECIPIENT_FINISHED
 from messaging.campaigns.services import CampaignError, campaign_pause
 
 SHOWN = (
@@ -27,7 +28,6 @@ SHOWN = (
     Campaign.Status.PAUSED,
 )
 PAUSABLE = (Campaign.Status.LAUNCHING, Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
-FINISHED_STATES = ("sent", "delivered", "failed", "skipped")
 
 
 @require_GET
@@ -50,15 +50,15 @@ def campaigns(request: HttpRequest) -> HttpResponse:
     for campaign in rows:
         c = counts.get(campaign.pk, {})
         total = sum(c.values())
-        done = sum(c.get(s, 0) for s in FINISHED_STATES)
+        done = sum(c.get(s, 0) for s in RECIPIENT_FINISHED)
         items.append(
             {
                 "campaign": campaign,
                 "total": total,
                 "done": done,
                 "percent": done * 100 // total if total else 0,
-                "unknown": c.get("unknown", 0),
-                "failed": c.get("failed", 0),
+                "unknown": c.get(CampaignRecipient.Status.UNKNOWN, 0),
+                "failed": c.get(CampaignRecipient.Status.FAILED, 0),
                 "pausable": campaign.status in PAUSABLE,
             }
         )

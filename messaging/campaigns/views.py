@@ -52,15 +52,16 @@ FINISHED = (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED)
 # After the last send, delivery reports still arrive for a while: keep the page live that long.
 REPORT_WAIT = timedelta(minutes=2)
 PAGE_SIZE = 50
+RS = CampaignRecipient.Status
 # The progress bar's segments, in the order they are drawn.
 SEGMENTS = (
-    ("delivered", "Delivered", "#2e7d32"),
-    ("sent", "Sent", "#81c784"),
-    ("failed", "Failed", "#c62828"),
-    ("skipped", "Skipped", "#9e9e9e"),
-    ("unknown", "Unknown", "#e09100"),
-    ("sending", "Sending", "#1565c0"),
-    ("pending", "Queued", "#b0bec5"),
+    (RS.DELIVERED, "Delivered", "#2e7d32"),
+    (RS.SENT, "Sent", "#81c784"),
+    (RS.FAILED, "Failed", "#c62828"),
+    (RS.SKIPPED, "Skipped", "#9e9e9e"),
+    (RS.UNKNOWN, "Unknown", "#e09100"),
+    (RS.SENDING, "Sending", "#1565c0"),
+    (RS.PENDING, "Queued", "#b0bec5"),
 )
 
 
@@ -124,14 +125,14 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     rows = []
     for campaign in page.items:
         c = counts.get(campaign.pk, {})
-        sent = c.get("sent", 0) + c.get("delivered", 0)
+        sent = c.get(RS.SENT, 0) + c.get(RS.DELIVERED, 0)
         rows.append(
             Row(
                 campaign=campaign,
                 total=sum(c.values()),
-                done=sent + c.get("failed", 0) + c.get("skipped", 0),
+                done=sent + c.get(RS.FAILED, 0) + c.get(RS.SKIPPED, 0),
                 sent=sent,
-                failed=c.get("failed", 0),
+                failed=c.get(RS.FAILED, 0),
                 cost=costs.get(campaign.pk),
             )
         )
