@@ -53,6 +53,7 @@ from messaging.services import (
 )
 from messaging.text import sms_size
 from providers.clients import elks_for_tenant
+from providers.elks.client import ElksClient
 from providers.elks.errors import ElksError, ElksRateLimited
 from providers.elks.types import Sms
 
@@ -351,7 +352,13 @@ def campaign_run(*, campaign_id: int, max_seconds: float = 240.0) -> int:
             return sent  # another batch might not finish in time: the next task takes it
 
 
-def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore[no-untyped-def]
+def _send_batch(
+    campaign: Campaign,
+    ids: list[int],
+    client: ElksClient,
+    bucket: TokenBucket,
+    provider: TokenBucket,
+) -> int:
     recipients = list(
         CampaignRecipient.objects.filter(pk__in=ids).select_related("contact").order_by("id")
     )
@@ -369,7 +376,15 @@ def _send_batch(campaign, ids, client, bucket, provider) -> int:  # type: ignore
         raise
 
 
-def _send_each(campaign, recipients, blocked, client, bucket, provider, started) -> int:  # type: ignore[no-untyped-def]
+def _send_each(
+    campaign: Campaign,
+    recipients: list[CampaignRecipient],
+    blocked: set[str],
+    client: ElksClient,
+    bucket: TokenBucket,
+    provider: TokenBucket,
+    started: dict[str, int],
+) -> int:
     """Send a claimed batch in id order, one step per concern; returns the sends made."""
     sent = 0
     renewed = time.monotonic()
@@ -446,7 +461,14 @@ def _pause_over_limit(campaign: Campaign, rest: list[CampaignRecipient]) -> None
     )
 
 
-def _provider_send(campaign, recipient, client, *, body, estimate) -> int:  # type: ignore[no-untyped-def]
+def _provider_send(
+    campaign: Campaign,
+    recipient: CampaignRecipient,
+    client: ElksClient,
+    *,
+    body: str,
+    estimate: int,
+) -> int:
     """The provider call and its recorded outcome: 1 if sent. A 429 is the caller's to handle
     (it stops the batch); an answer that may hide an accepted send becomes `unknown`."""
     try:
