@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
-    from messaging.campaign_models import Campaign
+    from messaging.campaigns.models import Campaign
 
 import _common as common
 
@@ -122,7 +122,8 @@ def seed(recipients: int, rate: int) -> tuple[Tenant, Campaign, float]:
 
     from accounts.models import User
     from accounts.services import tenant_create
-    from messaging.campaign_models import Campaign, Contact, ContactList
+    from messaging.campaigns.models import Campaign
+    from messaging.contacts.models import Contact, ContactList
 
     staff = User.objects.create_superuser("staff@bench.test", "bench-password-123")
     created = tenant_create(
@@ -300,8 +301,8 @@ def run(args: argparse.Namespace, port: int, sandbox_db: str, extra: dict[str, s
     unscoped = scopes_disabled()  # this script reads across the tenant scope
     unscoped.__enter__()
 
-    from messaging.campaign_models import Campaign
-    from messaging.campaigns import recipients_create
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import recipients_create
 
     tenant, campaign, loaded = seed(args.recipients, rate)
     print(f"Tenant {tenant.slug} (sandbox subaccount {tenant.elks_subaccount_id}); "

@@ -119,8 +119,9 @@ def main() -> None:
     from django_scopes import scope
 
     from accounts.models import Tenant
-    from messaging.contact_import import import_run, import_upload
-    from messaging.models import Contact, ContactImport, ContactList, OptOut
+    from messaging.contacts.imports import import_run, import_upload
+    from messaging.contacts.models import Contact, ContactImport, ContactList
+    from messaging.models import OptOut
 
     tenant = Tenant.objects.create(
         name="Bench", slug="bench", status=Tenant.Status.ACTIVE, usage_limit=10**9

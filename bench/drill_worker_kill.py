@@ -260,8 +260,8 @@ def run(args: argparse.Namespace, sandbox_port: int, sandbox_db: str) -> None:
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
 
-    from messaging.campaign_models import Campaign
-    from messaging.campaigns import campaign_launch
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import campaign_launch
     from messaging.senders.models import SenderName
 
     scopes_disabled().__enter__()

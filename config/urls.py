@@ -4,8 +4,8 @@ from django.urls import include, path
 from accounts import views as account_views
 from calls.media import greeting_public
 from calls.webhooks import elks_voice_start
+from messaging.delivery_reports import elks_campaign_report, elks_delivery_report
 from messaging.media import mms_public_image, mms_webhook_image
-from messaging.webhooks import elks_campaign_report, elks_delivery_report
 from numbers.webhooks import elks_number_hook
 
 # Every tenant page hangs under /t/<tenant_slug>/: accounts.middleware scopes it.
@@ -13,11 +13,11 @@ tenant_patterns = [
     path("", include("console.portal_urls")),
     path("numbers/", include("numbers.urls")),
     path("calls/", include("calls.urls")),
-    path("messages/webhooks/", include("messaging.webhook_urls")),
+    path("messages/webhooks/", include("messaging.customer_webhooks.urls")),
     path("messages/senders/", include("messaging.senders.urls")),
     path("messages/", include("messaging.urls")),
-    path("contacts/", include("messaging.contact_urls")),
-    path("campaigns/", include("messaging.campaign_urls")),
+    path("contacts/", include("messaging.contacts.urls")),
+    path("campaigns/", include("messaging.campaigns.urls")),
     path("billing/", include("billing.urls")),
 ]
 
@@ -35,7 +35,7 @@ urlpatterns = [
     path("staff/", include("console.staff_urls")),
     path("staff/", include("numbers.staff_urls")),
     path("staff/", include("console.provider_event_urls")),
-    path("staff/", include("messaging.campaign_staff_urls")),
+    path("staff/", include("messaging.campaigns.staff_urls")),
     path("staff/", include("messaging.senders.staff_urls")),
     path("admin/", admin.site.urls),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),

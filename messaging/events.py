@@ -10,7 +10,7 @@ from providers.events import register
 
 
 def register_handlers() -> None:
-    from messaging.campaigns import campaign_delivery_report
+    from messaging.campaigns.services import campaign_delivery_report
     from messaging.inbound import delivery_report, inbound_mms, inbound_sms
 
     register("elks", "sms", inbound_sms)

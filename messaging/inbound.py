@@ -12,7 +12,7 @@ from datetime import datetime
 
 from accounts.models import Tenant
 from core.tasks import publish
-from messaging import customer_webhooks
+from messaging.customer_webhooks import services as customer_webhooks
 from messaging.models import Message, MessageImage, OptOut
 from messaging.services import (
     SendError,

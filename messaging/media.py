@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 from django_scopes import scopes_disabled
 
-from messaging.customer_webhooks import image_for_url
+from messaging.customer_webhooks.services import image_for_url
 from messaging.models import MessageImage
 
 

@@ -13,7 +13,6 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import TenantOwned, User
-from core.crypto import EncryptedTextField
 from numbers.models import PhoneNumber
 
 DEFAULT_STOP_WORDS = "STOP,STOPP,AVSLUTA,UNSUBSCRIBE"
@@ -152,7 +151,7 @@ class Message(TenantOwned):
     # whendelivered URLs carry this token, so a report finds its message without trusting ids.
     callback_token = models.CharField(max_length=64, unique=True, default=new_token)
     sender = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    # A campaign send's Message (see messaging.campaign_log): unique, so one recipient is
+    # A campaign send's Message (see messaging.campaigns.log): unique, so one recipient is
     # logged once however often its send is recorded.
     campaign_recipient = models.OneToOneField(
         "messaging.CampaignRecipient",
@@ -272,64 +271,20 @@ class OptOut(TenantOwned):
         return f"{self.phone} {self.kind}"
 
 
-class CustomerWebhook(TenantOwned):
-    """Signing secret for posting inbound SMS to a tenant's own webhook URLs."""
-
-    # Fernet-encrypted at rest (FIELD_ENCRYPTION_KEY); pages show them only masked.
-    secret = EncryptedTextField()
-    previous_secret = EncryptedTextField(blank=True, default="")
-    rotated = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="customer_webhook_one")]
-
-    def __str__(self) -> str:
-        return f"Webhook secret of {self.tenant_id}"
-
-
-class WebhookDelivery(TenantOwned):
-    """One inbound SMS posted to a customer's webhook: attempts until 2xx or 24 hours."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Gave up"
-
-    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="deliveries")
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
-    url = models.URLField(max_length=500)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt = models.DateTimeField(default=timezone.now)
-    last_status_code = models.PositiveIntegerField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["message", "url"], name="delivery_once_per_url")
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt"], name="delivery_due"),
-            # The per-number log on the number's page: newest first, keyset-paginated.
-            models.Index(fields=["number", "-created", "-id"], name="delivery_log"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.message_id} → {self.url}"
-
-
-from messaging.campaign_models import (  # noqa: E402
-    Campaign,
-    CampaignRecipient,
+# The sub-domains' models live in their subpackages (messaging/contacts/, campaigns/, ...).
+# Django registers a model when its module is imported and gives it the app label of the app
+# whose package contains it, so importing them here keeps them in the `messaging` app (same
+# tables, same migrations) and loaded with it. At the end so that a sub-domain model module
+# importing from this one finds it complete.
+from messaging.campaigns.models import Campaign, CampaignRecipient  # noqa: E402
+from messaging.contacts.models import (  # noqa: E402
     Contact,
     ContactImport,
     ContactList,
     ContactListMember,
     ImportRejection,
 )
+from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery  # noqa: E402
 from messaging.senders.models import DeniedSenderName, SenderName  # noqa: E402
 
 __all__ = [

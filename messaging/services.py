@@ -450,7 +450,7 @@ def optout_record(
         tenant=tenant, phone=phone, kind=kind, message=message, word=word, actor=actor
     )
     # Contacts mirror the ledger, so campaigns skip an opted-out number at once.
-    from messaging.campaign_models import Contact
+    from messaging.contacts.models import Contact
 
     Contact.objects.filter(tenant=tenant, phone=phone).update(
         opted_out=kind == OptOut.Kind.OUT, updated=timezone.now()

@@ -50,7 +50,7 @@ def retention() -> int:
 
 @shared_task(name="messaging.tasks.customer_webhooks_due")
 def customer_webhooks_due() -> int:
-    from messaging.customer_webhooks import deliveries_send_due
+    from messaging.customer_webhooks.services import deliveries_send_due
 
     return deliveries_send_due()
 
@@ -82,7 +82,7 @@ def mms_images_sweep() -> int:
 
 @shared_task(base=TenantTask, name="messaging.tasks.contact_import_run", bind=True)
 def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type: ignore[no-untyped-def]
-    from messaging.contact_import import import_run
+    from messaging.contacts.imports import import_run
 
     return import_run(import_id=import_id)
 
@@ -95,7 +95,7 @@ def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type:
     time_limit=330,
 )
 def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
-    from messaging.campaigns import campaign_run as run
+    from messaging.campaigns.services import campaign_run as run
 
     return run(campaign_id=campaign_id)
 
@@ -103,7 +103,7 @@ def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ign
 @shared_task(name="messaging.tasks.campaigns_tick")
 def campaigns_tick() -> int:
     """Beat: start due campaigns, resume after quiet hours, settle stale sends."""
-    from messaging.campaigns import campaigns_tick as run
+    from messaging.campaigns.services import campaigns_tick as run
 
     return run()
 
@@ -116,8 +116,8 @@ def imports_sweep() -> int:
     from django.utils import timezone
     from django_scopes import scope, scopes_disabled
 
-    from messaging.campaign_models import ContactImport
-    from messaging.contact_import import import_enqueue
+    from messaging.contacts.imports import import_enqueue
+    from messaging.contacts.models import ContactImport
 
     with scopes_disabled():
         stale = list(

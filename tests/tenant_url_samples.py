@@ -27,7 +27,8 @@ def _number(tenant: Tenant) -> int:
 
 
 def _webhook_delivery(tenant: Tenant) -> int:
-    from messaging.models import Message, WebhookDelivery
+    from messaging.customer_webhooks.models import WebhookDelivery
+    from messaging.models import Message
 
     number = PhoneNumber.objects.get(pk=_number(tenant))
     message = Message.objects.create(
@@ -177,7 +178,8 @@ SAMPLES["greeting_id"] = _greeting
 
 def _campaign(tenant: Tenant) -> int:
     """A draft campaign with one list of one contact (drafts open every campaign page)."""
-    from messaging.campaign_models import Campaign, Contact, ContactList, ContactListMember
+    from messaging.campaigns.models import Campaign
+    from messaging.contacts.models import Contact, ContactList, ContactListMember
 
     campaign = Campaign.objects.filter(tenant=tenant, status=Campaign.Status.DRAFT).first()
     if campaign is None:
@@ -197,7 +199,7 @@ SAMPLES["campaign_id"] = _campaign
 
 
 def _contact(tenant: Tenant) -> int:
-    from messaging.models import Contact
+    from messaging.contacts.models import Contact
 
     contact, _ = Contact.objects.get_or_create(
         tenant=tenant, phone="+46700000001", defaults={"name": "Sample contact"}
@@ -206,14 +208,14 @@ def _contact(tenant: Tenant) -> int:
 
 
 def _contact_list(tenant: Tenant) -> int:
-    from messaging.models import ContactList
+    from messaging.contacts.models import ContactList
 
     contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name="Sample list")
     return contact_list.pk
 
 
 def _contact_import(tenant: Tenant) -> int:
-    from messaging.models import ContactImport
+    from messaging.contacts.models import ContactImport
 
     # Waiting for its column mapping, so the mapping page answers 200 to members.
     found = ContactImport.objects.filter(tenant=tenant, status="uploaded").first()

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import messaging.campaign_models
+import messaging.campaigns.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ('quiet_end', models.TimeField(blank=True, null=True)),
                 ('quiet_zone', models.CharField(choices=[('tenant', "The account's time zone"), ('recipient', "Each recipient's time zone")], default='tenant', max_length=10)),
                 ('rate', models.PositiveIntegerField(default=5, help_text='Messages per second.')),
-                ('callback_token', models.CharField(default=messaging.campaign_models._new_token, max_length=64, unique=True)),
+                ('callback_token', models.CharField(default=messaging.campaigns.models._new_token, max_length=64, unique=True)),
                 ('recipient_count', models.PositiveIntegerField(default=0)),
                 ('estimated_cost', models.BigIntegerField(default=0)),
                 ('created', models.DateTimeField(default=django.utils.timezone.now)),

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-# Recipient statuses whose send is logged (messaging.campaign_log.MIRRORED); same names.
+# Recipient statuses whose send is logged (messaging.campaigns.log.MIRRORED); same names.
 LOGGED = ("sent", "delivered", "failed", "unknown")
 BATCH = 1000
 

@@ -149,8 +149,8 @@ def sender_name_revoke(
     *, sender: SenderName, reason: str, actor: User | None, request: HttpRequest | None = None
 ) -> int:
     """Withdraw an approval; campaigns still to send from the name pause. Returns how many."""
-    from messaging.campaign_models import Campaign
-    from messaging.campaigns import CampaignError, campaign_pause
+    from messaging.campaigns.models import Campaign
+    from messaging.campaigns.services import CampaignError, campaign_pause
 
     reason = reason.strip()
     if not reason:

@@ -11,7 +11,7 @@ from django.http.multipartparser import MultiPartParser
 from accounts.models import AuditEvent, Membership, Tenant
 from calls.forms import GREETING_MAX_BYTES
 from core.uploads import FORM_ALLOWANCE
-from messaging.contact_import import MAX_UPLOAD_BYTES
+from messaging.contacts.imports import MAX_UPLOAD_BYTES
 from numbers import infobip_services
 from tests.conftest import World, client_for
 

@@ -8,8 +8,8 @@ import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from messaging import campaigns
-from messaging.campaign_models import Campaign
+from messaging.campaigns import services as campaigns
+from messaging.campaigns.models import Campaign
 from tests.e2e.conftest import screenshot, shop_create, sign_in
 from tests.factories import approved_sender
 

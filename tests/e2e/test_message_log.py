@@ -6,8 +6,9 @@ import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from messaging.campaign_models import Campaign, Contact, ContactList
-from messaging.campaigns import campaign_launch, campaign_run
+from messaging.campaigns.models import Campaign
+from messaging.campaigns.services import campaign_launch, campaign_run
+from messaging.contacts.models import Contact, ContactList
 from tests.e2e.conftest import number_rent_se, screenshot, shop_create, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -13,8 +13,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django_scopes import scope, scopes_disabled
 
-from messaging.campaign_models import CampaignRecipient, Contact
-from messaging.campaigns import campaign_launch, campaign_run
+from messaging.campaigns.models import CampaignRecipient
+from messaging.campaigns.services import campaign_launch, campaign_run
+from messaging.contacts.models import Contact
 from messaging.models import Conversation, Message, MessagingSettings, OptOut
 from messaging.services import (
     SendError,
@@ -29,7 +30,7 @@ from numbers.services import number_route
 from providers.models import WebhookEvent
 from providers.services import webhooks_drain
 from tests.conftest import client_for
-from tests.messaging.test_campaign_engine import _campaign, _contacts, _sends
+from tests.messaging.campaigns.test_engine import _campaign, _contacts, _sends
 
 CUSTOMER = "+46700000001"
 OWNER_PHONE = "+46709999999"

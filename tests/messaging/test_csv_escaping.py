@@ -10,15 +10,9 @@ import pytest
 from django_scopes import scopes_disabled
 
 from calls.models import Call
-from messaging.models import (
-    Campaign,
-    CampaignRecipient,
-    Contact,
-    ContactImport,
-    ImportRejection,
-    Message,
-    OptOut,
-)
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.contacts.models import Contact, ContactImport, ImportRejection
+from messaging.models import Message, OptOut
 from tests.conftest import World, client_for
 
 OURS = "+46766861475"

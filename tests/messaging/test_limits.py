@@ -10,14 +10,15 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent
-from messaging.campaign_models import Campaign, CampaignRecipient, Contact, ContactList
-from messaging.campaigns import (
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.selectors import campaign_summary
+from messaging.campaigns.services import (
     CampaignError,
     campaign_launch,
     campaign_run,
-    campaign_summary,
     template_check,
 )
+from messaging.contacts.models import Contact, ContactList
 from messaging.models import Message, MessagingSettings
 from messaging.services import SendError, settings_for, sms_queue
 from messaging.text import sms_size

@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from messaging.campaign_models import Campaign, CampaignRecipient
-from messaging.campaigns import campaign_launch, campaign_run
+from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.services import campaign_launch, campaign_run
 from messaging.models import Message
 from tests.conftest import World, client_for
-from tests.messaging.test_campaign_log import _campaign, _owner, _report
+from tests.messaging.campaigns.test_log import _campaign, _owner, _report
 
 OURS = "+46766861475"
 POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 3s"')

@@ -11,8 +11,9 @@ from django.test import RequestFactory
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent
-from messaging.campaign_models import Campaign, Contact, ContactList
-from messaging.campaigns import CampaignError, campaign_launch
+from messaging.campaigns.models import Campaign
+from messaging.campaigns.services import CampaignError, campaign_launch
+from messaging.contacts.models import Contact, ContactList
 from messaging.models import Message
 from messaging.senders.models import DeniedSenderName, SenderName
 from messaging.senders.rules import deny_matches, fold

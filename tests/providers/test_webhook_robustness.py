@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from calls.models import Call
 from messaging import inbound
-from messaging.campaign_models import Campaign, CampaignRecipient
+from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.models import Message
 from providers.callbacks import body_digest
 from providers.elks.errors import ElksInvalidRequest, ElksServerError

@@ -1,0 +1,1 @@
+"""Contacts, contact lists and CSV imports (models registered under the `messaging` app)."""
