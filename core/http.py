@@ -76,6 +76,8 @@ class Transport:
     base_error: ClassVar[type[TransportError]]
     timeout_error: ClassVar[type[TransportError]]
     connection_error: ClassVar[type[TransportError]]
+    invalid_response_error: ClassVar[type[TransportError]]
+    invalid_body_field: ClassVar[str]  # the invalid-response error's field for the body excerpt
 
     timeout: float
     _session: requests.Session
@@ -114,6 +116,48 @@ class Transport:
                 method=method,
                 path=path,
             ) from exc
+
+    def _json_object(
+        self, response: requests.Response, *, method: str, path: str, **json_options: Any
+    ) -> dict[str, Any]:
+        """The answer's JSON object; the provider's invalid-response error (not retryable: the
+        same request would get the same answer) when it is not JSON or not an object."""
+        try:
+            body = response.json(**json_options)
+        except ValueError as exc:
+            raise self._invalid_response(
+                f"{self.provider} sent an answer we could not read.",
+                response=response,
+                method=method,
+                path=path,
+                with_body=True,
+            ) from exc
+        if not isinstance(body, dict):
+            raise self._invalid_response(
+                f"{self.provider} sent an unexpected answer.",
+                response=response,
+                method=method,
+                path=path,
+                with_body=False,
+            )
+        return body
+
+    def _invalid_response(
+        self, message: str, *, response: requests.Response, method: str, path: str, with_body: bool
+    ) -> TransportError:
+        excerpt = {self.invalid_body_field: self._excerpt(response.text)} if with_body else {}
+        return self.invalid_response_error(
+            message,
+            status=response.status_code,
+            retryable=False,
+            method=method,
+            path=path,
+            **excerpt,
+        )
+
+    def _excerpt(self, text: str) -> str:
+        """What of an unreadable answer is kept on the error (and shown to staff)."""
+        return text[:300]
 
 
 def pinned_post(

@@ -95,6 +95,8 @@ class ElksClient(Transport):
     base_error = ElksError
     timeout_error = ElksTimeout
     connection_error = ElksConnectionError
+    invalid_response_error = ElksInvalidResponse
+    invalid_body_field = "reason"
 
     def __init__(
         self,
@@ -168,26 +170,7 @@ class ElksClient(Transport):
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self._request(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ElksInvalidResponse(
-                "46elks sent an answer we could not read.",
-                status=response.status_code,
-                retryable=False,
-                reason=response.text[:_REASON_MAX],
-                method=method,
-                path=path,
-            ) from exc
-        if not isinstance(body, dict):
-            raise ElksInvalidResponse(
-                "46elks sent an unexpected answer.",
-                status=response.status_code,
-                retryable=False,
-                method=method,
-                path=path,
-            )
-        return body
+        return self._json_object(response, method=method, path=path)
 
     def _paginate(
         self, path: str, parse: Callable[[Mapping[str, Any]], T], params: Mapping[str, Any]

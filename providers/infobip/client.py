@@ -60,6 +60,8 @@ class InfobipClient(Transport):
     base_error = InfobipError
     timeout_error = InfobipTimeout
     connection_error = InfobipConnectionError
+    invalid_response_error = InfobipInvalidResponse
+    invalid_body_field = "text"
 
     def __init__(
         self,
@@ -232,28 +234,11 @@ class InfobipClient(Transport):
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._parse(self._request(method, path, **kwargs), method, path)
 
-    @staticmethod
-    def _parse(response: requests.Response, method: str, path: str) -> dict[str, Any]:
-        try:
-            body = response.json(parse_float=Decimal)
-        except ValueError as exc:
-            raise InfobipInvalidResponse(
-                "Infobip sent an answer we could not read.",
-                status=response.status_code,
-                retryable=False,
-                text=_short(response.text),
-                method=method,
-                path=path,
-            ) from exc
-        if not isinstance(body, dict):
-            raise InfobipInvalidResponse(
-                "Infobip sent an unexpected answer.",
-                status=response.status_code,
-                retryable=False,
-                method=method,
-                path=path,
-            )
-        return body
+    def _parse(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
+        return self._json_object(response, method=method, path=path, parse_float=Decimal)
+
+    def _excerpt(self, text: str) -> str:
+        return _short(text)
 
 
 def _present(**values: str | None) -> dict[str, str]:
