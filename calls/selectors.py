@@ -7,8 +7,9 @@ TenantOwned managers already filter on the tenant.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import (
@@ -23,11 +24,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.http import QueryDict
-from django.utils import timezone
 
 from accounts.models import Tenant
 from calls.models import Call, Recording
+from core.log_filters import LogFilters
 from core.pagination import KeysetPage, keyset_page
 from numbers.hooks import redact_callback_tokens
 
@@ -38,65 +38,21 @@ VOICEMAIL_PAGE_SIZE = 30
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def parse_since(value: str | None) -> datetime | None:
-    """The `since` a polling page sent back; anything unreadable means "render everything"."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace(" ", "+"))
-    except ValueError:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
-class CallFilters:
-    direction: str = ""
-    ours: str = ""
+class CallFilters(LogFilters):
     state: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
 
     @classmethod
-    def from_query(cls, query: QueryDict) -> CallFilters:
-        direction = query.get("direction", "")
+    def from_query(cls, query: Mapping[str, str]) -> CallFilters:
         state = query.get("state", "")
         return cls(
-            direction=direction if direction in Call.Direction.values else "",
-            ours=query.get("number", "").strip()[:20],
+            **cls.common(query, Call.Direction.values),
             state=state if state in Call.State.values else "",
-            date_from=_parse_date(query.get("from")),
-            date_to=_parse_date(query.get("to")),
         )
 
-    @property
-    def active(self) -> bool:
-        return bool(self.direction or self.ours or self.state or self.date_from or self.date_to)
-
-    def apply(self, qs: QuerySet) -> QuerySet:
-        if self.direction:
-            qs = qs.filter(direction=self.direction)
-        if self.ours:
-            qs = qs.filter(ours=self.ours)
-        if self.state:
-            qs = qs.filter(state=self.state)
-        # Whole days in the portal's time zone, as bounds on `created` (the index serves them).
-        if self.date_from:
-            qs = qs.filter(created__gte=_day_start(self.date_from))
-        if self.date_to:
-            qs = qs.filter(created__lt=_day_start(self.date_to + timedelta(days=1)))
-        return qs
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    def apply(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+        qs = super().apply(qs)
+        return qs.filter(state=self.state) if self.state else qs
 
 
 def _recording_count() -> Coalesce:

@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -26,6 +25,7 @@ from calls.exports import call_log_csv
 from calls.forms import GREETING_MAX_BYTES, CallSettingsForm, DialForm, GreetingForm
 from calls.models import Call, CallSettings, Greeting, Recording
 from calls.services import CallError, click_to_call, recording_mark_heard, settings_for
+from core.log_filters import export_filename, parse_since
 from core.uploads import upload_limit
 from numbers.models import PhoneNumber
 
@@ -39,7 +39,7 @@ SECTION = "calls"
 @require_GET
 @vary_on_headers("HX-Request")
 def call_log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    since = selectors.parse_since(request.GET.get("since"))
+    since = parse_since(request.GET.get("since"))
     if since is not None and not selectors.log_changed_since(since):
         return HttpResponse(status=204)
     filters = selectors.CallFilters.from_query(request.GET)
@@ -74,11 +74,10 @@ def call_log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 @require_GET
 def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     filters = selectors.CallFilters.from_query(request.GET)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return call_log_csv(
         calls=selectors.export_queryset(filters),
         currency=request.tenant.currency,
-        filename=f"calls-{request.tenant.slug}-{stamp}.csv",
+        filename=export_filename("calls", request.tenant.slug),
     )
 
 

@@ -9,27 +9,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from core.log_filters import LogFilters
 from core.pagination import KeysetPage, keyset_page
 from messaging.models import Conversation, Message, OptOut
 
 PAGE_SIZE = 50
 THREAD_SIZE = 50
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """The `since` a polling page sent back; anything unreadable means "render everything"."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace(" ", "+"))
-    except ValueError:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
 # --- inbox ------------------------------------------------------------------------------------
@@ -101,13 +92,6 @@ def thread_changed_since(conversation: Conversation, since: datetime) -> bool:
 # --- the log ------------------------------------------------------------------------------------
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 S = Message.Source
 # The log's "source" filter: who or what caused a message, as the tenant thinks of it.
 LOG_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -121,18 +105,13 @@ LOG_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 @dataclass(frozen=True)
-class LogFilters:
-    direction: str = ""
-    ours: str = ""
+class MessageFilters(LogFilters):
     status: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
     request: uuid.UUID | None = None
     source: str = ""  # a LOG_SOURCES key
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> LogFilters:
-        direction = query.get("direction", "")
+    def from_query(cls, query: Mapping[str, str]) -> MessageFilters:
         status = query.get("status", "")
         source = query.get("source", "")
         try:
@@ -140,42 +119,16 @@ class LogFilters:
         except ValueError:
             request = None
         return cls(
-            direction=direction if direction in Message.Direction.values else "",
-            ours=query.get("number", "").strip()[:20],
+            **cls.common(query, Message.Direction.values),
             status=status if status in Message.Status.values else "",
-            date_from=_day(query.get("from")),
-            date_to=_day(query.get("to")),
             request=request,
             source=source if source in LOG_SOURCES else "",
         )
 
-    @property
-    def active(self) -> bool:
-        return any(
-            (
-                self.direction,
-                self.ours,
-                self.status,
-                self.date_from,
-                self.date_to,
-                self.request,
-                self.source,
-            )
-        )
-
-    def apply(self, qs: QuerySet[Message]) -> QuerySet[Message]:
-        if self.direction:
-            qs = qs.filter(direction=self.direction)
-        if self.ours:
-            qs = qs.filter(ours=self.ours)
+    def apply(self, qs: QuerySet[Any]) -> QuerySet[Any]:
+        qs = super().apply(qs)
         if self.status:
             qs = qs.filter(status=self.status)
-        zone = timezone.get_current_timezone()
-        if self.date_from:
-            qs = qs.filter(created__gte=datetime.combine(self.date_from, time.min, tzinfo=zone))
-        if self.date_to:
-            end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=zone)
-            qs = qs.filter(created__lt=end)
         if self.request:
             qs = qs.filter(request_key=self.request)
         if self.source:
@@ -193,7 +146,7 @@ def log_queryset(filters: LogFilters) -> QuerySet[Message]:
 LOG_POLL_MARGIN = timedelta(seconds=5)
 
 
-def log_changed_since(filters: LogFilters, since: datetime) -> bool:
+def log_changed_since(filters: MessageFilters, since: datetime) -> bool:
     """Has any message the filters show changed since `since`? (message_changes index)"""
     return log_queryset(filters).filter(updated__gt=since).exists()
 
@@ -221,7 +174,7 @@ def log_settling(messages: list[Message], *, now: datetime | None = None) -> set
     }
 
 
-def log_page(*, filters: LogFilters, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
+def log_page(*, filters: MessageFilters, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
     qs = log_queryset(filters).select_related("sender", "campaign_recipient__campaign")
     return keyset_page(qs, cursor=cursor, size=size)
 

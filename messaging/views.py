@@ -24,6 +24,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import role_required
 from accounts.models import AuditEvent, Membership
 from accounts.services import audit_record
+from core.log_filters import export_filename, parse_since
 from core.phone import to_e164
 from core.uploads import upload_limit
 from messaging import selectors
@@ -70,7 +71,7 @@ def _iso(value: datetime | None) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def inbox(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    since = selectors.parse_since(request.GET.get("since"))
+    since = parse_since(request.GET.get("since"))
     if since is not None and not selectors.inbox_changed_since(since):
         return _no_change()
     q = request.GET.get("q", "").strip()[:100]
@@ -95,7 +96,7 @@ def thread(request: HttpRequest, tenant_slug: str, conversation_id: int) -> Http
     conversation = get_object_or_404(Conversation, pk=conversation_id)
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET"])
-    since = selectors.parse_since(request.GET.get("since"))
+    since = parse_since(request.GET.get("since"))
     if since is not None and not selectors.thread_changed_since(conversation, since):
         return _no_change()
     conversation_mark_read(conversation)
@@ -265,8 +266,8 @@ def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     """The log; while a row on the page is still on its way (queued, awaiting its report) the
     results poll with `?since=` like a thread: 204 while nothing changed, the new rows when
     something did, and 286 (stop polling) with the rows once every one of them is final."""
-    filters = selectors.LogFilters.from_query(request.GET)
-    since = selectors.parse_since(request.GET.get("since"))
+    filters = selectors.MessageFilters.from_query(request.GET)
+    since = parse_since(request.GET.get("since"))
     if since is not None and not selectors.log_changed_since(filters, since):
         return _no_change()
     query = request.GET.copy()
@@ -300,12 +301,11 @@ def log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @require_GET
 def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    filters = selectors.LogFilters.from_query(request.GET)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    filters = selectors.MessageFilters.from_query(request.GET)
     return message_log_csv(
         messages=selectors.log_queryset(filters),
         currency=request.tenant.currency,
-        filename=f"messages-{request.tenant.slug}-{stamp}.csv",
+        filename=export_filename("messages", request.tenant.slug),
     )
 
 
@@ -348,9 +348,8 @@ def optout_record_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @require_GET
 def optout_export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return optout_csv(
-        optouts=OptOut.objects.all(), filename=f"opt-outs-{request.tenant.slug}-{stamp}.csv"
+        optouts=OptOut.objects.all(), filename=export_filename("opt-outs", request.tenant.slug)
     )
 
 
