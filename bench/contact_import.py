@@ -186,7 +186,7 @@ def main() -> None:
         )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     # [attr-defined] pg_version exists on the PostgreSQL backend only, which this bench requires.
-    print(f"PostgreSQL {connection.pg_version} · {os.cpu_count()} cores · load average {load}")  # type: ignore[attr-defined]
+    print(f"PostgreSQL {connection.pg_version} · {os.cpu_count()} cores · load average {load}")  # type: ignore[attr-defined]  # pg_version: PostgreSQL connections only
     if not args.keep_db:
         drop_database()
 

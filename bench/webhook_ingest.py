@@ -272,7 +272,7 @@ def breakdown(token: str, iterations: int) -> None:
     def call(env: dict[str, object]) -> None:
         status: list[str] = []
         # [arg-type] a lambda is a start_response to WSGI, not to the stubs' StartResponse protocol.
-        response = handler(env, lambda s, h, exc=None: status.append(s))  # type: ignore[arg-type]
+        response = handler(env, lambda s, h, exc=None: status.append(s))  # type: ignore[arg-type]  # a minimal WSGI start_response
         b"".join(response)
         response.close()
         if not status[0].startswith("200"):

@@ -4,7 +4,7 @@ from accounts.tasks import TenantTask
 
 
 @shared_task(base=TenantTask, name="calls.tasks.recording_download", bind=True)
-def recording_download(self, *, tenant_id: int, recording_id: int) -> bool:  # type: ignore[no-untyped-def]
+def recording_download(self: TenantTask, *, tenant_id: int, recording_id: int) -> bool:
     from calls.recordings import recording_download as run
 
     return run(recording_id=recording_id)

@@ -25,7 +25,7 @@ from accounts.models import Tenant, User
 from core.phone import to_e164
 from core.tasks import publish
 from messaging.lifecycle import message_attempt, message_claim, message_finish, message_unknown
-from messaging.models import Conversation, Message, MessagingSettings, OptOut
+from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
 from numbers.models import PhoneNumber
@@ -350,8 +350,8 @@ def _opted_out_since_queued(message: Message) -> bool:
     return then != OptOut.Kind.OUT
 
 
-def _public_image_url(image: object) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/media/mms/{image.public_token}/"  # type: ignore[attr-defined]
+def _public_image_url(image: MessageImage) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/media/mms/{image.public_token}/"
 
 
 def sms_dry_run(

@@ -8,7 +8,7 @@ from accounts.tasks import TenantTask
 
 
 @shared_task(base=TenantTask, name="messaging.tasks.messages_send", bind=True)
-def messages_send(self, *, tenant_id: int, message_ids: list[int]) -> int:  # type: ignore[no-untyped-def]
+def messages_send(self: TenantTask, *, tenant_id: int, message_ids: list[int]) -> int:
     from messaging.services import message_send
 
     for message_id in message_ids:
@@ -56,7 +56,7 @@ def customer_webhooks_due() -> int:
 
 
 @shared_task(base=TenantTask, name="messaging.tasks.mms_images_fetch", bind=True, max_retries=3)
-def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: ignore[no-untyped-def]
+def mms_images_fetch(self: TenantTask, *, tenant_id: int, message_id: int) -> int:
     """Fetch soon after the MMS arrives; transient failures retry here with the images' own
     backoff, and whatever this task loses is picked up by ``mms_images_sweep``."""
     from messaging.sync import MmsImagesPending
@@ -65,7 +65,7 @@ def mms_images_fetch(self, *, tenant_id: int, message_id: int) -> int:  # type: 
     try:
         return run(message_id=message_id)
     except MmsImagesPending as exc:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= (self.max_retries or 0):
             return 0  # the sweep continues from here
         raise self.retry(countdown=exc.delay.total_seconds() + 1) from exc
 
@@ -81,7 +81,7 @@ def mms_images_sweep() -> int:
 
 
 @shared_task(base=TenantTask, name="messaging.tasks.contact_import_run", bind=True)
-def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type: ignore[no-untyped-def]
+def contact_import_run(self: TenantTask, *, tenant_id: int, import_id: int) -> int:
     from messaging.contacts.imports import import_run
 
     return import_run(import_id=import_id)
@@ -94,7 +94,7 @@ def contact_import_run(self, *, tenant_id: int, import_id: int) -> int:  # type:
     soft_time_limit=300,  # the worker loop stops itself at 240 s
     time_limit=330,
 )
-def campaign_run(self, *, tenant_id: int, campaign_id: int) -> int:  # type: ignore[no-untyped-def]
+def campaign_run(self: TenantTask, *, tenant_id: int, campaign_id: int) -> int:
     from messaging.campaigns.services import campaign_run as run
 
     return run(campaign_id=campaign_id)

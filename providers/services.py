@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from datetime import timedelta
+from typing import Any
 
 import redis
 import requests
@@ -102,7 +103,14 @@ def _prepared_cursor_class() -> type:
     class PreparedCursor(ServerBindingCursor):
         """Server-side binding, prepared on first use (Django turns auto-preparing off)."""
 
-        def execute(self, query, params=None, *, prepare=None, binary=None):  # type: ignore[no-untyped-def]
+        def execute(  # psycopg's signature; only `prepare` is forced
+            self,
+            query: Any,
+            params: Any = None,
+            *,
+            prepare: bool | None = None,
+            binary: bool | None = None,
+        ) -> Any:
             return super().execute(query, params, prepare=True, binary=binary)
 
     return PreparedCursor

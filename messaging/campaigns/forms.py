@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -182,8 +183,8 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _max_rate(cap: int):  # type: ignore[no-untyped-def]
-    def check(value: int) -> None:
+def _max_rate(cap: int) -> Callable[[int | None], None]:
+    def check(value: int | None) -> None:
         if value is not None and value > cap:
             raise ValidationError(f"At most {cap} messages per second (the platform's limit).")
 

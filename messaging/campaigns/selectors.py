@@ -107,7 +107,7 @@ RECIPIENT_FINISHED = (
 )
 
 
-def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
+def campaign_progress(*, campaign: Campaign) -> dict[str, int | float]:
     counts = dict(
         CampaignRecipient.objects.filter(campaign=campaign)
         .values_list("status")
@@ -116,7 +116,9 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, object]:
     )
     total = sum(counts.values())
     finished = sum(counts.get(s, 0) for s in RECIPIENT_FINISHED)
-    progress: dict[str, object] = {s: counts.get(s, 0) for s in CampaignRecipient.Status.values}
+    progress: dict[str, int | float] = {
+        s: counts.get(s, 0) for s in CampaignRecipient.Status.values
+    }
     recent = CampaignRecipient.objects.filter(
         campaign=campaign, sent_at__gte=timezone.now() - timedelta(seconds=10)
     ).count()

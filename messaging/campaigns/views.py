@@ -262,11 +262,11 @@ def campaign_compose_preview(request: HttpRequest, tenant_slug: str) -> HttpResp
 
 def _progress_context(campaign: Campaign) -> dict[str, Any]:
     progress = campaign_progress(campaign=campaign)
-    total = int(progress["total"]) or 0  # type: ignore[call-overload]
+    total = int(progress["total"])
     segments = []
     offset = 0.0
     for key, label, colour in SEGMENTS:
-        n = int(progress.get(key, 0))  # type: ignore[call-overload]
+        n = int(progress.get(key, 0))
         width = (n * 100 / total) if total else 0.0
         segments.append(
             {

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -260,8 +261,10 @@ def test_outgoing_call_follows_next_and_reports_busy_callees(
 # -- strictness ---------------------------------------------------------------------------------
 
 
-def _post(sandbox: SandboxServer, path: str, auth: tuple[str, str] = AUTH, **kw: object):
-    return requests.post(f"{sandbox.base_url}/{path}", auth=auth, timeout=2, **kw)  # type: ignore[arg-type]
+def _post(
+    sandbox: SandboxServer, path: str, auth: tuple[str, str] = AUTH, **kw: Any
+) -> requests.Response:
+    return requests.post(f"{sandbox.base_url}/{path}", auth=auth, timeout=2, **kw)
 
 
 def test_json_bodies_and_query_parameters_on_posts_are_refused(
