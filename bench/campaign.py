@@ -9,7 +9,7 @@ What it does (see docs/bench-campaigns.md):
   2. starts the 46elks sandbox as a separate process on a free loopback port (large balance,
      one callback attempt; delivery reports go to a closed port, so they fail at once and
      touch nothing), and measures its ceiling for POST /a1/sms (a few seconds, 4 threads);
-  3. creates the tenant with accounts.services.tenant_create (a sandbox subaccount), COPYs
+  3. creates the tenant with console.tenants.tenant_create (a sandbox subaccount), COPYs
      N contacts into one list, creates the campaign (sender "Bench", template
      "Hi {first_name|there}, offer {code|X}") and times recipients_create (INSERT ... SELECT);
   4. starts `celery -A config worker -c 2` (production settings, DEBUG off), marks the campaign
@@ -121,7 +121,7 @@ def seed(recipients: int, rate: int) -> tuple[Tenant, Campaign, float]:
     from django_scopes import scopes_disabled
 
     from accounts.models import User
-    from accounts.services import tenant_create
+    from console.tenants import tenant_create
     from messaging.campaigns.models import Campaign
     from messaging.contacts.models import Contact, ContactList
 

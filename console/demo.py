@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
-from accounts.services import tenant_create
 from console.sync import provider_sync
+from console.tenants import tenant_create
 from providers.clients import elks_for_tenant, elks_master
 from providers.elks.errors import ElksError
 

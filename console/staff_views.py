@@ -13,15 +13,9 @@ from django.views.decorators.http import require_POST
 from accounts.access import staff_required
 from accounts.forms import ConfirmForm, TenantCreateForm, UsageLimitForm
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant
-from accounts.services import (
-    TenantError,
-    staff_view_end,
-    tenant_create,
-    tenant_reactivate,
-    tenant_set_limit,
-    tenant_suspend,
-)
+from accounts.services import TenantError, staff_view_end
 from console.sync import provider_sync
+from console.tenants import tenant_create, tenant_reactivate, tenant_set_limit, tenant_suspend
 from core.crypto import mask
 from providers.clients import elks_master
 from providers.elks.errors import ElksError

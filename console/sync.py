@@ -12,8 +12,8 @@ from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
 from accounts.models import OrphanSubaccount, Tenant
-from accounts.services import orphan_record
 from billing.services import usage_snapshot_record
+from console.tenants import orphan_record
 from core.locks import skip_if_running
 from core.sync import SyncResult
 from providers.clients import elks_master

@@ -13,7 +13,7 @@ from django.test import Client
 from django_scopes import scope
 
 from accounts.models import Membership, Tenant, User
-from accounts.services import tenant_create
+from console.tenants import tenant_create
 from numbers.models import NumberPrice
 from tests.factories import MembershipFactory, StaffFactory, TenantFactory, UserFactory
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.db import connection
 
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant
-from accounts.services import tenant_create
+from console.tenants import tenant_create
 from providers.clients import elks_master
 from tests.conftest import World, client_for
 

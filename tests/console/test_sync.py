@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django_scopes import scope
 
 from accounts.models import OrphanSubaccount, Tenant
-from accounts.services import tenant_create
 from billing.models import UsageSnapshot
 from billing.selectors import usage_this_month
 from console.sync import provider_sync
 from console.tasks import provider_sync as provider_sync_task
+from console.tenants import tenant_create
 from core.locks import skip_if_running
 from providers.clients import elks_for_tenant
 from tests.conftest import World
@@ -56,7 +56,7 @@ def test_sync_pulls_usage_and_limits_across_pages(world: World, elks) -> None:  
 
 
 def test_sync_keeps_a_suspended_tenants_limit(world: World, elks) -> None:  # type: ignore[no-untyped-def]
-    from accounts.services import tenant_suspend
+    from console.tenants import tenant_suspend
 
     tenant = _tenant(world, "Sleepy")
     tenant_suspend(tenant=tenant, actor=world.staff, request=None)

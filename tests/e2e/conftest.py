@@ -78,7 +78,7 @@ def shop_create(
     actor: Any = None,
 ) -> Shop:
     """A tenant created the way staff create one, with an owner who has a password."""
-    from accounts.services import tenant_create
+    from console.tenants import tenant_create
     from tests.factories import StaffFactory
 
     created = tenant_create(

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django_scopes import scope, scopes_disabled
 
-from accounts.services import tenant_create
+from console.tenants import tenant_create
 from messaging.models import Message
 from messaging.services import message_send, sms_queue
 from numbers.models import NumberPrice

@@ -318,7 +318,7 @@ def _naive_claim(*, campaign, size):  # type: ignore[no-untyped-def]
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices, settings) -> None:  # type: ignore[no-untyped-def]
-    from accounts.services import tenant_create
+    from console.tenants import tenant_create
 
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     settings.CAMPAIGN_CLAIM_BATCH = 20
