@@ -3,7 +3,7 @@
 Only environment defaults are set here; everything else comes from base. Everything that
 depends on where the demo listens (public base URL, allowed hosts, sandbox ports, state
 folder) is derived from one address: `manage.py demo --addr HOST:PORT`, else DEMO_ADDR, else
-127.0.0.1:8000 (config/demo_address.py).
+127.0.0.1:8000 (console/demo_address.py).
 
 DEBUG stays off, as in production: a wrong URL shows the app's 404 page, not Django's debug
 page listing every URL pattern. Only what needs HTTPS is relaxed (the demo serves plain HTTP).
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from config.demo_address import DEFAULT_ADDR, addr_from_command_line, demo_address
+from console.demo_address import DEFAULT_ADDR, addr_from_command_line, demo_address
 
 _BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

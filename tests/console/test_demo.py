@@ -12,7 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_scopes import scopes_disabled
 
-from config.demo_address import (
+from console.demo_address import (
     addr_from_command_line,
     demo_address,
     parse_addr,

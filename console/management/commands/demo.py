@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.demo_address import parse_addr
 from console.demo import DEMO_PASSWORD, seed_demo
+from console.demo_address import parse_addr
 from providers.elks.sandbox.server import SandboxServer
 from providers.infobip.sandbox import InfobipSandbox
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if not getattr(settings, "DEMO_ADDR", None):
             raise CommandError("demo runs only with config.settings.demo (the local sandbox)")
         # The settings derived everything from the address before this command parsed it
-        # (config/demo_address.py): refuse an address they did not see.
+        # (console/demo_address.py): refuse an address they did not see.
         addr = options["addr"] or settings.DEMO_ADDR
         if parse_addr(addr) != parse_addr(settings.DEMO_ADDR):
             raise CommandError(
