@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.forms import MoneyField
 from accounts.models import Tenant
 from core.phone import to_e164
-from messaging.customer_webhooks.safety import UnsafeURL, public_addresses
+from core.url_safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
 
 CAPABILITY_CHOICES = [("sms", "SMS"), ("mms", "MMS"), ("voice", "Voice")]

@@ -39,8 +39,8 @@ from django_scopes import scopes_disabled
 from accounts.models import Tenant, User
 from accounts.services import audit_record
 from core.http import TransportError, pinned_post
+from core.url_safety import UnsafeURL, connect_address, public_addresses
 from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
-from messaging.customer_webhooks.safety import UnsafeURL, connect_address, public_addresses
 from messaging.customer_webhooks.selectors import webhook_for
 from messaging.models import Message, MessageImage
 

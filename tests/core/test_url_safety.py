@@ -11,9 +11,9 @@ import socket
 import pytest
 from django_scopes import scope, scopes_disabled
 
+from core.url_safety import address_refusal, embedded_ipv4
 from messaging.customer_webhooks import services as cw
 from messaging.customer_webhooks.models import WebhookDelivery
-from messaging.customer_webhooks.safety import address_refusal, embedded_ipv4
 from numbers.forms import RoutingForm
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
