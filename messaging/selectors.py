@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from core.log_filters import LogFilters
@@ -185,3 +185,13 @@ def log_page(*, filters: MessageFilters, cursor: str | None, size: int = PAGE_SI
 def optout_page(*, cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
     qs = OptOut.objects.select_related("actor", "message")
     return keyset_page(qs, cursor=cursor, size=size)
+
+
+def messages_per_number(*, number_ids: list[int], since: datetime) -> dict[int, int]:
+    """{number id: messages since `since`}, in and out, in one grouped query (numbers' list)."""
+    return dict(
+        Message.objects.filter(number_id__in=number_ids, created__gte=since)
+        .values_list("number_id")
+        .annotate(n=Count("id"))
+        .values_list("number_id", "n")
+    )

@@ -139,22 +139,16 @@ def staff_numbers_page(
 def activity_last_30_days(numbers: list[PhoneNumber]) -> dict[int, tuple[int, int]]:
     """{number id: (messages, calls)} over the last 30 days, in two grouped queries.
 
-    Each count is asked of the app that owns it (imported here: numbers sits below them).
+    The one place numbers reads the rooms that sit on it: each count comes from the owning
+    app's selector (imported here, at call time, so loading numbers never loads them).
     """
-    from django.db.models import Count
-
     from calls.selectors import calls_per_number
-    from messaging.models import Message
+    from messaging.selectors import messages_per_number
 
     ids = [n.pk for n in numbers]
     if not ids:
         return {}
     since = timezone.now() - timedelta(days=30)
-    messages = dict(
-        Message.objects.filter(number_id__in=ids, created__gte=since)
-        .values_list("number_id")
-        .annotate(n=Count("id"))
-        .values_list("number_id", "n")
-    )
+    messages = messages_per_number(number_ids=ids, since=since)
     calls = calls_per_number(number_ids=ids, since=since)
     return {pk: (messages.get(pk, 0), calls.get(pk, 0)) for pk in ids}
