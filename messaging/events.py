@@ -6,14 +6,22 @@ messaging.inbound, campaign reports with the campaign engine); this is the one l
 
 from __future__ import annotations
 
-from providers.events import register
+from providers.events import register, register_batch
 
 
 def register_handlers() -> None:
     from messaging.campaigns.services import campaign_delivery_report
-    from messaging.inbound import delivery_report, inbound_mms, inbound_sms
+    from messaging.inbound import (
+        delivery_report,
+        delivery_reports_batch,
+        inbound_mms,
+        inbound_sms,
+        inbound_sms_batch,
+    )
 
     register("elks", "sms", inbound_sms)
     register("elks", "mms", inbound_mms)
     register("elks", "dlr", delivery_report)
+    register_batch("elks", "sms", inbound_sms_batch)
+    register_batch("elks", "dlr", delivery_reports_batch)
     register("elks", "cdlr", campaign_delivery_report)

@@ -2,6 +2,12 @@
 
 Each runs inside the event's transaction and tenant scope, and is idempotent: a message is
 keyed on its 46elks id, so processing an event twice changes nothing the second time.
+
+Inbound SMS and delivery reports also have a batch form (`inbound_sms_batch`,
+`delivery_reports_batch`) that the drain uses for many events at once: the same steps in
+the same order, with the lookups made once per batch (`Lookups`) and the rows inserted in
+bulk. One code path decides what happens to a message (stop words, forward, customer
+webhook, automatic reply); only where its inputs come from differs.
 """
 
 from __future__ import annotations
@@ -10,16 +16,21 @@ import logging
 import uuid
 from datetime import datetime
 
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
 from accounts.models import Tenant
 from core.tasks import publish
 from messaging.customer_webhooks import services as customer_webhooks
-from messaging.models import Message, MessageImage, OptOut
+from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.services import (
     SendError,
     conversation_touch,
+    conversations_advance,
+    conversations_file,
     delivery_report_apply,
     opted_out,
-    optout_blocked,
     optout_record,
     settings_for,
     sms_queue,
@@ -27,7 +38,7 @@ from messaging.services import (
 from numbers.models import PhoneNumber
 from providers.elks.callbacks import DeliveryReport, InboundMms, InboundSms
 from providers.elks.ids import image_ref_from_callback
-from providers.events import PayloadError
+from providers.events import Failures, PayloadError
 from providers.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -49,18 +60,62 @@ def _created(event: WebhookEvent, sms: InboundSms) -> datetime:
     return sms.created
 
 
+class Lookups:
+    """What deciding about inbound messages reads, asked once: per batch, or per event.
+
+    `opted_out` answers from the ledger as of the batch's start plus the entries the batch
+    itself recorded (`optout_noted`), so a STOP earlier in a batch blocks a later reply.
+    """
+
+    def __init__(self, messages: list[Message] | None = None) -> None:
+        self._settings: dict[int, MessagingSettings] = {}
+        self._platform: set[str] | None = None
+        self._out: dict[tuple[int, str], bool] = {}
+        if messages:
+            self._platform = set(
+                PhoneNumber.objects.model._base_manager.filter(
+                    number__in={m.other for m in messages}, status=PhoneNumber.Status.ACTIVE
+                ).values_list("number", flat=True)
+            )
+            by_tenant: dict[int, set[str]] = {}
+            for m in messages:
+                by_tenant.setdefault(m.tenant_id, set()).add(m.other)
+            for tenant_id, phones in by_tenant.items():
+                out = opted_out(tenant_id, phones)
+                self._out.update({(tenant_id, p): p in out for p in phones})
+            for prefs in MessagingSettings.objects.filter(tenant_id__in=by_tenant):
+                self._settings[prefs.tenant_id] = prefs
+
+    def settings(self, tenant: Tenant) -> MessagingSettings:
+        if tenant.pk not in self._settings:
+            self._settings[tenant.pk] = settings_for(tenant)
+        return self._settings[tenant.pk]
+
+    def from_platform(self, phone: str) -> bool:
+        if self._platform is None:
+            return PhoneNumber.objects.model._base_manager.filter(
+                number=phone, status=PhoneNumber.Status.ACTIVE
+            ).exists()
+        return phone in self._platform
+
+    def opted_out(self, tenant: Tenant, phone: str) -> bool:
+        key = (tenant.pk, phone)
+        if key not in self._out:
+            self._out[key] = phone in opted_out(tenant, [phone])
+        return self._out[key]
+
+    def optout_noted(self, tenant: Tenant, phone: str, kind: str) -> None:
+        self._out[(tenant.pk, phone)] = kind == OptOut.Kind.OUT
+
+
 def _number_of(event: WebhookEvent) -> PhoneNumber:
     if event.number_id is None or event.tenant_id is None:
         raise PayloadError("the event is not tied to a number")
     return PhoneNumber.objects.select_related("tenant").get(pk=event.number_id)
 
 
-def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
-    created = _created(event, sms)
-    number = _number_of(event)
-    if Message.objects.filter(elks_id=sms.id).exists():
-        return None  # processed before: nothing more to do
-    message = Message.objects.create(
+def _message_for(event: WebhookEvent, kind: str, sms: InboundSms, number: PhoneNumber) -> Message:
+    return Message(
         tenant_id=event.tenant_id,
         kind=kind,
         direction=Message.Direction.IN,
@@ -71,36 +126,94 @@ def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
         other=sms.from_,
         body=sms.message,
         elks_id=sms.id,
-        created=created,
+        created=_created(event, sms),
     )
+
+
+def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
+    number = _number_of(event)
+    if Message.objects.filter(elks_id=sms.id).exists():
+        return None  # processed before: nothing more to do
+    message = _message_for(event, kind, sms, number)
+    message.save(force_insert=True)
     conversation_touch(message)
-    stop = _stop_words(number.tenant, message)
+    _decide(number, message, Lookups())
     if number.is_routable:
-        _forward(number, message)
         customer_webhooks.deliveries_enqueue(message=message)
-        _reply(number, message, stop)
     return message
 
 
-def _stop_words(tenant: Tenant, message: Message) -> OptOut | None:
+def _decide(number: PhoneNumber, message: Message, lookups: Lookups) -> None:
+    """After a message is stored: the ledger's stop words, the forward, the automatic reply."""
+    stop = _stop_words(number.tenant, message, lookups)
+    if number.is_routable:
+        _forward(number, message, lookups)
+        _reply(number, message, stop, lookups)
+
+
+def inbound_sms_batch(events: list[WebhookEvent], failures: Failures) -> None:
+    """inbound_sms for many events: one lookup each for numbers, known ids, conversations,
+    settings, opt-outs and platform numbers; messages and customer-webhook deliveries
+    inserted in bulk; then each message's decisions in arrival order."""
+    parsed: list[tuple[WebhookEvent, InboundSms]] = []
+    for event in events:
+        try:
+            if event.number_id is None or event.tenant_id is None:
+                raise PayloadError("the event is not tied to a number")
+            parsed.append((event, InboundSms.from_form(event.payload)))
+        except PayloadError as exc:
+            failures.fail(event, f"Invalid payload: {exc}")
+    numbers = PhoneNumber.objects.select_related("tenant").in_bulk(
+        {event.number_id for event, _ in parsed}
+    )
+    known = set(
+        Message.objects.filter(elks_id__in=[sms.id for _, sms in parsed]).values_list(
+            "elks_id", flat=True
+        )
+    )
+    fresh: list[Message] = []
+    for event, sms in parsed:
+        number = numbers.get(event.number_id or 0)
+        if number is None or number.tenant_id != event.tenant_id:  # as the scoped get
+            failures.fail(event, "DoesNotExist: PhoneNumber matching query does not exist.")
+        elif sms.id not in known:  # else processed before (or twice in this batch): nothing
+            known.add(sms.id)
+            fresh.append(_message_for(event, Message.Kind.SMS, sms, number))
+    if not fresh:
+        return
+    conversations_file(fresh)
+    Message.objects.bulk_create(fresh)
+    conversations_advance(fresh)
+    customer_webhooks.deliveries_enqueue_many(
+        messages=[m for m in fresh if m.number is not None and m.number.is_routable]
+    )
+    lookups = Lookups(fresh)
+    for message in fresh:
+        assert message.number is not None  # set from `numbers` above
+        _decide(message.number, message, lookups)
+
+
+def _stop_words(tenant: Tenant, message: Message, lookups: Lookups) -> OptOut | None:
     """Record a stop or start word in the ledger; the opt-out entry when this is a stop."""
     word = message.body.strip().upper().rstrip(".!")
-    prefs = settings_for(tenant)
+    prefs = lookups.settings(tenant)
     if word in prefs.stop_set:
-        was_out = message.other in opted_out(tenant, [message.other])
+        was_out = lookups.opted_out(tenant, message.other)
         entry = optout_record(
             tenant=tenant, phone=message.other, kind=OptOut.Kind.OUT, message=message, word=word
         )
+        lookups.optout_noted(tenant, message.other, OptOut.Kind.OUT)
         # Only the STOP that opts someone out is confirmed; a repeated one gets nothing.
         return None if was_out else entry
     if word in prefs.start_set:
         optout_record(
             tenant=tenant, phone=message.other, kind=OptOut.Kind.IN, message=message, word=word
         )
+        lookups.optout_noted(tenant, message.other, OptOut.Kind.IN)
     return None
 
 
-def _reply(number: PhoneNumber, message: Message, stop: OptOut | None) -> None:
+def _reply(number: PhoneNumber, message: Message, stop: OptOut | None, lookups: Lookups) -> None:
     """The automatic answer to an inbound SMS: the tenant's STOP confirmation or auto-reply.
 
     Sent through sms_queue like any message, so the one opt-out rule applies (an opted-out
@@ -109,20 +222,17 @@ def _reply(number: PhoneNumber, message: Message, stop: OptOut | None) -> None:
     """
     if message.kind != Message.Kind.SMS or not number.has_sms:
         return
-    if not message.other.startswith("+") or _from_platform_number(message):
+    if not message.other.startswith("+") or lookups.from_platform(message.other):
         return  # a sender name cannot be answered; two auto-replying numbers would loop
     if stop is not None:
-        text = settings_for(number.tenant).stop_reply.strip()
+        text = lookups.settings(number.tenant).stop_reply.strip()
     elif number.sms_autoreply_enabled:
         text = number.sms_autoreply_text.strip()
     else:
         return
-    if not text or optout_blocked(
-        tenant=number.tenant,
-        phones=[message.other],
-        source=Message.Source.AUTOREPLY,
-        confirming=stop,
-    ):
+    # The one opt-out rule (services.optout_blocked), read from the lookups: an opted-out
+    # sender gets nothing, except the confirmation of the STOP just recorded.
+    if not text or (stop is None and lookups.opted_out(number.tenant, message.other)):
         return  # nothing to say, or the sender opted out (a repeated STOP included)
     try:
         sms_queue(
@@ -141,13 +251,7 @@ def _reply(number: PhoneNumber, message: Message, stop: OptOut | None) -> None:
         log.warning("Automatic reply to message %s refused: %s", message.pk, exc)
 
 
-def _from_platform_number(message: Message) -> bool:
-    return PhoneNumber.objects.model._base_manager.filter(
-        number=message.other, status=PhoneNumber.Status.ACTIVE
-    ).exists()
-
-
-def _forward(number: PhoneNumber, message: Message) -> None:
+def _forward(number: PhoneNumber, message: Message, lookups: Lookups) -> None:
     """Forward to a phone as an SMS from the same number, charged to the tenant.
 
     Never forwards a message that came from a number on this platform: two numbers that
@@ -156,7 +260,7 @@ def _forward(number: PhoneNumber, message: Message) -> None:
     target = number.sms_forward_to
     if not target or not number.has_sms:
         return
-    if _from_platform_number(message):
+    if lookups.from_platform(message.other):
         log.info("Not forwarding %s: its sender is a platform number", message.pk)
         return
     text = f"From {message.other}: {message.body}" if message.body else f"From {message.other}"
@@ -209,12 +313,91 @@ def delivery_report(event: WebhookEvent) -> None:
     token = event.payload.get("_token")  # ours: the message's callback token, from the URL
     message = Message.objects.filter(callback_token=token).first() if token else None
     if message is None or (message.elks_id and message.elks_id != report.id):
-        raise PayloadError("the report matches no message sent by this dashboard")
+        raise PayloadError(NO_MESSAGE)
     if not message.elks_id:
         # The report beat the send's own answer (or that answer was lost).
         Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=report.id)
-    delivered = None
-    if report.delivered_given:
-        # Unreadable: the time the report arrived (the stored event keeps the original text).
-        delivered = report.delivered or event.received
-    delivery_report_apply(message=message, status=report.status, delivered=delivered)
+    delivery_report_apply(
+        message=message, status=report.status, delivered=_delivered(event, report)
+    )
+
+
+NO_MESSAGE = "the report matches no message sent by this dashboard"
+
+
+def delivery_reports_batch(events: list[WebhookEvent], failures: Failures) -> None:
+    """delivery_report for many events: one lookup for their messages, then one UPDATE per
+    message with what its reports, applied in arrival order, would have left."""
+    parsed: list[tuple[WebhookEvent, DeliveryReport]] = []
+    for event in events:
+        try:
+            parsed.append((event, DeliveryReport.from_form(event.payload)))
+        except PayloadError as exc:
+            failures.fail(event, f"Invalid payload: {exc}")
+    tokens = {str(event.payload.get("_token") or "") for event, _ in parsed} - {""}
+    messages = {m.callback_token: m for m in Message.objects.filter(callback_token__in=tokens)}
+    moves: dict[int, _Moves] = {}
+    for event, report in parsed:
+        message = messages.get(str(event.payload.get("_token") or ""))
+        if (
+            message is None
+            or message.tenant_id != event.tenant_id  # as the scoped lookup
+            or (message.elks_id and message.elks_id != report.id)
+        ):
+            failures.fail(event, f"Invalid payload: {NO_MESSAGE}")
+            continue
+        if not message.elks_id:
+            Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=report.id)
+            message.elks_id = report.id
+        moves.setdefault(message.pk, _Moves(message)).add(report.status, _delivered(event, report))
+    touched = {move.message.conversation_id for move in moves.values() if move.apply()}
+    touched.discard(None)
+    if touched:
+        Conversation.objects.filter(pk__in=touched).update(updated=timezone.now())
+
+
+def _delivered(event: WebhookEvent, report: DeliveryReport) -> datetime | None:
+    if not report.delivered_given:
+        return None
+    # Unreadable: the time the report arrived (the stored event keeps the original text).
+    return report.delivered or event.received
+
+
+class _Moves:
+    """A message's reports of one batch folded into one UPDATE: each report moves the status
+    forward only (services.delivery_report_apply), so `sent` never overwrites `delivered`."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.status = message.status
+        self.fields: dict[str, object] = {}
+        self.fill_sent: datetime | None = None
+
+    def add(self, status: str, delivered: datetime | None) -> None:
+        now = timezone.now()
+        if self.status in Message.statuses_below(status):
+            self.status = status
+            self.fields.update(status=status, updated=now)
+            if status == Message.Status.SENT:
+                self.fields["sent_at"] = now
+            elif status == Message.Status.DELIVERED:
+                self.fields["delivered_at"] = delivered or now
+            elif status == Message.Status.FAILED:
+                self.fields["failed_at"] = now
+        if status == Message.Status.DELIVERED and self.fill_sent is None:
+            self.fill_sent = delivered or now  # a late `sent` must not erase when it was sent
+
+    def apply(self) -> bool:
+        """Write the moves; True when the status moved."""
+        pk = self.message.pk
+        fields = dict(self.fields)
+        if self.fill_sent is not None and "sent_at" not in fields:
+            fields["sent_at"] = Coalesce(
+                F("sent_at"), Value(self.fill_sent, output_field=DateTimeField())
+            )
+        if "status" not in fields:
+            if self.fill_sent is not None:
+                Message.objects.filter(pk=pk, sent_at=None).update(sent_at=self.fill_sent)
+            return False
+        below = Message.statuses_below(self.status)
+        return bool(Message.objects.filter(pk=pk, status__in=below).update(**fields))

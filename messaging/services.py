@@ -18,7 +18,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Tenant, User
@@ -108,7 +108,7 @@ def recipients_parse(raw: str | Iterable[str], *, region: str) -> list[str]:
     return found
 
 
-def opted_out(tenant: Tenant, phones: Iterable[str]) -> set[str]:
+def opted_out(tenant: Tenant | int, phones: Iterable[str]) -> set[str]:
     """Which of these numbers' latest ledger entry is an opt-out."""
     phones = list(phones)
     latest: dict[str, str] = {}
@@ -381,17 +381,76 @@ def conversation_touch(message: Message) -> Conversation:
         defaults={"number": message.number, "last_message_at": message.created},
     )
     unread = 1 if message.direction == Message.Direction.IN else 0
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=message.created,
-        last_preview=(message.body or ("[image]" if message.kind == "mms" else ""))[:120],
-        last_direction=message.direction,
-        unread=F("unread") + unread,
-        updated=timezone.now(),
-        number=message.number or conversation.number,
-    )
     Message.objects.filter(pk=message.pk).update(conversation=conversation)
     message.conversation = conversation
+    conversation_advance(conversation.pk, latest=message, unread=unread)
     return conversation
+
+
+def conversation_advance(conversation_id: int, *, latest: Message, unread: int) -> None:
+    """Count `unread` more inbound messages, and show `latest` at the top unless the
+    conversation already shows a later one: messages processed out of order (two workers,
+    a late retry) never put an older word on top."""
+    newer = Q(last_message_at__isnull=True) | Q(last_message_at__lte=latest.created)
+    preview = (latest.body or ("[image]" if latest.kind == Message.Kind.MMS else ""))[:120]
+    Conversation.objects.filter(pk=conversation_id).update(
+        last_message_at=Case(When(newer, then=Value(latest.created)), default=F("last_message_at")),
+        last_preview=Case(When(newer, then=Value(preview)), default=F("last_preview")),
+        last_direction=Case(When(newer, then=Value(latest.direction)), default=F("last_direction")),
+        unread=F("unread") + unread,
+        updated=timezone.now(),
+        number=latest.number if latest.number_id else F("number"),
+    )
+
+
+def conversations_file(messages: list[Message]) -> None:
+    """Set each (unsaved) message's conversation, creating the missing ones: three queries
+    for the whole list, whatever its length."""
+    keys = {(m.tenant_id, m.ours, m.other) for m in messages}
+
+    def existing() -> dict[tuple[int, str, str], Conversation]:
+        found = Conversation.objects.filter(
+            tenant_id__in={k[0] for k in keys}, other__in={k[2] for k in keys}
+        )
+        return {
+            (c.tenant_id, c.ours, c.other): c
+            for c in found
+            if (c.tenant_id, c.ours, c.other) in keys
+        }
+
+    by_key = existing()
+    missing = {}
+    for m in messages:
+        key = (m.tenant_id, m.ours, m.other)
+        if key not in by_key and key not in missing:
+            missing[key] = Conversation(
+                tenant_id=m.tenant_id,
+                ours=m.ours,
+                other=m.other,
+                number=m.number,
+                last_message_at=m.created,
+            )
+    if missing:
+        # Another worker may create one meanwhile: ignore that conflict and read them back.
+        Conversation.objects.bulk_create(list(missing.values()), ignore_conflicts=True)
+        by_key = existing()
+    for m in messages:
+        m.conversation = by_key[(m.tenant_id, m.ours, m.other)]
+
+
+def conversations_advance(messages: list[Message]) -> None:
+    """conversation_advance once per conversation: the latest of its messages on top (the
+    last in arrival order among equally recent ones, as one by one), its inbound counted."""
+    latest: dict[int, Message] = {}
+    unread: dict[int, int] = {}
+    for m in messages:
+        key = m.conversation_id
+        assert key is not None
+        if key not in latest or m.created >= latest[key].created:
+            latest[key] = m
+        unread[key] = unread.get(key, 0) + (m.direction == Message.Direction.IN)
+    for key, message in latest.items():
+        conversation_advance(key, latest=message, unread=unread[key])
 
 
 def conversation_attach(message: Message, conversation: Conversation) -> None:

@@ -9,6 +9,14 @@ a handler; other stored events (e.g. `voice_start`, answered in the request) sta
 A handler takes the stored event, runs inside its transaction and tenant scope, must be
 idempotent (an event can be processed again after a crash) and raises PayloadError for a
 payload that can never be processed: the event then fails with that reason, without retries.
+
+A kind may also have a *batch* handler (`register_batch`): the drain hands it every claimed
+event of that kind at once, in arrival order, inside one transaction and with scopes disabled
+(it must key every query on the events' tenants). It does set-based work (one lookup per
+batch, bulk inserts) and must leave the same state as the one-event handler applied to the
+same events in the same order. It reports the events it refuses with `Failures.fail`; if it
+raises, the drain rolls its work back and runs the one-event handler per event instead, so a
+poisoned event fails alone.
 """
 
 from __future__ import annotations
@@ -23,7 +31,21 @@ if TYPE_CHECKING:
 
 Handler = Callable[["WebhookEvent"], None]
 
+
+class Failures:
+    """What a batch handler refused: event id → reason (the event fails without retries)."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[int, str] = {}
+
+    def fail(self, event: WebhookEvent, reason: str) -> None:
+        self.reasons[event.pk] = reason
+
+
+BatchHandler = Callable[[list["WebhookEvent"], Failures], None]
+
 _handlers: dict[tuple[str, str], Handler] = {}
+_batch_handlers: dict[tuple[str, str], BatchHandler] = {}
 
 
 class PayloadError(Exception):
@@ -40,6 +62,22 @@ def register(provider: str, kind: str, handler: Handler) -> None:
             f"Two handlers for {provider}:{kind}: {_name(known)} and {_name(handler)}"
         )
     _handlers[key] = handler
+
+
+def register_batch(provider: str, kind: str, handler: BatchHandler) -> None:
+    """Declare the set-based form of a kind's handler (the one-event handler stays required:
+    staff retries and a batch that raised use it)."""
+    key = (provider, kind)
+    known = _batch_handlers.get(key)
+    if known is not None and known is not handler:
+        raise ImproperlyConfigured(
+            f"Two batch handlers for {provider}:{kind}: {_name(known)} and {_name(handler)}"
+        )
+    _batch_handlers[key] = handler
+
+
+def batch_handler_for(provider: str, kind: str) -> BatchHandler | None:
+    return _batch_handlers.get((provider, kind))
 
 
 def handler_for(provider: str, kind: str) -> Handler:
@@ -63,5 +101,5 @@ def require(payload: Mapping[str, object], *fields: str) -> list[str]:
     return values
 
 
-def _name(handler: Handler) -> str:
+def _name(handler: Handler | BatchHandler) -> str:
     return f"{handler.__module__}.{getattr(handler, '__qualname__', handler)}"

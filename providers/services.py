@@ -21,11 +21,18 @@ import redis
 import requests
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
-from providers.events import PayloadError, handled_kinds, handler_for
+from providers.events import (
+    BatchHandler,
+    Failures,
+    PayloadError,
+    batch_handler_for,
+    handled_kinds,
+    handler_for,
+)
 from providers.models import WebhookEvent
 from providers.wake import POLL_SECONDS, wake_processor, window_open
 
@@ -116,60 +123,173 @@ def _prepared_cursor_class() -> type:
     return PreparedCursor
 
 
+# The drain's batch: doubled while batches come back full (a backlog builds), halved when
+# they do not (a trickle: small batches keep each event's wait short), between these bounds.
+BATCH_MIN = 20
+BATCH_MAX = 500
+
+
 def webhooks_drain(
-    *, older_than: timedelta | None = None, limit: int = 500, window: str | None = None
+    *, older_than: timedelta | None = None, limit: int = 5000, window: str | None = None
 ) -> int:
-    """Process pending events in batches until none is left; returns how many were handled.
+    """Process pending events in batches until none is left; returns how many were taken.
 
     With a `window` (see providers.wake) the drain keeps looking while that window is open
     and returns only after an empty look that began once it had closed, so every event stored
     during the window is seen. At `limit` it hands the rest to a new drain task.
     """
     done = 0
+    size = BATCH_MIN
     while True:
         still_open = window is not None and window_open(window)
-        batch = _claim_batch(older_than=older_than, size=100)
-        for event_id in batch:
-            webhook_process(event_id)
-            done += 1
-            if done >= limit:
-                if older_than is None:
-                    from providers.tasks import webhooks_drain as drain_task
+        taken = webhooks_process_batch(size=size, older_than=older_than)
+        done += taken
+        size = min(BATCH_MAX, size * 2) if taken == size else max(BATCH_MIN, size // 2)
+        if done >= limit:
+            if older_than is None:
+                from providers.tasks import webhooks_drain as drain_task
 
-                    drain_task.apply_async(kwargs={"window": window} if window else {})
-                return done
-        if batch:
+                drain_task.apply_async(kwargs={"window": window} if window else {})
+            return done
+        if taken:
             continue
         if not still_open:
             return done
         time.sleep(POLL_SECONDS)
 
 
-def _claim_batch(*, older_than: timedelta | None, size: int) -> list[int]:
-    kinds = handled_kinds()
-    qs = WebhookEvent.objects.filter(_due(), status=WebhookEvent.Status.PENDING)
-    if older_than is not None:
-        qs = qs.filter(received__lt=timezone.now() - older_than)
+def webhooks_process_batch(*, size: int, older_than: timedelta | None = None) -> int:
+    """Claim up to `size` due events and process them in one transaction; how many it took.
 
+    The claim is FOR UPDATE SKIP LOCKED (PostgreSQL), so drains in several workers take
+    disjoint batches without waiting on each other. Each kind's events go to its batch handler
+    when it has one (set-based: one lookup per batch, bulk inserts); if that raises, its work
+    is rolled back and the one-event handler runs per event in its own savepoint, so a
+    poisoned event fails alone (with its reason; the payload stays) and the rest commit.
+    """
+    with transaction.atomic():
+        claimed = WebhookEvent.objects.select_for_update(skip_locked=True).filter(
+            _due(), _handled(), status=WebhookEvent.Status.PENDING
+        )
+        if older_than is not None:
+            claimed = claimed.filter(received__lt=timezone.now() - older_than)
+        events = list(claimed.order_by("received", "id")[:size])
+        if not events:
+            return 0
+        outcome = _Outcome()
+        for (provider, kind), group in _by_kind(events).items():
+            batch = batch_handler_for(provider, kind)
+            if batch is not None and _batch_run(batch, group, outcome):
+                continue
+            for event in group:
+                _process_one(event, outcome)
+        outcome.record(events)
+    return len(events)
+
+
+def _handled() -> Q:
     match = Q()
-    for provider, kind in kinds:
+    for provider, kind in handled_kinds():
         match |= Q(provider=provider, kind=kind)
-    return list(qs.filter(match).order_by("received", "id").values_list("id", flat=True)[:size])
+    return match
 
 
 def _due() -> Q:
-    """Pending events not waiting for a retry's time (see webhook_process)."""
+    """Pending events not waiting for a retry's time (see _process_one)."""
     return Q(next_attempt__isnull=True) | Q(next_attempt__lte=timezone.now())
 
 
-def webhook_process(event_id: int) -> None:
-    """Run the handler for one event, at most once at a time, recording the outcome.
+def _by_kind(events: list[WebhookEvent]) -> dict[tuple[str, str], list[WebhookEvent]]:
+    """The events per (provider, kind), each list in arrival order."""
+    groups: dict[tuple[str, str], list[WebhookEvent]] = {}
+    for event in events:
+        groups.setdefault((event.provider, event.kind), []).append(event)
+    return groups
 
-    The row lock (skip_locked) keeps two workers off the same event; the handler runs in the
-    same transaction, so its writes and the event's new status commit together.
+
+class _Outcome:
+    """What became of each event of a batch, written in a few statements at its end."""
+
+    def __init__(self) -> None:
+        self.failures = Failures()
+        self.retries: dict[int, str] = {}
+
+    def record(self, events: list[WebhookEvent]) -> None:
+        now = timezone.now()
+        failed, retries = self.failures.reasons, self.retries
+        done = [e.pk for e in events if e.pk not in failed and e.pk not in retries]
+        WebhookEvent.objects.filter(pk__in=done).update(
+            status=WebhookEvent.Status.PROCESSED,
+            processed=now,
+            error="",
+            next_attempt=None,
+            attempts=F("attempts") + 1,
+        )
+        for event in events:
+            if event.pk in failed:
+                log.warning("Webhook event %s failed: %s", event.pk, failed[event.pk])
+                WebhookEvent.objects.filter(pk=event.pk).update(
+                    status=WebhookEvent.Status.FAILED,
+                    error=failed[event.pk][:2000],
+                    next_attempt=None,
+                    attempts=F("attempts") + 1,
+                )
+            elif event.pk in retries:
+                WebhookEvent.objects.filter(pk=event.pk).update(
+                    error=retries[event.pk][:2000],
+                    next_attempt=now + retry_delay(event.attempts + 1),
+                    attempts=F("attempts") + 1,
+                )
+
+
+def _batch_run(batch: BatchHandler, group: list[WebhookEvent], outcome: _Outcome) -> bool:
+    """Run a batch handler in a savepoint; False (nothing kept) when it raised."""
+    refused = Failures()
+    try:
+        with transaction.atomic(), scopes_disabled():
+            batch(group, refused)
+    except Exception:
+        log.warning(
+            "A batch of %d %s:%s events raised; processing them one by one",
+            len(group),
+            group[0].provider,
+            group[0].kind,
+            exc_info=True,
+        )
+        return False
+    outcome.failures.reasons.update(refused.reasons)
+    return True
+
+
+def _process_one(event: WebhookEvent, outcome: _Outcome) -> None:
+    """The event's one-event handler in its own savepoint and tenant scope.
+
     A transient error (database, network: `transient_error`) leaves the event pending with a
     `next_attempt` after a growing delay, which the drains and the beat's replay honour; after
     WEBHOOK_RETRY_ATTEMPTS attempts, or on any other error, it fails and waits for staff.
+    """
+    handler = handler_for(event.provider, event.kind)
+    try:
+        with transaction.atomic(), scope(tenant=event.tenant_id):
+            handler(event)
+    except PayloadError as exc:
+        outcome.failures.fail(event, f"Invalid payload: {exc}")
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        attempts = event.attempts + 1
+        if transient_error(exc) and attempts < settings.WEBHOOK_RETRY_ATTEMPTS:
+            log.warning("Webhook event %s: transient error, will retry: %s", event.pk, error)
+            outcome.retries[event.pk] = error
+        else:
+            log.exception("Webhook event %s failed", event.pk)
+            if transient_error(exc):
+                error = f"Gave up after {attempts} attempts: {error}"
+            outcome.failures.fail(event, error)
+
+
+def webhook_process(event_id: int) -> None:
+    """Process one event now (staff retry, tests), at most once at a time, recording the
+    outcome; the row lock (skip_locked) keeps a drain off it meanwhile.
     (If the connection itself is lost, nothing here can be saved: the event stays pending as
     it was and the replay takes it again.)
     """
@@ -181,30 +301,9 @@ def webhook_process(event_id: int) -> None:
         )
         if event is None:
             return
-        handler = handler_for(event.provider, event.kind)
-        event.attempts += 1
-        try:
-            with transaction.atomic(), scope(tenant=event.tenant_id):
-                handler(event)
-        except PayloadError as exc:
-            _fail(event, f"Invalid payload: {exc}")
-            return
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            if transient_error(exc) and event.attempts < settings.WEBHOOK_RETRY_ATTEMPTS:
-                log.warning("Webhook event %s: transient error, will retry: %s", event.pk, error)
-                _retry_later(event, error)
-            else:
-                log.exception("Webhook event %s failed", event.pk)
-                if transient_error(exc):
-                    error = f"Gave up after {event.attempts} attempts: {error}"
-                _fail(event, error)
-            return
-        event.status = WebhookEvent.Status.PROCESSED
-        event.processed = timezone.now()
-        event.error = ""
-        event.next_attempt = None
-        event.save(update_fields=["status", "processed", "error", "attempts", "next_attempt"])
+        outcome = _Outcome()
+        _process_one(event, outcome)
+        outcome.record([event])
 
 
 def transient_error(exc: BaseException) -> bool:
@@ -231,19 +330,6 @@ def retry_delay(attempts: int) -> timedelta:
     base = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 30)
     seconds = min(base, settings.WEBHOOK_RETRY_MAX_SECONDS)
     return timedelta(seconds=seconds * (1 + random.random() / 4))
-
-
-def _retry_later(event: WebhookEvent, error: str) -> None:
-    event.next_attempt = timezone.now() + retry_delay(event.attempts)
-    event.error = error[:2000]
-    event.save(update_fields=["error", "attempts", "next_attempt"])
-
-
-def _fail(event: WebhookEvent, error: str) -> None:
-    event.status = WebhookEvent.Status.FAILED
-    event.error = error[:2000]
-    event.next_attempt = None
-    event.save(update_fields=["status", "error", "attempts", "next_attempt"])
 
 
 def webhook_retry(*, event: WebhookEvent) -> None:

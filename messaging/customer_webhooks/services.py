@@ -137,6 +137,26 @@ def deliveries_enqueue(*, message: Message) -> int:
     return int(created)
 
 
+def deliveries_enqueue_many(*, messages: list[Message]) -> int:
+    """deliveries_enqueue for many stored inbound messages in one INSERT (a batch of events)."""
+    now = timezone.now()
+    rows = [
+        WebhookDelivery(
+            tenant_id=m.tenant_id,
+            number=m.number,
+            message=m,
+            url=m.number.sms_webhook_url,
+            next_attempt=now,
+            created=now,
+        )
+        for m in messages
+        if m.number is not None and m.number.sms_webhook_url and m.direction == Message.Direction.IN
+    ]
+    with scopes_disabled():
+        WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 # --- sending ----------------------------------------------------------------------------------
 
 
