@@ -10,6 +10,7 @@ from providers.events import register, register_batch
 
 
 def register_handlers() -> None:
+    from messaging.campaigns.reports import campaign_reports_batch
     from messaging.campaigns.services import campaign_delivery_report
     from messaging.inbound import (
         delivery_report,
@@ -24,4 +25,5 @@ def register_handlers() -> None:
     register("elks", "dlr", delivery_report)
     register_batch("elks", "sms", inbound_sms_batch)
     register_batch("elks", "dlr", delivery_reports_batch)
+    register_batch("elks", "cdlr", campaign_reports_batch)
     register("elks", "cdlr", campaign_delivery_report)

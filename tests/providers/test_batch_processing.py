@@ -297,3 +297,93 @@ def test_two_drains_at_once_process_each_event_exactly_once(number) -> None:  # 
         assert Message.objects.filter(source="autoreply").count() == total
         assert WebhookDelivery.objects.count() == total
         assert Conversation.objects.count() == total
+
+
+@pytest.fixture
+def campaign(live_tenant, settings):  # type: ignore[no-untyped-def]
+    """A campaign to four contacts, sent (each send logged as a Message), reports pending."""
+    from messaging.campaigns.services import campaign_launch, campaign_run
+    from tests.messaging.campaigns.test_log import _campaign
+
+    settings.CAMPAIGN_PROVIDER_RATE = 1000
+    campaign = _campaign(live_tenant, 4)
+    campaign_launch(campaign=campaign, actor=None)
+    campaign_run(campaign_id=campaign.pk)
+    return campaign
+
+
+def _campaign_state(campaign) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from messaging.campaigns.models import CampaignRecipient
+
+    with scopes_disabled():
+        recipients = sorted(
+            (r.phone, r.status, r.error, bool(r.delivered_at))
+            for r in CampaignRecipient.objects.filter(campaign=campaign)
+        )
+        logged = sorted(
+            (m.other, m.status, m.error, bool(m.delivered_at), bool(m.failed_at), m.cost)
+            for m in Message.objects.filter(campaign_recipient__campaign=campaign)
+        )
+        events = sorted(
+            WebhookEvent.objects.filter(kind="cdlr").values_list("dedupe_key", "status", "error")
+        )
+    return {"recipients": recipients, "logged": logged, "events": events}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.integers(0, 2),  # 2: an id no recipient has
+            st.sampled_from(["sent", "delivered", "failed", "bogus"]),
+            st.booleans(),  # the campaign's own token, or another
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    sizes=st.lists(st.integers(1, 6), max_size=4),
+)
+def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -> None:  # type: ignore[no-untyped-def]
+    from messaging.campaigns.models import CampaignRecipient
+
+    with scopes_disabled():
+        ids = list(
+            CampaignRecipient.objects.filter(campaign=campaign)
+            .order_by("phone")
+            .values_list("elks_id", flat=True)[:2]
+        )
+    ids.append("no-such-send")
+
+    def store() -> None:
+        for i, (which, status, own_token) in enumerate(specs):
+            WebhookEvent.objects.create(
+                provider="elks",
+                kind="cdlr",
+                dedupe_key=f"c{i}",
+                tenant_id=campaign.tenant_id,
+                payload={
+                    "id": ids[which],
+                    "status": status,
+                    "_token": campaign.callback_token if own_token else "another-campaign",
+                },
+                received=timezone.now(),
+            )
+
+    def run(process) -> dict[str, object]:  # type: ignore[no-untyped-def]
+        found: dict[str, object] = {}
+        try:
+            with transaction.atomic():
+                store()
+                process()
+                found = _campaign_state(campaign)
+                raise _Rollback
+        except _Rollback:
+            pass
+        return found
+
+    expected = run(_one_by_one)
+    assert run(lambda: _in_batches(sizes)) == expected
