@@ -25,7 +25,8 @@ from core.tasks import publish
 from messaging.customer_webhooks import services as customer_webhooks
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.services import (
-    SendError,
+    AutomaticSend,
+    automatic_sends_queue,
     conversation_touch,
     conversations_advance,
     conversations_file,
@@ -33,7 +34,6 @@ from messaging.services import (
     opted_out,
     optout_record,
     settings_for,
-    sms_queue,
 )
 from numbers.models import PhoneNumber
 from providers.elks.callbacks import DeliveryReport, InboundMms, InboundSms
@@ -137,18 +137,21 @@ def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
     message = _message_for(event, kind, sms, number)
     message.save(force_insert=True)
     conversation_touch(message)
-    _decide(number, message, Lookups())
+    lookups = Lookups()
+    automatic_sends_queue(_decide(number, message, lookups), lookups=lookups)
     if number.is_routable:
         customer_webhooks.deliveries_enqueue(message=message)
     return message
 
 
-def _decide(number: PhoneNumber, message: Message, lookups: Lookups) -> None:
-    """After a message is stored: the ledger's stop words, the forward, the automatic reply."""
+def _decide(number: PhoneNumber, message: Message, lookups: Lookups) -> list[AutomaticSend]:
+    """After a message is stored: the ledger's stop words; what to send automatically (the
+    forward, the automatic reply), for automatic_sends_queue."""
     stop = _stop_words(number.tenant, message, lookups)
-    if number.is_routable:
-        _forward(number, message, lookups)
-        _reply(number, message, stop, lookups)
+    if not number.is_routable:
+        return []
+    sends = [_forward(number, message, lookups), _reply(number, message, stop, lookups)]
+    return [send for send in sends if send is not None]
 
 
 def inbound_sms_batch(events: list[WebhookEvent], failures: Failures) -> None:
@@ -188,9 +191,11 @@ def inbound_sms_batch(events: list[WebhookEvent], failures: Failures) -> None:
         messages=[m for m in fresh if m.number is not None and m.number.is_routable]
     )
     lookups = Lookups(fresh)
+    sends: list[AutomaticSend] = []
     for message in fresh:
         assert message.number is not None  # set from `numbers` above
-        _decide(message.number, message, lookups)
+        sends += _decide(message.number, message, lookups)
+    automatic_sends_queue(sends, lookups=lookups)
 
 
 def _stop_words(tenant: Tenant, message: Message, lookups: Lookups) -> OptOut | None:
@@ -213,72 +218,63 @@ def _stop_words(tenant: Tenant, message: Message, lookups: Lookups) -> OptOut | 
     return None
 
 
-def _reply(number: PhoneNumber, message: Message, stop: OptOut | None, lookups: Lookups) -> None:
+def _reply(
+    number: PhoneNumber, message: Message, stop: OptOut | None, lookups: Lookups
+) -> AutomaticSend | None:
     """The automatic answer to an inbound SMS: the tenant's STOP confirmation or auto-reply.
 
-    Sent through sms_queue like any message, so the one opt-out rule applies (an opted-out
-    sender gets nothing), the reply has a cost and delivery reports, and it is filed in the
-    sender's conversation. Keyed on the inbound message: reprocessing cannot reply twice.
+    Queued like any message, so the reply has a cost and delivery reports, and it is filed in
+    the sender's conversation. Keyed on the inbound message: reprocessing cannot reply twice.
     """
     if message.kind != Message.Kind.SMS or not number.has_sms:
-        return
+        return None
     if not message.other.startswith("+") or lookups.from_platform(message.other):
-        return  # a sender name cannot be answered; two auto-replying numbers would loop
+        return None  # a sender name cannot be answered; two auto-replying numbers would loop
     if stop is not None:
         text = lookups.settings(number.tenant).stop_reply.strip()
     elif number.sms_autoreply_enabled:
         text = number.sms_autoreply_text.strip()
     else:
-        return
+        return None
     # The one opt-out rule (services.optout_blocked), read from the lookups: an opted-out
     # sender gets nothing, except the confirmation of the STOP just recorded.
     if not text or (stop is None and lookups.opted_out(number.tenant, message.other)):
-        return  # nothing to say, or the sender opted out (a repeated STOP included)
-    try:
-        sms_queue(
-            tenant=number.tenant,
-            sender=number.number,
-            recipients=[message.other],
-            body=text,
-            request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"reply:{message.elks_id}"),
-            actor=None,
-            source=Message.Source.AUTOREPLY,
-            # In the sender's thread; the inbox keeps showing what the sender wrote.
-            conversation=message.conversation,
-            confirming=stop,
-        )
-    except SendError as exc:
-        log.warning("Automatic reply to message %s refused: %s", message.pk, exc)
+        return None  # nothing to say, or the sender opted out (a repeated STOP included)
+    return AutomaticSend(
+        number=number,
+        to=message.other,
+        body=text,
+        source=Message.Source.AUTOREPLY,
+        request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"reply:{message.elks_id}"),
+        # In the sender's thread; the inbox keeps showing what the sender wrote.
+        conversation_id=message.conversation_id,
+    )
 
 
-def _forward(number: PhoneNumber, message: Message, lookups: Lookups) -> None:
-    """Forward to a phone as an SMS from the same number, charged to the tenant.
+def _forward(number: PhoneNumber, message: Message, lookups: Lookups) -> AutomaticSend | None:
+    """Forward to a phone as an SMS from the same number, charged to the tenant (a forward
+    goes to the tenant's own phone: the opt-out rule does not apply).
 
     Never forwards a message that came from a number on this platform: two numbers that
     forward to each other would otherwise bounce a message forever.
     """
     target = number.sms_forward_to
     if not target or not number.has_sms:
-        return
+        return None
     if lookups.from_platform(message.other):
         log.info("Not forwarding %s: its sender is a platform number", message.pk)
-        return
+        return None
     text = f"From {message.other}: {message.body}" if message.body else f"From {message.other}"
-    try:
-        sms_queue(
-            tenant=number.tenant,
-            sender=number.number,
-            recipients=[target],
-            body=text[:1500],
-            # The forward is keyed on the inbound message: reprocessing cannot forward twice.
-            request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"forward:{message.elks_id}"),
-            actor=None,
-            source=Message.Source.FORWARD,
-            # Filed in the customer's thread: never a conversation (or reply target) of its own.
-            conversation=message.conversation,
-        )
-    except SendError as exc:
-        log.warning("Forward of message %s refused: %s", message.pk, exc)
+    return AutomaticSend(
+        number=number,
+        to=target,
+        body=text[:1500],
+        source=Message.Source.FORWARD,
+        # The forward is keyed on the inbound message: reprocessing cannot forward twice.
+        request_key=uuid.uuid5(uuid.NAMESPACE_URL, f"forward:{message.elks_id}"),
+        # Filed in the customer's thread: never a conversation (or reply target) of its own.
+        conversation_id=message.conversation_id,
+    )
 
 
 def inbound_sms(event: WebhookEvent) -> None:
