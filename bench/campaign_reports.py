@@ -168,6 +168,37 @@ def post_all(port: int, token: str, items: list[tuple[str, str]], rate: float, t
     return statuses, sorted(latencies), time.monotonic() - start
 
 
+def store_all(token: str, items: list[tuple[str, str]], rate: float):  # type: ignore[no-untyped-def]
+    """--direct: store each report as the callback view does (webhook_store, in this process,
+    waking the drain the same way) on the same schedule: the arrival rate without HTTP."""
+    from django_scopes import scopes_disabled
+
+    from messaging.campaigns.models import Campaign
+    from providers.services import webhook_store
+
+    with scopes_disabled():
+        tenant_id = Campaign.objects.get(callback_token=token).tenant_id
+    latencies: list[float] = []
+    start = time.monotonic() + 0.1
+    for i, (elks_id, status) in enumerate(items):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        payload = {"id": elks_id, "status": status, "_token": token}
+        if status == "delivered":
+            payload["delivered"] = "2026-11-28T10:00:00"
+        began = time.perf_counter()
+        webhook_store(
+            provider="elks",
+            kind="cdlr",
+            dedupe_key=f"{elks_id}:{status}",
+            payload=payload,
+            tenant_id=tenant_id,
+        )
+        latencies.append(time.perf_counter() - began)
+    return {200: len(items)}, sorted(latencies), time.monotonic() - start
+
+
 def check(ids: list[str]) -> None:
     with common.pg_connect() as conn:
         recipients = dict(
@@ -200,6 +231,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=100_000, help="campaign recipients")
     parser.add_argument("--rate", type=float, default=500.0, help="reports posted per second")
     parser.add_argument("--posters", type=int, default=16)
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="store the reports in this process instead of posting them (no web tier: the "
+        "arrival rate holds even when gunicorn cannot take it on this machine)",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--wait-quiet", type=float, default=60)
     parser.add_argument("--keep-db", action="store_true")
@@ -246,7 +283,10 @@ def main() -> None:
     try:
         common.wait_http(f"http://{common.HOST}:{port}/healthz", proc=server)
         print(common.wait_quiet(args.wait_quiet))
-        statuses, latencies, posting = post_all(port, token, items, args.rate, args.posters)
+        if args.direct:
+            statuses, latencies, posting = store_all(token, items, args.rate)
+        else:
+            statuses, latencies, posting = post_all(port, token, items, args.rate, args.posters)
         last_post = time.monotonic()
         peak = 0
         while True:
@@ -265,7 +305,8 @@ def main() -> None:
     p = common.percentile
     print(
         f"posted {len(items)} in {posting:.0f} s = {len(items) / posting:.0f}/s; answers "
-        f"{statuses}; webhook p50 {p(latencies, 50) * 1000:.0f} ms, "
+        f"{statuses}; {'store' if args.direct else 'webhook'} p50 "
+        f"{p(latencies, 50) * 1000:.0f} ms, "
         f"p99 {p(latencies, 99) * 1000:.0f} ms"
     )
     print(

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -401,6 +402,72 @@ def breakdown(token: str, iterations: int) -> None:
 # --- main -----------------------------------------------------------------------------------
 
 
+@dataclass
+class ServerState:
+    """What might stall a round, read from PostgreSQL and /proc (see docs/bench.md)."""
+
+    checkpoints: int = 0
+    checkpoint_write_ms: float = 0.0
+    checkpoint_sync_ms: float = 0.0
+    wal_mb: float = 0.0
+    wal_fpi: int = 0
+    sessions: int = 0
+    workers: frozenset[int] = frozenset()
+    replaced: int = 0
+
+    def since(self, before: ServerState) -> ServerState:
+        return ServerState(
+            checkpoints=self.checkpoints - before.checkpoints,
+            checkpoint_write_ms=self.checkpoint_write_ms - before.checkpoint_write_ms,
+            checkpoint_sync_ms=self.checkpoint_sync_ms - before.checkpoint_sync_ms,
+            wal_mb=self.wal_mb - before.wal_mb,
+            wal_fpi=self.wal_fpi - before.wal_fpi,
+            sessions=self.sessions - before.sessions,
+            replaced=len(before.workers - self.workers),
+        )
+
+    def __str__(self) -> str:
+        checkpoint = (
+            f"{self.checkpoints} checkpoint(s) (write {self.checkpoint_write_ms:.0f} ms, sync "
+            f"{self.checkpoint_sync_ms:.0f} ms)"
+            if self.checkpoints
+            else "no checkpoint"
+        )
+        return (
+            f"{checkpoint}, WAL {self.wal_mb:.1f} MB ({self.wal_fpi} full-page images), "
+            f"{self.sessions} new PostgreSQL sessions, {self.replaced} gunicorn workers replaced"
+        )
+
+
+def server_state(server_pid: int) -> ServerState:
+    with common.pg_connect() as conn:
+        checkpoints, write_ms, sync_ms = conn.execute(
+            "SELECT checkpoints_timed + checkpoints_req, checkpoint_write_time, "
+            "checkpoint_sync_time FROM pg_stat_bgwriter"
+        ).fetchone()
+        wal_bytes, wal_fpi = conn.execute("SELECT wal_bytes, wal_fpi FROM pg_stat_wal").fetchone()
+        (sessions,) = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    workers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server_pid:
+            workers.add(int(stat.parent.name))
+    return ServerState(
+        checkpoints=int(checkpoints),
+        checkpoint_write_ms=float(write_ms),
+        checkpoint_sync_ms=float(sync_ms),
+        wal_mb=float(wal_bytes) / 1e6,
+        wal_fpi=int(wal_fpi),
+        sessions=int(sessions),
+        workers=frozenset(workers),
+    )
+
+
 def parse_configs(values: list[str]) -> list[tuple[str, int, int, str]]:
     """'sync:4', 'gthread:2x8' or 'sync:4@nocache+noprep' → (class, workers, threads, what-if)."""
     configs = []
@@ -479,9 +546,15 @@ def measure(
         rounds = []
         for n in range(args.rounds):
             trivial = phase(base + "/healthz", "get", f"g{n}", conns)
+            before = server_state(server.pid)
             hooked = phase(hook, "post", f"s{run}{n}", conns)
+            during = server_state(server.pid).since(before)
             time.sleep(1.0)  # let requests still in flight at the cut-off finish
             rounds.append((hooked.rps / trivial.rps, trivial, hooked, stored(hooked.prefix + "t")))
+            print(
+                f"  round {n + 1}: ratio {rounds[-1][0]:.2f}, webhook {hooked.rps:.0f} req/s, "
+                f"p50 {hooked.p50_ms:.1f} ms, p99 {hooked.p99_ms:.1f} ms; during it: {during}"
+            )
         result["ratios"] = [r[0] for r in rounds]
         _, result["trivial"], result["hook"], result["stored"] = min(rounds, key=lambda r: r[0])
         result["lost"] = sum(max(0, r[2].ok - r[3]) for r in rounds)
