@@ -184,7 +184,7 @@ def store_all(token: str, items: list[tuple[str, str]], rate: float):  # type: i
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        payload = {"id": elks_id, "status": status, "_token": token}
+        payload: dict[str, object] = {"id": elks_id, "status": status, "_token": token}
         if status == "delivered":
             payload["delivered"] = "2026-11-28T10:00:00"
         began = time.perf_counter()

@@ -439,6 +439,11 @@ class ServerState:
         )
 
 
+def force_checkpoint() -> None:
+    with common.pg_connect() as conn:
+        conn.execute("CHECKPOINT")
+
+
 def server_state(server_pid: int) -> ServerState:
     with common.pg_connect() as conn:
         checkpoints, write_ms, sync_ms = conn.execute(
@@ -547,13 +552,21 @@ def measure(
         for n in range(args.rounds):
             trivial = phase(base + "/healthz", "get", f"g{n}", conns)
             before = server_state(server.pid)
+            forced = None
+            if n + 1 in args.checkpoint_rounds:
+                # The experiment for a stalled round: a checkpoint in the middle of the load.
+                forced = threading.Timer(args.warmup + args.duration / 3, force_checkpoint)
+                forced.start()
             hooked = phase(hook, "post", f"s{run}{n}", conns)
+            if forced is not None:
+                forced.join()
             during = server_state(server.pid).since(before)
             time.sleep(1.0)  # let requests still in flight at the cut-off finish
             rounds.append((hooked.rps / trivial.rps, trivial, hooked, stored(hooked.prefix + "t")))
             print(
                 f"  round {n + 1}: ratio {rounds[-1][0]:.2f}, webhook {hooked.rps:.0f} req/s, "
                 f"p50 {hooked.p50_ms:.1f} ms, p99 {hooked.p99_ms:.1f} ms; during it: {during}"
+                + (" [CHECKPOINT forced]" if forced is not None else "")
             )
         result["ratios"] = [r[0] for r in rounds]
         _, result["trivial"], result["hook"], result["stored"] = min(rounds, key=lambda r: r[0])
@@ -596,6 +609,12 @@ def main() -> None:
         default=2,
         help="interleaved healthz/webhook rounds at full concurrency; the lowest ratio counts",
     )
+    parser.add_argument(
+        "--checkpoint-rounds",
+        default="",
+        help="comma-separated rounds (1-based) in which a CHECKPOINT is forced a third of the "
+        "way into the webhook load (the stall experiment of docs/bench.md)",
+    )
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--breakdown", type=int, default=2000, help="iterations; 0 to skip")
     parser.add_argument(
@@ -613,6 +632,7 @@ def main() -> None:
     if args.client == "auto":
         args.client = "wrk" if shutil.which("wrk") else "python"
     args.duration = min(args.duration, 120)
+    args.checkpoint_rounds = {int(x) for x in args.checkpoint_rounds.split(",") if x.strip()}
     configs = parse_configs(args.gunicorn or ["sync:4"])
 
     print("Webhook ingestion benchmark ·", common.machine())
