@@ -19,30 +19,26 @@ from providers.services import webhook_retry
 @vary_on_headers("HX-Request")
 def events(request: HttpRequest) -> HttpResponse:
     backlog = webhook_backlog()
-    if request.htmx:  # the backlog panel refreshing itself
-        return render(request, "staff/webhooks.html#backlog", {"backlog": backlog})
     status = request.GET.get("status") or WebhookEvent.Status.FAILED
     if status not in WebhookEvent.Status.values:
         status = WebhookEvent.Status.FAILED
-    qs = WebhookEvent.objects.filter(status=status).select_related("tenant")
-    page = keyset_page(qs, cursor=request.GET.get("after"), size=50, field="received")
     # No count for processed: it is most of the table, and counting it meant reading all of it.
     counts: dict[str, int] = {
         WebhookEvent.Status.PENDING: backlog.pending,
         WebhookEvent.Status.FAILED: backlog.failed,
     }
-    return render(
-        request,
-        "staff/webhooks.html",
-        {
-            "backlog": backlog,
-            "page": page,
-            "status": status,
-            "statuses": [
-                (value, label, counts.get(value)) for value, label in WebhookEvent.Status.choices
-            ],
-        },
-    )
+    context = {
+        "backlog": backlog,
+        "status": status,
+        "statuses": [
+            (value, label, counts.get(value)) for value, label in WebhookEvent.Status.choices
+        ],
+    }
+    if request.htmx:  # the backlog panel refreshing itself, status links included
+        return render(request, "staff/webhooks.html#backlog", context)
+    qs = WebhookEvent.objects.filter(status=status).select_related("tenant")
+    context["page"] = keyset_page(qs, cursor=request.GET.get("after"), size=50, field="received")
+    return render(request, "staff/webhooks.html", context)
 
 
 @require_POST

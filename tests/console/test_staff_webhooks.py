@@ -47,7 +47,19 @@ def test_the_htmx_refresh_returns_only_the_panel(world: World, frozen_backlog: N
     assert response.status_code == 200 and "HX-Request" in response["Vary"]
     assert body.startswith('<section id="backlog"') and body.endswith("</section>")
     assert "3 min 12 s" in body
-    assert "<html" not in body and 'id="events"' not in body and "staff-nav" not in body
+    # The status links come along, so that their counts agree with the panel's.
+    assert "Pending (3)" in body and "Failed (2)" in body
+    assert "<html" not in body and 'id="events"' not in body and "Staff sections" not in body
+
+
+def test_the_refresh_keeps_the_status_being_viewed(world: World) -> None:
+    htmx = {"HX-Request": "true"}
+    page = client_for(world.staff).get(f"{URL}?status=pending").content.decode()
+    assert f'hx-get="{URL}?status=pending"' in page
+    body = client_for(world.staff).get(f"{URL}?status=pending", headers=htmx).content.decode()
+    assert 'href="?status=pending" aria-current="page"' in body
+    body = client_for(world.staff).get(f"{URL}?status=nonsense", headers=htmx).content.decode()
+    assert 'href="?status=failed" aria-current="page"' in body
 
 
 def test_the_page_takes_a_bounded_number_of_queries(
