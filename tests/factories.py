@@ -2,6 +2,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Membership, Tenant, User
+from providers.models import WebhookEvent
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -40,6 +41,18 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     tenant = factory.SubFactory(TenantFactory)
     role = Membership.Role.MEMBER
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    """A stored callback; set `status`, `received`, `processed`, `next_attempt` as a test needs."""
+
+    class Meta:
+        model = WebhookEvent
+
+    provider = "elks"
+    kind = "sms"
+    dedupe_key = factory.Sequence(lambda n: f"s{n}")
+    payload = factory.LazyAttribute(lambda e: {"id": e.dedupe_key})
 
 
 def approved_sender(tenant: Tenant, name: str = "Shop") -> None:

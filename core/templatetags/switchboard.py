@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import template
 
 from core.money import format_money
@@ -35,3 +37,42 @@ def phone(value: str | None) -> str:
 @register.filter
 def get_item(mapping: dict | None, key: object) -> object:
     return (mapping or {}).get(key)
+
+
+@register.filter
+def thousands(value: int | None) -> str:
+    """`1234567` → `1 234 567`, grouped as money is (narrow no-break spaces)."""
+    if value is None:
+        return "—"
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+@register.filter
+def age(value: timedelta | None) -> str:
+    """How long something has waited, to the second while that matters: `3 min 12 s`,
+    `2 h 5 min`, `3 days 4 h`."""
+    if value is None:
+        return "—"
+    seconds = max(0, int(value.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"
+
+
+@register.filter
+def per_second(value: float | None) -> str:
+    """A rate with the decimals it needs not to read as 0: `0.0033`, `0.5`, `2.5`, `1 250`."""
+    if not value:
+        return "0"
+    if value < 1:
+        return f"{value:.2g}"  # the smallest non-zero rate shown is 1 in 5 min: 0.0033
+    if value < 10:
+        return f"{value:.1f}".removesuffix(".0")
+    return thousands(round(value))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from providers.models import WebhookEvent
 from providers.services import webhook_store
 from tests.e2e.conftest import screenshot, sign_in
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, WebhookEventFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -43,3 +43,25 @@ def test_staff_see_retries_and_raw_bodies(page, live_server) -> None:  # type: i
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})
         screenshot(page, f"staff-webhooks-{width}")
+
+
+def test_the_backlog_panel_refreshes_itself(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    StaffFactory(email="staff@reseller.example", password=PASSWORD)
+    now = timezone.now()
+    WebhookEventFactory(received=now - timedelta(minutes=3, seconds=12))
+    WebhookEventFactory(next_attempt=now + timedelta(minutes=2), attempts=1)
+    WebhookEventFactory(status="failed", error="Invalid payload: missing field 'from'")
+    for ago in (timedelta(seconds=30), timedelta(minutes=3)):
+        WebhookEventFactory(status="processed", processed=now - ago)
+    sign_in(page, live_server.url, "staff@reseller.example", PASSWORD)
+    page.goto(f"{live_server.url}/staff/webhooks/")
+    expect(page.locator("#backlog-pending")).to_contain_text("1 of them waits for a retry")
+    expect(page.locator("#backlog-oldest")).to_contain_text("3 min 1")
+    expect(page.locator("#backlog-rate")).to_contain_text("2 in 5 minutes")
+    expect(page.locator("#backlog-failed strong")).to_have_text("1")
+    WebhookEventFactory(status="failed")
+    expect(page.locator("#backlog-failed strong")).to_have_text("2", timeout=8_000)  # no reload
+    expect(page.locator("#backlog")).to_contain_text("Failed (2)")
+    for width in (1366, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        screenshot(page, f"staff-webhooks-backlog-{width}")
