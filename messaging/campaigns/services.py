@@ -2,8 +2,9 @@
 
 How a recipient is sent at most once, whatever dies when:
 - launch creates one row per (campaign, phone) with a unique constraint (INSERT ... SELECT);
-- the rows then go through the lease every outbound send shares (`messaging.lease`;
-  `RECIPIENT` describes them: pending → sending → sent | failed | skipped | unknown):
+- the rows then go through the lease every outbound send shares, single messages too
+  (`messaging.lease`; `RECIPIENT` describes these rows: pending → sending → sent, failed,
+  skipped or unknown). On it:
 - a worker claims a batch with one conditional UPDATE (`pending → sending`, FOR UPDATE SKIP
   LOCKED on PostgreSQL), so two workers never hold the same row;
 - a worker renews its claims while it works; just before each provider call it commits
