@@ -1,23 +1,23 @@
-"""One send lifecycle for an outbound message: claim, lease, attempt, finish, recover.
+"""The send lifecycle of a single outbound message: the shared lease, and its reconciliation.
 
-Invariant: a message is sent at most once, and no message stays `sending` or `unknown` for
-ever. Every step is a conditional UPDATE that moves the row only if it is still where the
-caller left it, so a retried task, a second worker or a late answer cannot move it twice.
+A one-off send (typed in the portal, an automatic reply or forward, the API) is a `Message`
+that goes through the lease every outbound send shares (`messaging.lease`, described there);
+`MESSAGE` is its description, and the functions below are its steps in this app's words:
 
-    queued  --claim-->    sending   claimed_at = now: the worker's lease
-    sending --renew-->    sending   claimed_at = now, only while the claim is still ours
-    sending --attempt-->  sending   attempted_at = now, committed BEFORE the provider call
-    sending --finish-->   created | sent | failed   the provider's answer
-    sending --unknown-->  unknown   the answer was lost (timeout, maybe_accepted)
-    recover (beat, `sending` queue), for leases not renewed in MESSAGE_SENDING_LEASE_SECONDS:
-      sending, never attempted --> queued    nothing reached 46elks; the outbox sweep sends it
-      sending, attempted       --> unknown   46elks may have it
-    recover, for `unknown` sends attempted MESSAGE_RECONCILE_AFTER_SECONDS ago or more:
+    queued  --message_claim-->    sending   the worker's lease (MESSAGE_SENDING_LEASE_SECONDS)
+    sending --message_renew-->    sending   only while the claim is still ours
+    sending --message_attempt-->  sending   attempted_at, committed BEFORE the provider call
+    sending --message_finish-->   created | sent | failed   the provider's answer
+    sending --message_unknown-->  unknown   the answer was lost (timeout, maybe_accepted)
+    messages_recover (beat, `sending` queue), first the lease's recover of dead workers'
+    claims (never attempted → queued, for the outbox sweep; attempted → unknown), then for
+    `unknown` sends attempted MESSAGE_RECONCILE_AFTER_SECONDS ago or more:
       found in 46elks' history --> created (then on, from the history's status), with its id
       not found                --> failed, or queued again (MESSAGE_UNSENT_AFTER_RECONCILE)
 
 A send is found in the history by recipient, sender and text, created within the request's
-timeout (plus clock skew) of its attempt: `history_match`, shared with the campaign engine.
+timeout (plus clock skew) of its attempt: `history_match` and `history_margin`, shared with
+the campaign engine, which runs its recipients through the same lease.
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from messaging.lease import (
+    Lease,
+    lease_attempt,
+    lease_claim_one,
+    lease_finish,
+    lease_recover,
+    lease_renew,
+    lease_settle,
+)
 from messaging.models import Message
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
@@ -45,9 +54,16 @@ RECONCILE_SKEW = timedelta(seconds=10)
 # What recover does with a send 46elks' history does not list (settings value → status).
 UNSENT_FAILED = "failed"
 UNSENT_RESEND = "resend"
-# The statuses a provider's answer may still be recorded in: `unknown` too, so an answer
-# that arrives after recover gave up on the lease is kept (it carries the provider's id).
-IN_FLIGHT = (Message.Status.SENDING, Message.Status.UNKNOWN)
+
+MESSAGE = Lease(
+    model=Message,
+    queued=Message.Status.QUEUED,
+    sending=Message.Status.SENDING,
+    unknown=Message.Status.UNKNOWN,
+    seconds_setting="MESSAGE_SENDING_LEASE_SECONDS",
+    stamp="updated",
+    reset={"error": ""},
+)
 
 Sent = TypeVar("Sent", bound=Sms | Mms)
 
@@ -57,24 +73,14 @@ Sent = TypeVar("Sent", bound=Sms | Mms)
 
 def message_claim(*, message_id: int, now: datetime | None = None) -> Message | None:
     """queued → sending with a fresh lease; the claimed message, or None if another won."""
-    now = now or timezone.now()
-    claimed = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED).update(
-        status=Message.Status.SENDING, claimed_at=now, attempted_at=None, updated=now
-    )
-    if not claimed:
+    if not lease_claim_one(MESSAGE, pk=message_id, now=now):
         return None
     return Message.objects.select_related("tenant", "number").get(pk=message_id)
 
 
 def message_renew(*, message: Message, now: datetime | None = None) -> bool:
     """Extend the lease while the claim is still ours (a dead worker stops renewing)."""
-    now = now or timezone.now()
-    renewed = Message.objects.filter(
-        pk=message.pk, status=Message.Status.SENDING, claimed_at=message.claimed_at
-    ).update(claimed_at=now)
-    if renewed:
-        message.claimed_at = now
-    return bool(renewed)
+    return bool(lease_renew(MESSAGE, [message], now=now))
 
 
 def message_attempt(*, message: Message, now: datetime | None = None) -> bool:
@@ -83,26 +89,12 @@ def message_attempt(*, message: Message, now: datetime | None = None) -> bool:
 
     Must run outside a transaction, so the mark is committed before 46elks is called.
     """
-    now = now or timezone.now()
-    attempted = Message.objects.filter(
-        pk=message.pk,
-        status=Message.Status.SENDING,
-        claimed_at=message.claimed_at,
-        attempted_at=None,
-    ).update(attempted_at=now, updated=now)
-    if attempted:
-        message.attempted_at = now
-    return bool(attempted)
+    return lease_attempt(MESSAGE, message, now=now)
 
 
 def message_finish(*, message: Message, status: str, **fields: object) -> bool:
     """Record the outcome of this claim (the provider's answer, or a refusal before it)."""
-    finished = Message.objects.filter(
-        pk=message.pk, status__in=IN_FLIGHT, claimed_at=message.claimed_at
-    ).update(status=status, updated=timezone.now(), **fields)
-    if finished:
-        message.status = status
-    return bool(finished)
+    return lease_finish(MESSAGE, message, status=status, **fields)
 
 
 def message_unknown(*, message: Message, error: str) -> bool:
@@ -167,17 +159,8 @@ def messages_recover(*, now: datetime | None = None, limit: int = 200) -> Recove
     """Beat: give back dead workers' claims, then settle unknown sends from the history."""
     now = now or timezone.now()
     done = Recovered()
-    stale = now - timedelta(seconds=settings.MESSAGE_SENDING_LEASE_SECONDS)
     with scopes_disabled():
-        orphans = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=stale)
-        done.requeued = orphans.filter(attempted_at=None).update(
-            status=Message.Status.QUEUED, claimed_at=None, updated=now
-        )
-        done.unknown = orphans.exclude(attempted_at=None).update(
-            status=Message.Status.UNKNOWN,
-            error="The worker stopped during the send; checking 46elks.",
-            updated=now,
-        )
+        done.requeued, done.unknown = lease_recover(MESSAGE, now=now)
         settle = now - timedelta(seconds=settings.MESSAGE_RECONCILE_AFTER_SECONDS)
         due = list(
             Message.objects.filter(
@@ -236,31 +219,14 @@ def message_reconcile(*, message: Message, now: datetime | None = None) -> str:
         return ""
     # 46elks has no such message well after the attempt: it was never sent.
     if settings.MESSAGE_UNSENT_AFTER_RECONCILE == UNSENT_RESEND:
-        moved = Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN).update(
-            status=Message.Status.QUEUED, claimed_at=None, attempted_at=None, error="", updated=now
-        )
+        moved = lease_settle(MESSAGE, message, status=Message.Status.QUEUED, now=now)
     else:
-        moved = Message.objects.filter(pk=message.pk, status=Message.Status.UNKNOWN).update(
+        moved = lease_settle(
+            MESSAGE,
+            message,
             status=Message.Status.FAILED,
+            now=now,
             error="Not sent: 46elks has no record of it after the answer was lost.",
             failed_at=now,
-            updated=now,
         )
     return "unsent" if moved else ""
-
-
-# --- how the campaign engine will use this ---------------------------------------------------
-#
-# The campaign engine (messaging.campaigns) keeps its own lease on CampaignRecipient rows this
-# round and already shares `history_match` and `history_margin`. Moving it onto this lifecycle
-# means creating the recipient's Message when the recipient is claimed (status `sending`,
-# source CAMPAIGN, campaign_recipient set) and then, per recipient:
-#     message = message_claim(message_id=...)            # instead of claim_batch's UPDATE
-#     message_renew(message=message)                     # instead of _renew, every lease / 3
-#     if not message_attempt(message=message): continue  # instead of _attempt
-#     ... client.sms_send(...)
-#     message_finish(message=message, status=..., elks_id=..., cost=...)  # instead of _finish
-#     message_unknown(message=message, error=...)        # on ElksError.maybe_accepted
-# and campaigns_tick's recipients_recover / reconcile_unknown become messages_recover (its
-# per-campaign paged walk of the history is the batch form of message_reconcile; the
-# campaign's policy for a send the history lacks is UNSENT_RESEND).

@@ -2,15 +2,20 @@
 
 How a recipient is sent at most once, whatever dies when:
 - launch creates one row per (campaign, phone) with a unique constraint (INSERT ... SELECT);
+- the rows then go through the lease every outbound send shares, single messages too
+  (`messaging.lease`; `RECIPIENT` describes these rows: pending → sending → sent, failed,
+  skipped or unknown). On it:
 - a worker claims a batch with one conditional UPDATE (`pending → sending`, FOR UPDATE SKIP
   LOCKED on PostgreSQL), so two workers never hold the same row;
 - a worker renews its claims while it works; just before each provider call it commits
-  `attempted_at` on that row (only if the row is still its own claim);
-- a claim not renewed within the lease belongs to a dead worker: rows it never attempted go
-  straight back to `pending` (they were never sent), and the beat tick starts a worker for the
-  campaign at once; rows it attempted become `unknown` and are never resent blindly: one paged
-  walk of 46elks' history per campaign, over the window of their attempts, marks each found
-  one sent, and returns the ones certainly absent to `pending` so they are sent once.
+  `attempted_at` on that row (only if the row is still its own claim), and it records the
+  answer only for its own claim;
+- a claim neither renewed nor attempted within the lease belongs to a dead worker: rows it
+  never attempted go straight back to `pending` (they were never sent), and the beat tick
+  starts a worker for the campaign at once; rows it attempted become `unknown` and are never
+  resent blindly: one paged walk of 46elks' history per campaign, over the window of their
+  attempts, marks each found one sent (`history_match`, shared with single messages), and
+  returns the ones certainly absent to `pending` so they are sent once.
 And at least once: nothing is dropped; 429s put the row back in its place.
 """
 
@@ -43,7 +48,18 @@ from messaging.campaigns.placeholders import (
 )
 from messaging.campaigns.selectors import campaign_summary
 from messaging.contacts.models import Contact, ContactListMember
-from messaging.lifecycle import history_match
+from messaging.lease import (
+    Lease,
+    lease_attempt,
+    lease_claim_batch,
+    lease_expired,
+    lease_finish,
+    lease_recover,
+    lease_release,
+    lease_renew,
+    lease_settle,
+)
+from messaging.lifecycle import history_margin, history_match
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
 from messaging.services import (
@@ -61,8 +77,15 @@ from providers.elks.types import Sms
 
 log = logging.getLogger(__name__)
 
-# Clock skew allowed between this server and 46elks when matching a send to its attempt.
-RECONCILE_SKEW = timedelta(seconds=10)
+RECIPIENT = Lease(
+    model=CampaignRecipient,
+    queued=CampaignRecipient.Status.PENDING,
+    sending=CampaignRecipient.Status.SENDING,
+    unknown=CampaignRecipient.Status.UNKNOWN,
+    seconds_setting="CAMPAIGN_SENDING_LEASE_SECONDS",
+    # A row back in the queue holds no reservation: whoever put it back released it.
+    reset={"reserved": 0, "error": ""},
+)
 
 
 class CampaignError(Exception):
@@ -277,26 +300,8 @@ def recipient_zone(phone: str, fallback: str) -> str:
 def claim_batch(*, campaign: Campaign, size: int) -> list[int]:
     """Move up to `size` pending recipients to `sending` for this worker alone."""
     now = timezone.now()
-    table = CampaignRecipient._meta.db_table
-    if connection.vendor == "postgresql":
-        sql = (
-            f"UPDATE {table} SET status = 'sending', claimed_at = %s WHERE id IN ("
-            f"SELECT id FROM {table} WHERE campaign_id = %s AND status = 'pending' "
-            "AND (not_before IS NULL OR not_before <= %s) ORDER BY id LIMIT %s "
-            "FOR UPDATE SKIP LOCKED) RETURNING id"
-        )
-    else:  # SQLite serialises writers: a conditional UPDATE is enough
-        sql = (
-            f"UPDATE {table} SET status = 'sending', claimed_at = %s WHERE id IN ("
-            f"SELECT id FROM {table} WHERE campaign_id = %s AND status = 'pending' "
-            "AND (not_before IS NULL OR not_before <= %s) ORDER BY id LIMIT %s) "
-            "AND status = 'pending' RETURNING id"
-        )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Stored as the ORM stores it, so the claim can be matched by value (`_attempt`).
-        stamp = connection.ops.adapt_datetimefield_value(now)
-        cursor.execute(sql, [stamp, campaign.pk, stamp, size])
-        return sorted(row[0] for row in cursor.fetchall())
+    due = Q(not_before=None) | Q(not_before__lte=now)
+    return lease_claim_batch(RECIPIENT, among=Q(campaign=campaign) & due, size=size, now=now)
 
 
 def _reserve(tenant_id: int, amount: int) -> bool:
@@ -438,9 +443,7 @@ def _defer_quiet(campaign: Campaign, recipient: CampaignRecipient) -> bool:
     resume_at = _quiet(campaign, zone, timezone.now())
     if not resume_at:
         return False
-    CampaignRecipient.objects.filter(
-        pk=recipient.pk, status=CampaignRecipient.Status.SENDING
-    ).update(status=CampaignRecipient.Status.PENDING, not_before=resume_at, claimed_at=None)
+    lease_release(RECIPIENT, [recipient], not_before=resume_at)
     return True
 
 
@@ -500,48 +503,26 @@ def _provider_send(
 
 
 def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
-    finished = CampaignRecipient.objects.filter(
-        pk=recipient.pk, status=CampaignRecipient.Status.SENDING
-    ).update(status=status, **fields)
+    finished = lease_finish(RECIPIENT, recipient, status=status, **fields)
     if finished and status != CampaignRecipient.Status.SKIPPED:
         campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
 
 def _renew(recipients: list[CampaignRecipient]) -> None:
     """Extend this worker's lease on the rows it still holds (a dead worker stops renewing)."""
-    mine = [r for r in recipients if r.claimed_at is not None]
-    if not mine:
-        return
-    now = timezone.now()
-    for claimed_at in {r.claimed_at for r in mine}:
-        CampaignRecipient.objects.filter(
-            pk__in=[r.pk for r in mine if r.claimed_at == claimed_at],
-            status=CampaignRecipient.Status.SENDING,
-            claimed_at=claimed_at,
-        ).update(claimed_at=now)
-    for recipient in mine:
-        recipient.claimed_at = now
+    lease_renew(RECIPIENT, recipients)
 
 
 def _attempt(recipient: CampaignRecipient, *, body: str, reserved: int) -> bool:
     """Commit that the provider call is about to start, if the row is still this worker's
     claim (not re-queued after an expired lease). The text and reservation are kept for
     reconciliation, should the answer never be recorded."""
-    return bool(
-        CampaignRecipient.objects.filter(
-            pk=recipient.pk,
-            status=CampaignRecipient.Status.SENDING,
-            attempted_at__isnull=True,
-            claimed_at=recipient.claimed_at,
-        ).update(attempted_at=timezone.now(), body=body, reserved=reserved)
-    )
+    return lease_attempt(RECIPIENT, recipient, body=body, reserved=reserved)
 
 
 def _unclaim(recipients: list[CampaignRecipient]) -> None:
-    """Never-attempted rows go back to pending in their place (same ids, same order)."""
-    CampaignRecipient.objects.filter(
-        pk__in=[r.pk for r in recipients], status=CampaignRecipient.Status.SENDING
-    ).update(status=CampaignRecipient.Status.PENDING, claimed_at=None, attempted_at=None)
+    """Rows this worker will not send now go back to pending in their place (same ids)."""
+    lease_release(RECIPIENT, recipients)
 
 
 def _maybe_complete(campaign: Campaign) -> None:
@@ -620,25 +601,13 @@ def campaigns_tick(*, now: datetime | None = None) -> int:
 
 
 def recipients_recover(*, now: datetime) -> set[int]:
-    """Rows whose worker died (claim not renewed within the lease): never attempted → back
-    to `pending` (nothing was sent); attempted without an answer → `unknown`, for the history.
+    """Rows whose worker died (the lease's recover): never attempted → back to `pending`
+    (nothing was sent); attempted without an answer → `unknown`, for the history.
     Returns the campaigns that lost a worker."""
-    stale = now - timedelta(seconds=settings.CAMPAIGN_SENDING_LEASE_SECONDS)
-    orphans = CampaignRecipient.objects.filter(
-        status=CampaignRecipient.Status.SENDING, claimed_at__lt=stale
-    )
-    campaigns = set(orphans.order_by().values_list("campaign_id", flat=True).distinct())
-    if not campaigns:
-        return campaigns
-    orphans.filter(attempted_at__isnull=True).update(
-        status=CampaignRecipient.Status.PENDING, claimed_at=None
-    )
-    CampaignRecipient.objects.filter(
-        status=CampaignRecipient.Status.SENDING, claimed_at__lt=stale, attempted_at__lt=stale
-    ).update(
-        status=CampaignRecipient.Status.UNKNOWN,
-        error="The worker stopped during the send; checking 46elks.",
-    )
+    expired = lease_expired(RECIPIENT, now=now)
+    campaigns = set(expired.order_by().values_list("campaign_id", flat=True).distinct())
+    if campaigns:
+        lease_recover(RECIPIENT, now=now)
     return campaigns
 
 
@@ -662,8 +631,7 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
     if not rows:
         return 0
     attempts = {r.pk: r.attempted_at or r.claimed_at or now for r in rows}
-    # 46elks creates the SMS within the request's timeout of the attempt.
-    margin = timedelta(seconds=settings.ELKS_TIMEOUT) + RECONCILE_SKEW
+    margin = history_margin()
     first, last = min(attempts.values()) - margin, min(now, max(attempts.values()) + margin)
     client = elks_for_tenant(campaign.tenant)
     # Our own sends in the window: a lower bound on the pages a walk of it would take.
@@ -708,30 +676,24 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
         )
         if match is not None:
             taken.add(match.id)
-            CampaignRecipient.objects.filter(
-                pk=recipient.pk, status=CampaignRecipient.Status.UNKNOWN
-            ).update(
+            if lease_settle(
+                RECIPIENT,
+                recipient,
                 status=CampaignRecipient.Status.SENT,
                 elks_id=match.id,
                 cost=match.cost,
                 sent_at=match.created,
                 error="",
-            )
-            campaign_message_record(recipient_id=recipient.pk)
-            settled += 1
+            ):
+                campaign_message_record(recipient_id=recipient.pk)
+                settled += 1
         elif now - attempted >= settle:
-            # 46elks has no such message well after the attempt: it was never sent.
-            _release(campaign.tenant_id, recipient.reserved)
-            CampaignRecipient.objects.filter(
-                pk=recipient.pk, status=CampaignRecipient.Status.UNKNOWN
-            ).update(
-                status=CampaignRecipient.Status.PENDING,
-                claimed_at=None,
-                attempted_at=None,
-                reserved=0,
-                error="",
-            )
-            settled += 1
+            # 46elks has no such message well after the attempt: it was never sent. Its
+            # reservation is released only if the row moved (a late answer may have won).
+            reserved = recipient.reserved
+            if lease_settle(RECIPIENT, recipient, status=CampaignRecipient.Status.PENDING):
+                _release(campaign.tenant_id, reserved)
+                settled += 1
     return settled
 
 
