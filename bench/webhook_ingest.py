@@ -414,6 +414,7 @@ class ServerState:
     sessions: int = 0
     workers: frozenset[int] = frozenset()
     replaced: int = 0
+    listen_drops: int = 0  # SYNs dropped at a full accept queue: each costs the client 1 s
 
     def since(self, before: ServerState) -> ServerState:
         return ServerState(
@@ -424,6 +425,7 @@ class ServerState:
             wal_fpi=self.wal_fpi - before.wal_fpi,
             sessions=self.sessions - before.sessions,
             replaced=len(before.workers - self.workers),
+            listen_drops=self.listen_drops - before.listen_drops,
         )
 
     def __str__(self) -> str:
@@ -435,8 +437,22 @@ class ServerState:
         )
         return (
             f"{checkpoint}, WAL {self.wal_mb:.1f} MB ({self.wal_fpi} full-page images), "
-            f"{self.sessions} new PostgreSQL sessions, {self.replaced} gunicorn workers replaced"
+            f"{self.sessions} new PostgreSQL sessions, {self.replaced} gunicorn workers "
+            f"replaced, {self.listen_drops} connections dropped at the listen queue"
         )
+
+
+def listen_drops() -> int:
+    """TcpExt ListenDrops from /proc/net/netstat (this machine, all sockets)."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return 0
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            row = dict(zip(names.split()[1:], values.split()[1:], strict=False))
+            return int(row.get("ListenDrops", 0))
+    return 0
 
 
 def force_checkpoint() -> None:
@@ -463,6 +479,7 @@ def server_state(server_pid: int) -> ServerState:
         if int(fields[1]) == server_pid:
             workers.add(int(stat.parent.name))
     return ServerState(
+        listen_drops=listen_drops(),
         checkpoints=int(checkpoints),
         checkpoint_write_ms=float(write_ms),
         checkpoint_sync_ms=float(sync_ms),
