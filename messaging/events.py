@@ -10,8 +10,7 @@ from providers.events import register, register_batch
 
 
 def register_handlers() -> None:
-    from messaging.campaigns.reports import campaign_reports_batch
-    from messaging.campaigns.services import campaign_delivery_report
+    from messaging.campaigns.reports import campaign_delivery_report, campaign_reports_batch
     from messaging.inbound import (
         delivery_report,
         delivery_reports_batch,

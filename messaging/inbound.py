@@ -3,11 +3,11 @@
 Each runs inside the event's transaction and tenant scope, and is idempotent: a message is
 keyed on its 46elks id, so processing an event twice changes nothing the second time.
 
-Inbound SMS and delivery reports also have a batch form (`inbound_sms_batch`,
-`delivery_reports_batch`) that the drain uses for many events at once: the same steps in
-the same order, with the lookups made once per batch (`Lookups`) and the rows inserted in
-bulk. One code path decides what happens to a message (stop words, forward, customer
-webhook, automatic reply); only where its inputs come from differs.
+Inbound SMS and delivery reports are handled in batches (`inbound_sms_batch`,
+`delivery_reports_batch`): the lookups made once per batch (`Lookups`) and the rows inserted
+in bulk; their one-event handlers are a batch of one. Inbound MMS (an image fetch each) go one
+by one through `_inbound`, which decides what happens to a message with the same `_decide`
+(stop words, forward, automatic reply) and `Lookups`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from messaging.services import (
     conversation_touch,
     conversations_advance,
     conversations_file,
-    delivery_report_apply,
     opted_out,
     optout_record,
     settings_for,
@@ -38,7 +37,7 @@ from messaging.services import (
 from numbers.models import PhoneNumber
 from providers.elks.callbacks import DeliveryReport, InboundMms, InboundSms
 from providers.elks.ids import image_ref_from_callback
-from providers.events import Failures, PayloadError
+from providers.events import Failures, PayloadError, one_of_batch
 from providers.models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -278,7 +277,7 @@ def _forward(number: PhoneNumber, message: Message, lookups: Lookups) -> Automat
 
 
 def inbound_sms(event: WebhookEvent) -> None:
-    _inbound(event, Message.Kind.SMS, InboundSms.from_form(event.payload))
+    one_of_batch(inbound_sms_batch, event)
 
 
 def inbound_mms(event: WebhookEvent) -> None:
@@ -305,17 +304,7 @@ def inbound_mms(event: WebhookEvent) -> None:
 
 
 def delivery_report(event: WebhookEvent) -> None:
-    report = DeliveryReport.from_form(event.payload)
-    token = event.payload.get("_token")  # ours: the message's callback token, from the URL
-    message = Message.objects.filter(callback_token=token).first() if token else None
-    if message is None or (message.elks_id and message.elks_id != report.id):
-        raise PayloadError(NO_MESSAGE)
-    if not message.elks_id:
-        # The report beat the send's own answer (or that answer was lost).
-        Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=report.id)
-    delivery_report_apply(
-        message=message, status=report.status, delivered=_delivered(event, report)
-    )
+    one_of_batch(delivery_reports_batch, event)
 
 
 NO_MESSAGE = "the report matches no message sent by this dashboard"
@@ -361,7 +350,8 @@ def _delivered(event: WebhookEvent, report: DeliveryReport) -> datetime | None:
 
 class _Moves:
     """A message's reports of one batch folded into one UPDATE: each report moves the status
-    forward only (services.delivery_report_apply), so `sent` never overwrites `delivered`."""
+    forward only, as services.delivery_report_apply does (the history sync's path), so `sent`
+    never overwrites `delivered`."""
 
     def __init__(self, message: Message) -> None:
         self.message = message

@@ -44,6 +44,20 @@ class Failures:
 
 BatchHandler = Callable[[list["WebhookEvent"], Failures], None]
 
+
+class Refused(Exception):
+    """The event is refused for good with this reason, worded as it should be shown."""
+
+
+def one_of_batch(batch: BatchHandler, event: WebhookEvent) -> None:
+    """A kind's one-event handler when its batch handler does the work: a batch of one, so
+    the one-event and the batched paths are the same code and cannot drift apart."""
+    refused = Failures()
+    batch([event], refused)
+    if event.pk in refused.reasons:
+        raise Refused(refused.reasons[event.pk])
+
+
 _handlers: dict[tuple[str, str], Handler] = {}
 _batch_handlers: dict[tuple[str, str], BatchHandler] = {}
 

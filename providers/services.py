@@ -29,6 +29,7 @@ from providers.events import (
     BatchHandler,
     Failures,
     PayloadError,
+    Refused,
     batch_handler_for,
     handled_kinds,
     handler_for,
@@ -274,6 +275,8 @@ def _process_one(event: WebhookEvent, outcome: _Outcome) -> None:
             handler(event)
     except PayloadError as exc:
         outcome.failures.fail(event, f"Invalid payload: {exc}")
+    except Refused as exc:
+        outcome.failures.fail(event, str(exc))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         attempts = event.attempts + 1

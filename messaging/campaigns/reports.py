@@ -1,10 +1,10 @@
 """46elks delivery reports for campaign sends (`cdlr` events), many at a time.
 
-The batch form of `services.campaign_delivery_report`: the same moves in arrival order (a
-report moves a recipient out of sending, sent or unknown only, so `sent` never overwrites
-`delivered` and the first final report wins), with one locked lookup for the batch's
-recipients, one UPDATE per new status, and the log's Messages moved forward in one UPDATE per
-status (messaging.campaigns.log mirrors the rest).
+Reports are applied in arrival order: a report moves a recipient out of sending, sent or
+unknown only, so `sent` never overwrites `delivered` and the first final report wins. One
+locked lookup for the batch's recipients, one UPDATE per new status, and the log's Messages
+moved forward in one UPDATE per status (messaging.campaigns.log mirrors the rest). The
+one-event handler is a batch of one.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 from messaging.campaigns.log import MIRRORED, campaign_message_record
 from messaging.campaigns.models import CampaignRecipient
 from messaging.models import Message
-from providers.events import Failures, PayloadError, require
+from providers.events import Failures, PayloadError, one_of_batch, require
 from providers.models import WebhookEvent
 
 Status = CampaignRecipient.Status
@@ -101,3 +101,7 @@ def _log_forward(target: str, pks: list[int], now: datetime) -> None:
     for pk in pks:
         if pk not in logged:
             campaign_message_record(recipient_id=pk)
+
+
+def campaign_delivery_report(event: WebhookEvent) -> None:
+    one_of_batch(campaign_reports_batch, event)

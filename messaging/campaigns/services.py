@@ -695,38 +695,3 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
                 _release(campaign.tenant_id, reserved)
                 settled += 1
     return settled
-
-
-def campaign_delivery_report(event) -> None:  # type: ignore[no-untyped-def]
-    """Handler for `cdlr` events: a campaign send's report moves its recipient forward."""
-    from providers.events import PayloadError, require
-
-    elks_id, status = require(event.payload, "id", "status")
-    token = event.payload.get("_token")
-    recipient_status = CampaignRecipient.Status
-    open_states = [recipient_status.SENDING, recipient_status.SENT, recipient_status.UNKNOWN]
-    # 46elks' report status → the recipient status it moves to, from which states ("sent"
-    # moves nothing: the send already recorded it).
-    moves = {
-        "delivered": (recipient_status.DELIVERED, open_states),
-        "failed": (recipient_status.FAILED, open_states),
-        "sent": None,
-    }
-    if status not in moves:
-        raise PayloadError(f'unknown status "{status}"')
-    move = moves[status]
-    if move is None:
-        return
-    new_status, from_states = move
-    delivered = new_status == recipient_status.DELIVERED
-    updated = CampaignRecipient.objects.filter(
-        campaign__callback_token=token, elks_id=elks_id, status__in=from_states
-    ).update(
-        status=new_status,
-        delivered_at=timezone.now() if delivered else None,
-        error="" if delivered else "Not delivered",
-    )
-    if updated:
-        campaign_message_record(elks_id=elks_id)
-    elif not CampaignRecipient.objects.filter(elks_id=elks_id).exists():
-        raise PayloadError("the report matches no campaign recipient")

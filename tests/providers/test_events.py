@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from calls.events import call_hangup, recording_received
-from messaging.campaigns.services import campaign_delivery_report
+from messaging.campaigns.reports import campaign_delivery_report
 from messaging.inbound import delivery_report, inbound_mms, inbound_sms
 from providers import events
 

@@ -283,14 +283,14 @@ def _make_due(event: WebhookEvent) -> None:
 )
 def test_a_transient_error_is_retried_with_backoff_and_later_succeeds(hooks, error) -> None:  # type: ignore[no-untyped-def]
     event = _stored_sms(hooks)
-    real, failures = inbound.conversation_touch, [error]
+    real, failures = inbound.conversations_advance, [error]
 
     def flaky(message: Message) -> object:
         if failures:
             raise failures.pop()
         return real(message)
 
-    with mock.patch.object(inbound, "conversation_touch", side_effect=flaky), scopes_disabled():
+    with mock.patch.object(inbound, "conversations_advance", side_effect=flaky), scopes_disabled():
         before = timezone.now()
         webhook_process(event.pk)
         event.refresh_from_db()
@@ -322,7 +322,7 @@ def test_the_delay_grows_and_retries_stop_after_the_configured_attempts(hooks, s
     event = _stored_sms(hooks)
     delays = []
     down = OperationalError("down")
-    with mock.patch.object(inbound, "conversation_touch", side_effect=down), scopes_disabled():
+    with mock.patch.object(inbound, "conversations_advance", side_effect=down), scopes_disabled():
         for _ in range(4):
             _make_due(event)
             started = timezone.now()
@@ -346,7 +346,7 @@ def test_the_delay_grows_and_retries_stop_after_the_configured_attempts(hooks, s
 )
 def test_a_permanent_error_fails_at_once_and_keeps_its_reason(hooks, error) -> None:  # type: ignore[no-untyped-def]
     event = _stored_sms(hooks)
-    with mock.patch.object(inbound, "conversation_touch", side_effect=error), scopes_disabled():
+    with mock.patch.object(inbound, "conversations_advance", side_effect=error), scopes_disabled():
         webhook_process(event.pk)
     event.refresh_from_db()
     assert (event.status, event.attempts, event.next_attempt) == ("failed", 1, None)
@@ -371,7 +371,7 @@ def test_transient_is_read_through_the_cause_chain() -> None:
 def test_staff_see_attempts_and_next_try_and_can_retry_a_waiting_event_now(hooks, world) -> None:  # type: ignore[no-untyped-def]
     event = _stored_sms(hooks)
     locked = OperationalError("locked")
-    with mock.patch.object(inbound, "conversation_touch", side_effect=locked), scopes_disabled():
+    with mock.patch.object(inbound, "conversations_advance", side_effect=locked), scopes_disabled():
         webhook_process(event.pk)
     staff = client_for(world.staff)
     page = staff.get("/staff/webhooks/?status=pending").content.decode()
