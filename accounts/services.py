@@ -156,12 +156,20 @@ def member_invite(
     return membership
 
 
+def member_remove_refusal(membership: Membership, *, owners: int) -> str:
+    """Why this membership cannot be removed ("" when it can), given the tenant's owner count:
+    the pages offer "Remove" only where it will work."""
+    if membership.is_owner and owners <= 1:
+        return "The last owner cannot be removed; make someone else owner first."
+    return ""
+
+
 def member_remove(*, membership: Membership, actor: User, request: HttpRequest | None) -> None:
     tenant = membership.tenant
-    if membership.is_owner:
-        owners = Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER).count()
-        if owners <= 1:
-            raise TenantError("The last owner cannot be removed; make someone else owner first.")
+    owners = Membership.objects.filter(tenant=tenant, role=Membership.Role.OWNER).count()
+    refusal = member_remove_refusal(membership, owners=owners)
+    if refusal:
+        raise TenantError(refusal)
     email = membership.user.email
     membership.delete()
     audit_record(

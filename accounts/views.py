@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import role_required, user_tenants
 from accounts.forms import InviteForm, LoginForm, ProfileForm
 from accounts.models import AuditEvent, Membership
-from accounts.services import TenantError, member_invite, member_remove
+from accounts.services import TenantError, member_invite, member_remove, member_remove_refusal
 
 
 class LoginView(auth_views.LoginView):
@@ -69,10 +69,13 @@ def members(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 
 def _members_context(tenant: object, form: InviteForm) -> dict[str, object]:
+    memberships = list(Membership.objects.filter(tenant=tenant).select_related("user"))
+    owners = sum(m.is_owner for m in memberships)
     return {
         "section": "members",
         "form": form,
-        "memberships": Membership.objects.filter(tenant=tenant).select_related("user"),
+        # Each with why it cannot be removed ("" when it can): "Remove" only where it works.
+        "memberships": [(m, member_remove_refusal(m, owners=owners)) for m in memberships],
         "events": AuditEvent.objects.filter(
             tenant=tenant,
             action__in=[AuditEvent.Action.MEMBER_INVITED, AuditEvent.Action.MEMBER_REMOVED],

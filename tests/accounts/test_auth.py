@@ -119,3 +119,15 @@ def test_last_owner_cannot_be_removed(world: World) -> None:
     owner = Membership.objects.get(user=world.owner_a, tenant=world.tenant_a)
     client_for(world.owner_a).post(f"/t/acme/members/{owner.pk}/remove/")
     assert Membership.objects.filter(pk=owner.pk).exists()
+
+
+def test_the_last_owner_is_not_offered_remove_a_member_is(world: World) -> None:
+    owner = Membership.objects.get(user=world.owner_a, tenant=world.tenant_a)
+    member = Membership.objects.get(user=world.member_a, tenant=world.tenant_a)
+    page = client_for(world.owner_a).get("/t/acme/members/").content.decode()
+    assert f"/members/{owner.pk}/remove/" not in page and "Last owner" in page
+    assert f"/members/{member.pk}/remove/" in page
+    # With a second owner, either may be removed: both are offered.
+    Membership.objects.filter(pk=member.pk).update(role=Membership.Role.OWNER)
+    page = client_for(world.owner_a).get("/t/acme/members/").content.decode()
+    assert f"/members/{owner.pk}/remove/" in page and "Last owner" not in page
