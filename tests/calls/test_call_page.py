@@ -111,3 +111,19 @@ def test_voicemail_list_newest_first_with_unheard_marker(world: World, number, m
 
 def test_empty_voicemail(world: World, acme) -> None:  # type: ignore[no-untyped-def]
     assert "No voicemail yet" in client_for(world.owner_a).get(f"{BASE}voicemail/").content.decode()
+
+
+def test_call_now_is_disabled_with_a_reason_until_the_user_has_a_phone(
+    world: World, number
+) -> None:  # type: ignore[no-untyped-def]
+    world.member_a.phone = ""
+    world.member_a.save()
+    html = client_for(world.member_a).get(f"{BASE}dial/").content.decode()
+    assert re.search(
+        r'<button type="submit" class="dial-submit" disabled aria-describedby="dial-why">', html
+    )
+    assert 'id="dial-why"' in html and "your profile" in html
+    world.member_a.phone = "+46701234567"
+    world.member_a.save()
+    html = client_for(world.member_a).get(f"{BASE}dial/").content.decode()
+    assert '<button type="submit" class="dial-submit">Call now</button>' in html
