@@ -210,14 +210,18 @@ def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, objec
     tokens = [t for t in tokens if t]
     size = sms_size(body)
     limit = parts_limit(request.tenant)
-    parts, cost = cost_estimate(body, _priced(request, tokens) if tokens else 1)
+    valid = [to for to in _priced(request, tokens) if to]
+    parts = size.parts
+    # An estimate only when there is something to estimate: a text and a valid recipient.
+    cost = cost_estimate(body, valid)[1] if body.strip() and valid else None
     return {
         "counter": {
             "characters": len(body),
             "encoding": size.encoding,
             "units": size.units,
             "parts": parts,
-            "recipients": len(tokens),
+            "recipients": len(valid),
+            "invalid": len(tokens) - len(valid),
             "cost": cost,
             "limit": limit,
             "too_long": parts > limit,
@@ -232,20 +236,20 @@ def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, objec
             "checked": source.get("confirm_long") in ("on", "true", "1"),
             "parts": parts,
             "cost": cost,
-            "recipients": len(tokens),
+            "recipients": len(valid),
         },
     }
 
 
 def _priced(request: HttpRequest, tokens: list[str]) -> list[str]:
-    """Typed recipients as E.164 where they parse; the rest priced at the default estimate."""
+    """Typed recipients as E.164 where they parse, "" where they do not (not counted)."""
     region = settings_for(request.tenant).default_country
     priced = []
     for token in tokens[:1000]:
         try:
             priced.append(to_e164(token, region=region))
         except ValidationError:
-            priced.append("")  # unknown destination: SMS_PART_ESTIMATE below
+            priced.append("")  # not a phone number: neither counted nor priced
     return priced
 
 

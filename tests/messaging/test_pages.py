@@ -576,6 +576,37 @@ def test_counter_shows_encoding_parts_and_cost(
     assert f"{parts * 2 * 3500 / 10000:.2f} SEK" in page
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [{"message": "", "recipients": "+46700000001"}, {"message": "Hej", "recipients": ""}],
+    ids=["no text", "no recipient"],
+)
+def test_counter_estimates_nothing_until_there_is_a_text_and_a_recipient(
+    world: World, fields
+) -> None:  # type: ignore[no-untyped-def]
+    page = (
+        client_for(world.member_a)
+        .get("/t/acme/messages/new/counter/", fields, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    assert "SEK" not in page and "estimate appears once" in page
+
+
+def test_counter_counts_valid_numbers_only_and_says_what_is_not_one(world: World) -> None:
+    page = (
+        client_for(world.member_a)
+        .get(
+            "/t/acme/messages/new/counter/",
+            {"message": "Hej", "recipients": "+46700000001, 0701234567, hello, 12"},
+            HTTP_HX_REQUEST="true",
+        )
+        .content.decode()
+    )
+    assert 'data-counter="recipients">2<' in page
+    assert "2 of what you typed are not phone numbers" in page
+    assert "0.70 SEK" in page  # two recipients, one part each
+
+
 # --- the log ----------------------------------------------------------------------------------
 
 
