@@ -100,6 +100,22 @@ class Call(TenantOwned):
     def __str__(self) -> str:
         return f"{self.get_direction_display()} call {self.ours}↔{self.other}"
 
+    @property
+    def outcome(self) -> str:
+        """What happened, in the caller's words. 46elks reports `success` whenever it answered
+        the call itself, so a call whose forwards were all busy and that ended in voicemail is
+        a "success" there; the actions and legs tell what the caller got."""
+        if self.state != self.State.SUCCESS:
+            return self.get_state_display()
+        steps = [a for a in self.actions if isinstance(a, dict)]
+        forwards = [a for a in steps if "connect" in a]
+        reached = any(a.get("result") == "success" for a in forwards) or any(
+            isinstance(leg, dict) and leg.get("state") == "success" for leg in self.legs
+        )
+        if forwards and not reached:
+            return "Voicemail" if any("record" in a for a in steps) else "Missed (no one answered)"
+        return "Answered"
+
 
 class Recording(TenantOwned):
     class Kind(models.TextChoices):

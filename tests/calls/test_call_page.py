@@ -127,3 +127,29 @@ def test_call_now_is_disabled_with_a_reason_until_the_user_has_a_phone(
     world.member_a.save()
     html = client_for(world.member_a).get(f"{BASE}dial/").content.decode()
     assert '<button type="submit" class="dial-submit">Call now</button>' in html
+
+
+def test_a_call_that_ended_in_voicemail_after_busy_forwards_says_so(world: World, number) -> None:  # type: ignore[no-untyped-def]
+    busy = {"from": "+46700000001", "to": "+46701111111", "state": "busy", "duration": 0}
+    voicemail = make_call(
+        number,
+        elks_id="c-vm",
+        state="success",
+        legs=[busy, {**busy, "to": "+46702222222"}],
+        actions=[
+            {"connect": "+46701111111", "result": "busy"},
+            {"connect": "+46702222222", "result": "busy"},
+            {"record": "https://example.com/vm/", "timelimit": 120},
+        ],
+    )
+    answered = make_call(
+        number,
+        elks_id="c-ok",
+        state="success",
+        actions=[{"connect": "+46701111111", "result": "success"}],
+    )
+    assert (voicemail.outcome, answered.outcome) == ("Voicemail", "Answered")
+    log = client_for(world.member_a).get(BASE).content.decode()
+    assert ">Voicemail</span>" in log and ">Answered</span>" in log
+    page = client_for(world.member_a).get(f"{BASE}{voicemail.pk}/").content.decode()
+    assert "<dt>State</dt><dd>Voicemail</dd>" in page
