@@ -27,6 +27,7 @@ from calls.models import Call, CallSettings, Greeting, Recording
 from calls.services import CallError, click_to_call, recording_mark_heard, settings_for
 from core.log_filters import export_filename, parse_since
 from core.uploads import upload_limit
+from messaging.contacts.selectors import contact_names
 from numbers.models import PhoneNumber
 
 OWNER = Membership.Role.OWNER
@@ -55,6 +56,7 @@ def call_log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     context = {
         "section": SECTION,
         "page": page,
+        "names": contact_names(call.other for call in page.items),
         "filters": filters,
         "filter_query": query.urlencode(),
         "version": version.isoformat(),

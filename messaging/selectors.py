@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.log_filters import LogFilters
 from core.pagination import KeysetPage, keyset_page
+from messaging.contacts.selectors import contact_phones_named
 from messaging.models import Conversation, Message, OptOut
 
 PAGE_SIZE = 50
@@ -27,13 +28,14 @@ THREAD_SIZE = 50
 
 
 def inbox_page(*, q: str = "", cursor: str | None, size: int = PAGE_SIZE) -> KeysetPage:
-    """Conversations, latest activity first; `q` matches number digits or message text."""
+    """Conversations, latest activity first; `q` matches number digits, message text or the
+    name of the contact a conversation is with."""
     qs = Conversation.objects.all()
     q = q.strip()
     if q:
         digits = "".join(ch for ch in q if ch.isdigit())
         text = Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=q))
-        match = Q(text)
+        match = Q(text) | Q(other__in=contact_phones_named(q))
         if digits:
             match |= Q(other__contains=digits) | Q(ours__contains=digits)
         qs = qs.filter(match)

@@ -28,6 +28,7 @@ from core.log_filters import export_filename, parse_since
 from core.phone import to_e164
 from core.uploads import upload_limit
 from messaging import selectors
+from messaging.contacts.selectors import contact_names
 from messaging.exports import message_log_csv, optout_csv
 from messaging.forms import (
     CONFIRM_PARTS_ABOVE,
@@ -76,9 +77,11 @@ def inbox(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         return _no_change()
     q = request.GET.get("q", "").strip()[:100]
     cursor = request.GET.get("after")
+    page = selectors.inbox_page(q=q, cursor=cursor)
     context = {
         "section": "messages",
-        "page": selectors.inbox_page(q=q, cursor=cursor),
+        "page": page,
+        "names": contact_names(c.other for c in page.items),
         "q": q,
         "version": _iso(selectors.inbox_version()),
         "live": not cursor,
@@ -104,6 +107,7 @@ def thread(request: HttpRequest, tenant_slug: str, conversation_id: int) -> Http
     context = {
         "section": "messages",
         "conversation": conversation,
+        "name": contact_names([conversation.other]).get(conversation.other, ""),
         "page": selectors.thread_page(conversation=conversation, cursor=cursor),
         "version": _iso(selectors.thread_version(conversation)),
         "live": not cursor,

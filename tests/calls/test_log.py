@@ -111,11 +111,11 @@ def test_one_page_costs_a_fixed_number_of_queries(
         make_recording(call)
     client = client_for(world.owner_a)
     client.get(BASE)  # warm the session
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         html = client.get(BASE).content.decode()
     assert len(_rows(html)) == 50
     older = re.search(r"after=([^\"&]+)", html).group(1)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert len(_rows(client.get(f"{BASE}?after={older}").content.decode())) == 50
 
 
@@ -171,3 +171,15 @@ def test_unheard_voicemail_count(world: World, number) -> None:  # type: ignore[
     make_recording(call, audio_deleted=timezone.now())
     assert unheard_voicemail_count(world.tenant_a) == 2
     assert unheard_voicemail_count(world.tenant_b) == 0
+
+
+def test_the_log_names_a_caller_who_is_a_contact(world: World, number) -> None:  # type: ignore[no-untyped-def]
+    from django_scopes import scopes_disabled
+
+    from messaging.contacts.models import Contact
+
+    make_call(number, elks_id="c-named")
+    with scopes_disabled():
+        Contact.objects.create(tenant=number.tenant, phone=OTHER, name="Anna Berg")
+    html = client_for(world.member_a).get(BASE).content.decode()
+    assert "Anna Berg <small" in html

@@ -106,6 +106,27 @@ def test_inbox_search_by_digits_or_by_message_text(world: World) -> None:
     assert partial.content.decode().lstrip().startswith('<div id="inbox-list"')
 
 
+def test_inbox_and_thread_name_the_contact_beside_the_number(world: World) -> None:
+    from messaging.contacts.models import Contact
+
+    _message(world.tenant_a, other="+46700000001", body="Hej")
+    _message(world.tenant_a, other="+46700000002", body="Unknown sender")
+    _message(world.tenant_b, other="+46700000001", body="Bravo's")
+    with scopes_disabled():
+        Contact.objects.create(tenant=world.tenant_a, phone="+46700000001", name="Anna Berg")
+        # Another tenant's contact for a number never names it here.
+        Contact.objects.create(tenant=world.tenant_b, phone="+46700000002", name="Bravo Name")
+    client = client_for(world.owner_a)
+    page = client.get("/t/acme/messages/").content.decode()
+    assert "<strong>Anna Berg</strong>" in page and "+46 70 000 00 01" in page
+    assert "Bravo Name" not in page and "<strong>+46 70 000 00 02</strong>" in page
+    # The inbox search finds a conversation by the contact's name.
+    found = client.get("/t/acme/messages/", {"q": "berg"}).content.decode()
+    assert "Anna Berg" in found and "+46 70 000 00 02" not in found
+    thread = client.get(f"/t/acme/messages/c/{_conversation(world.tenant_a).pk}/").content.decode()
+    assert "<h2>Anna Berg <small" in thread
+
+
 def test_inbox_poll_answers_204_until_something_changes(world: World) -> None:
     _message(world.tenant_a, body="Earlier")
     client = client_for(world.owner_a)
