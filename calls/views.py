@@ -121,7 +121,8 @@ def voicemail(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     page = selectors.voicemail_page(cursor=request.GET.get("after"))
     for recording in page.items:
         recording.duration_text = selectors.mmss(recording.duration)
-    context = {"section": SECTION, "page": page}
+    names = contact_names(r.call.other for r in page.items if r.call is not None)
+    context = {"section": SECTION, "page": page, "names": names}
     return render(request, "calls/voicemail.html", context)
 
 

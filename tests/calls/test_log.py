@@ -183,3 +183,15 @@ def test_the_log_names_a_caller_who_is_a_contact(world: World, number) -> None: 
         Contact.objects.create(tenant=number.tenant, phone=OTHER, name="Anna Berg")
     html = client_for(world.member_a).get(BASE).content.decode()
     assert "Anna Berg <small" in html
+
+
+def test_voicemail_names_a_caller_who_is_a_contact(world: World, number) -> None:  # type: ignore[no-untyped-def]
+    from django_scopes import scopes_disabled
+
+    from messaging.contacts.models import Contact
+
+    make_recording(make_call(number, elks_id="c-vm-named"))
+    with scopes_disabled():
+        Contact.objects.create(tenant=number.tenant, phone=OTHER, name="Anna Berg")
+    html = client_for(world.member_a).get(f"{BASE}voicemail/").content.decode()
+    assert "Anna Berg <small" in html
