@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -10,17 +11,21 @@ from accounts.models import Tenant
 from core.phone import to_e164
 from core.url_safety import UnsafeURL, public_addresses
 from numbers.models import Category, NumberPolicy, NumberPrice, PhoneNumber
+from numbers.selectors import rentable_countries
 
 CAPABILITY_CHOICES = [("sms", "SMS"), ("mms", "MMS"), ("voice", "Voice")]
 MAX_FORWARDS = 3
 
 
 class RentForm(forms.Form):
-    country = forms.CharField(
-        max_length=2,
-        min_length=2,
-        help_text="Two letters (ISO 3166), e.g. SE. 46elks picks the number itself; "
+    country = forms.ChoiceField(
+        choices=(),
+        help_text="The countries we rent numbers in. 46elks picks the number itself; "
         "a specific number cannot be chosen.",
+        error_messages={
+            "invalid_choice": "Numbers in that country are not offered yet: choose one from the "
+            "list, or ask your provider to add it."
+        },
     )
     category = forms.ChoiceField(choices=Category.choices, initial=Category.MOBILE)
     capabilities = forms.MultipleChoiceField(
@@ -31,11 +36,15 @@ class RentForm(forms.Form):
     )
     request_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form: a price added by staff is offered at once.
+        field = self.fields["country"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose a country"), *rentable_countries()]
+
     def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip().lower()
-        if not country.isalpha():
-            raise ValidationError("Use the two-letter country code, e.g. SE.")
-        return country
+        return str(self.cleaned_data["country"]).lower()
 
     def clean(self) -> dict[str, object]:
         data = super().clean()

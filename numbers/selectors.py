@@ -136,6 +136,20 @@ def staff_numbers_page(
         return keyset_page(qs, cursor=cursor, size=size)
 
 
+def rentable_countries() -> list[tuple[str, str]]:
+    """(code, "Sweden (SE)") for every country with a number price, by name: the rent form
+    offers these only (a number is never rented at a price nobody set)."""
+    from django_countries import countries
+
+    from numbers.models import NumberPrice
+
+    codes = NumberPrice.objects.values_list("country", flat=True).distinct()
+    named = [
+        (code, f"{countries.name(code.upper()) or code.upper()} ({code.upper()})") for code in codes
+    ]
+    return sorted(set(named), key=lambda choice: choice[1])
+
+
 def activity_last_30_days(numbers: list[PhoneNumber]) -> dict[int, tuple[int, int]]:
     """{number id: (messages, calls)} over the last 30 days, in two grouped queries.
 

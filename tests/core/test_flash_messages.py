@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 def _render(level: int, text: str) -> str:
     request = RequestFactory().get("/")
-    request.session = {}  # type: ignore[attr-defined]
+    request.session = {}  # type: ignore[assignment]  # a dict stands in for the session
     storage = FallbackStorage(request)
     request._messages = storage  # type: ignore[attr-defined]
     messages.add_message(request, level, text)

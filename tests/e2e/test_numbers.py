@@ -23,7 +23,7 @@ def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:  # ty
     expect(page.get_by_text("No numbers yet")).to_be_visible()
     page.get_by_role("button", name="Rent a number").first.click()
 
-    page.get_by_label("Country").fill("SE")
+    page.get_by_label("Country").select_option("se")
     expect(page.locator("#price")).to_contain_text("25.00 SEK")  # shown before confirming
     page.get_by_label("MMS").check()
     page.get_by_role("button", name="Rent number").click()

@@ -49,7 +49,7 @@ def test_rent_page_shows_the_price_and_rents(world, live_tenant, elks) -> None: 
     ("data", "error"),
     [
         ({"country": "se", "category": "fixed", "capabilities": ["sms"]}, "cannot have SMS"),
-        ({"country": "s1", "category": "mobile", "capabilities": ["voice"]}, "two-letter"),
+        ({"country": "s1", "category": "mobile", "capabilities": ["voice"]}, "not offered"),
         ({"country": "se", "category": "mobile"}, "This field is required"),
         ({"country": "fi", "category": "mobile", "capabilities": ["voice"]}, "not offered"),
     ],
@@ -239,3 +239,16 @@ def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> Non
         )
     page = client_for(world.owner_a).get("/t/acme/numbers/").content.decode()
     assert "3 / 2" in page
+
+
+def test_rent_offers_the_priced_countries_by_name_only(live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+    from numbers.models import NumberPrice
+
+    page = _owner(live_tenant).get(f"/t/{live_tenant.slug}/numbers/rent/").content.decode()
+    assert '<option value="se">Sweden (SE)</option>' in page
+    assert '<option value="no">Norway (NO)</option>' in page
+    assert 'value="fi"' not in page  # no price for Finland: not offered
+    NumberPrice.objects.create(country="fi", category="mobile", monthly_price=200_000)
+    page = _owner(live_tenant).get(f"/t/{live_tenant.slug}/numbers/rent/").content.decode()
+    assert '<option value="fi">Finland (FI)</option>' in page
+    assert page.index("Finland") < page.index("Norway") < page.index("Sweden")
