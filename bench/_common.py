@@ -205,6 +205,37 @@ def gunicorn_argv(
     return [*argv, "--log-level", "warning", "--backlog", "2048"]
 
 
+def celery_worker_argv(
+    name: str, *, concurrency: int, queues: str = "", options: Sequence[str] = ()
+) -> list[str]:
+    """A prefork Celery worker for a benchmark: quiet, no gossip or mingle, its own name."""
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "warning"]
+    if queues:
+        argv += ["-Q", queues]
+    argv += ["--concurrency", str(concurrency), "--pool", "prefork", *options]
+    return [*argv, "--without-gossip", "--without-mingle", "--hostname", f"{name}@%h"]
+
+
+def bench_tenant(name: str) -> Any:
+    """An active tenant with a subaccount whose secret is stored encrypted, like a real one
+    (the webhook's number lookup loads the tenant, so it decrypts on every request)."""
+    from django.utils.text import slugify
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Tenant
+
+    slug = slugify(name)
+    with scopes_disabled():
+        return Tenant.objects.create(
+            name=name,
+            slug=slug,
+            status=Tenant.Status.ACTIVE,
+            usage_limit=1_000_000_000,
+            elks_subaccount_id=f"a-{slug}",
+            elks_secret="bench-subaccount-secret-0123456789",
+        )
+
+
 # --- a quiet machine ----------------------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import random
-import sys
 import threading
 import time
 import uuid
@@ -31,20 +30,12 @@ def seed(n: int) -> tuple[str, list[str]]:
     from django.utils import timezone
     from django_scopes import scopes_disabled
 
-    from accounts.models import Tenant
     from messaging.campaigns.models import Campaign, CampaignRecipient
     from messaging.models import Message
 
     now = timezone.now()
     with scopes_disabled():
-        tenant = Tenant.objects.create(
-            name="Bench Reports",
-            slug="bench-reports",
-            status=Tenant.Status.ACTIVE,
-            usage_limit=1_000_000_000,
-            elks_subaccount_id="a-bench-reports",
-            elks_secret="bench-subaccount-secret-0123456789",
-        )
+        tenant = common.bench_tenant("Bench Reports")
         campaign = Campaign.objects.create(
             tenant=tenant,
             name="Black friday",
@@ -258,26 +249,9 @@ def main() -> None:
     server = common.start("gunicorn-reports", common.gunicorn_argv(port, "sync", 4, 1), env)
     worker = common.start(
         "celery-reports",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "webhooks",
-            "-l",
-            "warning",
-            "--concurrency",
-            str(args.concurrency),
-            "--pool",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"reports-{uuid.uuid4().hex[:6]}@%h",
-        ],
+        common.celery_worker_argv(
+            f"reports-{uuid.uuid4().hex[:6]}", concurrency=args.concurrency, queues="webhooks"
+        ),
         env,
     )
     try:

@@ -20,7 +20,6 @@ consumes (in production other workers send them). Prints figures; asserts nothin
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -35,19 +34,11 @@ NUMBER = "+46766861475"
 def seed() -> str:
     from django_scopes import scopes_disabled
 
-    from accounts.models import Tenant
     from messaging.models import MessagingSettings
     from numbers.models import PhoneNumber
 
     with scopes_disabled():
-        tenant = Tenant.objects.create(
-            name="Bench Pipeline",
-            slug="bench-pipeline",
-            status=Tenant.Status.ACTIVE,
-            usage_limit=1_000_000_000,
-            elks_subaccount_id="a-bench-pipeline",
-            elks_secret="bench-subaccount-secret-0123456789",
-        )
+        tenant = common.bench_tenant("Bench Pipeline")
         MessagingSettings.objects.get_or_create(tenant=tenant)
         number = PhoneNumber.objects.create(
             tenant=tenant,
@@ -162,28 +153,12 @@ def drain(env: dict[str, str], concurrency: int, backlog: int) -> float:
 
     worker = common.start(
         f"celery-pipeline-c{concurrency}",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "webhooks",
-            "-l",
-            "warning",
-            "--concurrency",
-            str(concurrency),
-            "--pool",
-            "prefork",
-            "--prefetch-multiplier",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"pipeline-{uuid.uuid4().hex[:6]}@%h",
-        ],
+        common.celery_worker_argv(
+            f"pipeline-{uuid.uuid4().hex[:6]}",
+            concurrency=concurrency,
+            queues="webhooks",
+            options=["--prefetch-multiplier", "1"],
+        ),
         env,
     )
     try:

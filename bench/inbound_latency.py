@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import sys
 import threading
 import time
 import uuid
@@ -32,18 +31,10 @@ NUMBER = "+46766861475"
 def seed() -> str:
     from django_scopes import scopes_disabled
 
-    from accounts.models import Tenant
     from numbers.models import PhoneNumber
 
     with scopes_disabled():
-        tenant = Tenant.objects.create(
-            name="Bench Latency",
-            slug="bench-latency",
-            status=Tenant.Status.ACTIVE,
-            usage_limit=1_000_000_000,
-            elks_subaccount_id="a-bench-latency",
-            elks_secret="bench-subaccount-secret-0123456789",
-        )
+        tenant = common.bench_tenant("Bench Latency")
         # No forward, webhook URL or automatic reply: the handler only stores the message,
         # touches the conversation and checks stop words (nothing leaves the machine).
         number = PhoneNumber.objects.create(
@@ -284,24 +275,7 @@ def main() -> None:
     )
     worker = common.start(
         "celery-worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "warning",
-            "--concurrency",
-            str(args.concurrency),
-            "--pool",
-            "prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"bench-{uuid.uuid4().hex[:6]}@%h",
-        ],
+        common.celery_worker_argv(f"bench-{uuid.uuid4().hex[:6]}", concurrency=args.concurrency),
         env,
     )
     try:

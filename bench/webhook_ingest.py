@@ -194,20 +194,10 @@ def seed() -> str:
     """One active tenant and one active SMS number; returns the number's hook token."""
     from django_scopes import scopes_disabled
 
-    from accounts.models import Tenant
     from numbers.models import PhoneNumber
 
     with scopes_disabled():
-        tenant = Tenant.objects.create(
-            name="Bench Ingest",
-            slug="bench-ingest",
-            status=Tenant.Status.ACTIVE,
-            usage_limit=1_000_000_000,
-            # Like a real tenant: a subaccount whose secret is stored encrypted (the webhook's
-            # number lookup loads the tenant, so this decrypts on every request).
-            elks_subaccount_id="a-bench-ingest",
-            elks_secret="bench-subaccount-secret-0123456789",
-        )
+        tenant = common.bench_tenant("Bench Ingest")
         number = PhoneNumber.objects.create(
             tenant=tenant,
             provider_id="n-bench",
