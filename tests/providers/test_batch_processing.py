@@ -387,3 +387,26 @@ def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -
 
     expected = run(_one_by_one)
     assert run(lambda: _in_batches(sizes)) == expected
+
+
+def test_odd_bytes_in_a_batch_are_stored_as_received(number, client) -> None:  # type: ignore[no-untyped-def]
+    """Through the real callback view (NUL becomes U+FFFD there, as PostgreSQL needs), then the
+    batch: the messages, the conversation preview (raw SQL) and the forward keep every character."""
+    bodies = ["nul\x00byte", "emoji 😀 and ünïcödé", "quote ' and \" and \\ backslash", "x" * 2000]
+    for i, body in enumerate(bodies):
+        response = client.post(
+            f"/hooks/elks/{number.hook_token}/sms/",
+            {"id": f"odd-{i}", "from": SENDERS[i % 3], "to": number.number, "message": body},
+        )
+        assert response.status_code == 200
+    with scopes_disabled():
+        WebhookEvent.objects.update(status="pending")  # eager mode drained them: once more, batched
+        Message.objects.all().delete()
+        webhooks_process_batch(size=50)
+        stored = dict(Message.objects.filter(direction="in").values_list("elks_id", "body"))
+        assert stored["odd-0"] == "nul\ufffdbyte"
+        assert stored["odd-1"] == bodies[1] and stored["odd-2"] == bodies[2]
+        assert stored["odd-3"] == "x" * 2000
+        previews = set(Conversation.objects.values_list("last_preview", flat=True))
+        assert "x" * 120 in previews and bodies[2] in previews
+        assert WebhookEvent.objects.filter(status="processed").count() == len(bodies)
