@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -357,7 +357,7 @@ def _deactivate_at_provider(number: PhoneNumber) -> None:
 
 
 @scopes_disabled()
-def quarantine_expire(*, now: timezone.datetime | None = None) -> int:
+def quarantine_expire(*, now: datetime | None = None) -> int:
     """Beat: deactivate numbers whose quarantine has ended. Returns how many were released."""
     due = PhoneNumber.objects.filter(
         status=PhoneNumber.Status.QUARANTINED, quarantine_until__lte=now or timezone.now()

@@ -58,7 +58,7 @@ def client_for(user: User | None) -> Client:
 
 
 @pytest.fixture
-def elks(elks_sandbox, settings):  # type: ignore[no-untyped-def]
+def elks(elks_sandbox, settings):
     """Point the app at a fresh 46elks sandbox (real HTTP on loopback)."""
     from tests.elks_fixtures import ELKS_SANDBOX_PASSWORD, ELKS_SANDBOX_USERNAME
 
@@ -82,7 +82,7 @@ def _clear_cache() -> None:
     forget_window()
 
 
-def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
+def pytest_report_header(config) -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -91,7 +91,7 @@ def pytest_report_header(config) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def infobip(infobip_sandbox, settings):  # type: ignore[no-untyped-def]
+def infobip(infobip_sandbox, settings):
     """Point the app at a fresh Infobip sandbox."""
     from tests.infobip_fixtures import INFOBIP_SANDBOX_API_KEY
 
@@ -112,7 +112,7 @@ def prices(db: None) -> None:
 
 
 @pytest.fixture
-def live_tenant(world: World, elks, prices, settings):  # type: ignore[no-untyped-def]
+def live_tenant(world: World, elks, prices, settings):
     """A tenant with a real subaccount at the sandbox, and the test inside its scope."""
     settings.PUBLIC_BASE_URL = "https://switchboard.example.com"
     tenant = tenant_create(
@@ -127,7 +127,7 @@ def live_tenant(world: World, elks, prices, settings):  # type: ignore[no-untype
 
 
 @pytest.fixture
-def rented_number(world: World, live_tenant):  # type: ignore[no-untyped-def]
+def rented_number(world: World, live_tenant):
     """An SMS, MMS and voice number rented at the sandbox by the live tenant's owner."""
     import uuid
 

@@ -123,7 +123,7 @@ def test_a_disallowed_host_gets_the_apps_400(client: Client) -> None:
     assert "Bad request" in response.content.decode()
 
 
-def test_500_is_standalone_and_survives_broken_static_storage(settings) -> None:  # type: ignore[no-untyped-def]
+def test_500_is_standalone_and_survives_broken_static_storage(settings) -> None:
     # A manifest storage without a manifest: {% static %} would raise; the 500 page uses none.
     settings.STORAGES = {
         **settings.STORAGES,

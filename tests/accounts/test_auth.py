@@ -10,7 +10,7 @@ from tests.factories import MembershipFactory, TenantFactory, UserFactory
 PASSWORD = "correct horse battery"
 
 
-def _login(client: Client, email: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def _login(client: Client, email: str, password: str = PASSWORD):
     return client.post("/accounts/login/", {"username": email, "password": password})
 
 
@@ -54,7 +54,7 @@ def test_suspended_tenant_users_cannot_sign_in(world: World) -> None:
     assert client.get("/t/acme/").status_code == 302
 
 
-def test_sign_in_is_throttled_per_account(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_is_throttled_per_account(world: World, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     client = Client()
     for _ in range(3):

@@ -51,7 +51,7 @@ def test_the_sweep_finds_the_tenant_pages() -> None:
     assert {"portal:dashboard", "portal:members", "numbers:list", "billing:overview"} <= names
 
 
-def _values(route: TenantRoute, tenant) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _values(route: TenantRoute, tenant) -> dict[str, object]:
     values: dict[str, object] = {"tenant_slug": tenant.slug}
     for match in PARAM.finditer(route.route):
         name = match.group("name")

@@ -29,18 +29,18 @@ DEAD_REDIS = {
 
 
 @pytest.fixture
-def dead_redis(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def dead_redis(settings) -> Iterator[None]:
     # The settings fixture (not override_settings) so nested changes are undone in order.
     settings.CACHES = DEAD_REDIS
     yield
     throttle.forget_cache_failure()
 
 
-def _portal(client: Client, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+def _portal(client: Client, email: str, password: str = PASSWORD, **extra: str):
     return client.post("/accounts/login/", {"username": email, "password": password}, **extra)
 
 
-def _admin(client: Client, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
+def _admin(client: Client, email: str, password: str = PASSWORD, **extra: str):
     data = {"username": email, "password": password, "next": "/admin/"}
     return client.post("/admin/login/?next=/admin/", data, **extra)
 
@@ -52,7 +52,7 @@ def _signed_in(client: Client) -> bool:
 # --- 19: every path shares one throttle ----------------------------------------------------
 
 
-def test_admin_login_is_throttled(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_admin_login_is_throttled(world: World, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     client = Client()
     for _ in range(3):
@@ -62,7 +62,7 @@ def test_admin_login_is_throttled(world: World, settings) -> None:  # type: igno
     assert not _signed_in(client)
 
 
-def test_portal_and_admin_failures_add_up(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_portal_and_admin_failures_add_up(world: World, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 4
     # Different addresses: only the per-account counter can stop this.
     for n in range(2):
@@ -76,7 +76,7 @@ def test_portal_and_admin_failures_add_up(world: World, settings) -> None:  # ty
     assert not _signed_in(admin)
 
 
-def test_a_success_clears_the_account_count(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_success_clears_the_account_count(world: World, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     for _ in range(2):
         _portal(Client(), "owner@acme.example", "wrong", REMOTE_ADDR="10.0.0.1")
@@ -89,7 +89,7 @@ def test_a_success_clears_the_account_count(world: World, settings) -> None:  # 
 # --- 20: the client's address behind the trusted proxy ----------------------------------------
 
 
-def test_behind_the_proxy_one_attacker_does_not_lock_out_everybody(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_behind_the_proxy_one_attacker_does_not_lock_out_everybody(world: World, settings) -> None:
     settings.TRUSTED_PROXIES = [PROXY]
     settings.LOGIN_FAILURE_LIMIT = 3
     attacker = {"HTTP_X_FORWARDED_FOR": "203.0.113.5"}
@@ -104,7 +104,7 @@ def test_behind_the_proxy_one_attacker_does_not_lock_out_everybody(world: World,
     assert _signed_in(client)
 
 
-def test_a_forged_forwarded_for_is_not_believed(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_forwarded_for_is_not_believed(world: World, settings) -> None:
     settings.TRUSTED_PROXIES = [PROXY]
     settings.LOGIN_FAILURE_LIMIT = 3
     # The client writes its own X-Forwarded-For; the proxy appends the address it saw.
@@ -117,7 +117,7 @@ def test_a_forged_forwarded_for_is_not_believed(world: World, settings) -> None:
     assert "Too many failed sign-ins" in response.content.decode()
 
 
-def test_without_trusted_proxies_forwarded_for_is_ignored(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_without_trusted_proxies_forwarded_for_is_ignored(world: World, settings) -> None:
     settings.TRUSTED_PROXIES = []
     settings.LOGIN_FAILURE_LIMIT = 3
     for n in range(3):
@@ -126,7 +126,7 @@ def test_without_trusted_proxies_forwarded_for_is_ignored(world: World, settings
     assert "Too many failed sign-ins" in response.content.decode()
 
 
-def test_the_audit_log_records_the_client_behind_the_proxy(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_log_records_the_client_behind_the_proxy(world: World, settings) -> None:
     settings.TRUSTED_PROXIES = [PROXY]
     client = client_for(world.owner_a)
     response = client.post(
@@ -146,7 +146,7 @@ def test_the_audit_log_records_the_client_behind_the_proxy(world: World, setting
     "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
     reason="PostgreSQL's case-insensitive match folds these look-alikes",
 )
-def test_look_alikes_share_the_account_counter_on_postgresql(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_look_alikes_share_the_account_counter_on_postgresql(world: World, settings) -> None:
     user = UserFactory(email="miss@acme.example")
     MembershipFactory(user=user, tenant=world.tenant_a, role=Membership.Role.MEMBER)
     variants = [
@@ -168,7 +168,7 @@ def test_look_alikes_share_the_account_counter_on_postgresql(world: World, setti
     assert "Too many failed sign-ins" in response.content.decode()
 
 
-def test_unknown_identifiers_are_counted_in_folded_form(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_identifiers_are_counted_in_folded_form(world: World, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     for n, variant in enumerate(
         [f"gho{LONG_S}t@acme.example", "GHOST@acme.example", "ghost@acme.example"]
@@ -195,7 +195,7 @@ def test_sign_in_works_while_redis_is_down(world: World, dead_redis: None) -> No
 
 def test_the_throttle_holds_in_the_database_while_redis_is_down(
     world: World, dead_redis: None, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     for n in range(3):
         _portal(Client(), "owner@acme.example", "wrong", REMOTE_ADDR=f"10.0.5.{n + 1}")

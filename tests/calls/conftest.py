@@ -25,7 +25,7 @@ OTHER = "+46700000001"
 
 
 @pytest.fixture
-def media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
 
@@ -38,7 +38,7 @@ def acme(world: World) -> Iterator[Any]:
 
 
 @pytest.fixture
-def number(acme) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def number(acme) -> PhoneNumber:
     return PhoneNumber.objects.create(
         tenant=acme,
         provider_id="n1",

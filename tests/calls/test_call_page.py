@@ -14,7 +14,7 @@ from tests.conftest import World, client_for
 BASE = "/t/acme/calls/"
 
 
-def test_call_page_shows_parties_legs_actions_and_recordings(world: World, number, media) -> None:  # type: ignore[no-untyped-def]
+def test_call_page_shows_parties_legs_actions_and_recordings(world: World, number, media) -> None:
     call = make_call(
         number,
         elks_id="c1",
@@ -50,13 +50,13 @@ def test_call_page_shows_parties_legs_actions_and_recordings(world: World, numbe
     assert heard_later.heard is not None and pending.heard is None and gone.heard is None
 
 
-def test_call_page_of_another_tenant_is_404(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_call_page_of_another_tenant_is_404(world: World, number) -> None:
     call = make_call(number)
     assert client_for(world.owner_b).get(f"/t/bravo/calls/{call.pk}/").status_code == 404
     assert client_for(world.owner_a).post(f"{BASE}{call.pk}/").status_code == 405
 
 
-def test_recording_audio_whole_and_ranges(world: World, number, media) -> None:  # type: ignore[no-untyped-def]
+def test_recording_audio_whole_and_ranges(world: World, number, media) -> None:
     recording = attach_wav(make_recording(make_call(number)))
     url = f"{BASE}recordings/{recording.pk}/audio/"
     client = client_for(world.member_a)
@@ -80,7 +80,7 @@ def test_recording_audio_whole_and_ranges(world: World, number, media) -> None: 
         assert refused["Content-Range"] == f"bytes */{len(WAV)}"
 
 
-def test_recording_audio_not_downloaded_or_other_tenant_is_404(world: World, number, media) -> None:  # type: ignore[no-untyped-def]
+def test_recording_audio_not_downloaded_or_other_tenant_is_404(world: World, number, media) -> None:
     pending = make_recording(make_call(number))
     client = client_for(world.owner_a)
     assert client.get(f"{BASE}recordings/{pending.pk}/audio/").status_code == 404
@@ -91,7 +91,7 @@ def test_recording_audio_not_downloaded_or_other_tenant_is_404(world: World, num
     )
 
 
-def test_voicemail_list_newest_first_with_unheard_marker(world: World, number, media) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_list_newest_first_with_unheard_marker(world: World, number, media) -> None:
     older = attach_wav(
         make_recording(make_call(number), created=timezone.now() - timedelta(hours=2))
     )
@@ -109,13 +109,13 @@ def test_voicemail_list_newest_first_with_unheard_marker(world: World, number, m
     assert html.count(">unheard</span>") == 1
 
 
-def test_empty_voicemail(world: World, acme) -> None:  # type: ignore[no-untyped-def]
+def test_empty_voicemail(world: World, acme) -> None:
     assert "No voicemail yet" in client_for(world.owner_a).get(f"{BASE}voicemail/").content.decode()
 
 
 def test_call_now_is_disabled_with_a_reason_until_the_user_has_a_phone(
     world: World, number
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     world.member_a.phone = ""
     world.member_a.save()
     html = client_for(world.member_a).get(f"{BASE}dial/").content.decode()
@@ -129,7 +129,7 @@ def test_call_now_is_disabled_with_a_reason_until_the_user_has_a_phone(
     assert '<button type="submit" class="dial-submit">Call now</button>' in html
 
 
-def test_a_call_that_ended_in_voicemail_after_busy_forwards_says_so(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_a_call_that_ended_in_voicemail_after_busy_forwards_says_so(world: World, number) -> None:
     busy = {"from": "+46700000001", "to": "+46701111111", "state": "busy", "duration": 0}
     voicemail = make_call(
         number,

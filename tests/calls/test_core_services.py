@@ -22,13 +22,13 @@ from tests.conftest import World
 
 
 @pytest.fixture
-def media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
 
 
 @pytest.fixture
-def number(world: World, live_tenant, media):  # type: ignore[no-untyped-def]
+def number(world: World, live_tenant, media):
     return number_rent(
         tenant=live_tenant,
         country="se",
@@ -44,7 +44,7 @@ def _drain() -> None:
         webhooks_drain()
 
 
-def test_voice_start_records_the_call_once_and_hangup_completes_it(number) -> None:  # type: ignore[no-untyped-def]
+def test_voice_start_records_the_call_once_and_hangup_completes_it(number) -> None:
     start = {
         "callid": "c1",
         "from": "+46700000001",
@@ -81,7 +81,7 @@ def test_voice_start_records_the_call_once_and_hangup_completes_it(number) -> No
 
 def test_the_voice_start_answer_does_not_need_the_broker(
     number, world, live_tenant, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     with scope(tenant=live_tenant.pk):
         number_route(number=number, actor=world.owner_a, voicemail_enabled=True)
@@ -91,7 +91,7 @@ def test_the_voice_start_answer_does_not_need_the_broker(
 
 def test_sandbox_call_to_voicemail_is_recorded_and_downloaded(
     number, world, live_tenant, elks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.PUBLIC_BASE_URL = "http://testserver"
     with scope(tenant=live_tenant.pk):
         number_route(number=number, actor=world.owner_a, voicemail_enabled=True)
@@ -137,7 +137,7 @@ def test_sandbox_call_to_voicemail_is_recorded_and_downloaded(
         assert recording.file and recording.size > 0
 
 
-def test_download_retries_with_backoff_then_alerts_staff(number, world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_download_retries_with_backoff_then_alerts_staff(number, world, live_tenant, elks) -> None:
     with scope(tenant=live_tenant.pk):
         recording = Recording.objects.create(
             tenant=live_tenant,
@@ -161,7 +161,7 @@ def test_download_retries_with_backoff_then_alerts_staff(number, world, live_ten
     assert len(alerts) == 1 and alerts[0].to == [world.staff.email]  # alerted once, to staff
 
 
-def test_download_never_uses_the_callback_url(live_tenant, elks, media) -> None:  # type: ignore[no-untyped-def]
+def test_download_never_uses_the_callback_url(live_tenant, elks, media) -> None:
     """The stored ``wav`` URL is ignored: the file comes from the API base + the id."""
     elks.store.insert(
         "recordings",
@@ -186,7 +186,7 @@ def test_download_never_uses_the_callback_url(live_tenant, elks, media) -> None:
         assert recording.file and recording.size > 0
 
 
-def test_retention_deletes_old_audio_and_keeps_the_call(live_tenant, media) -> None:  # type: ignore[no-untyped-def]
+def test_retention_deletes_old_audio_and_keeps_the_call(live_tenant, media) -> None:
     from django.core.files.base import ContentFile
 
     with scope(tenant=live_tenant.pk):
@@ -213,7 +213,7 @@ def test_retention_deletes_old_audio_and_keeps_the_call(live_tenant, media) -> N
 
 def test_click_to_call_rings_the_user_first_and_never_twice(
     number, world, live_tenant, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     user = world.owner_a
     key = uuid.uuid4()
     with scope(tenant=live_tenant.pk):
@@ -238,7 +238,7 @@ def test_click_to_call_rings_the_user_first_and_never_twice(
     }
 
 
-def test_sync_pulls_calls_and_recordings(number, world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_pulls_calls_and_recordings(number, world, live_tenant, elks) -> None:
     elks.configure(page_size=2)
     elks.inbound_call(to=number.number, from_="+46700000001")  # answers are refused: no server
     elks.wait_idle()

@@ -21,7 +21,7 @@ CUSTOMER = "+46701112233"
 
 
 @pytest.fixture
-def rented(world: World, live_tenant) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def rented(world: World, live_tenant) -> PhoneNumber:
     return number_rent(
         tenant=live_tenant,
         country="se",
@@ -33,7 +33,7 @@ def rented(world: World, live_tenant) -> PhoneNumber:  # type: ignore[no-untyped
 
 
 @pytest.fixture
-def owner(live_tenant):  # type: ignore[no-untyped-def]
+def owner(live_tenant):
     user = live_tenant.memberships.get().user
     user.phone = "+46701234567"
     user.save()
@@ -45,7 +45,7 @@ def _form(client: Client, base: str) -> dict[str, str]:
     return {"request_key": re.search(r'name="request_key" value="([^"]+)"', html).group(1)}
 
 
-def test_double_submit_places_one_call_and_shows_it(live_tenant, rented, owner, elks) -> None:  # type: ignore[no-untyped-def]
+def test_double_submit_places_one_call_and_shows_it(live_tenant, rented, owner, elks) -> None:
     base = f"/t/{live_tenant.slug}/calls/"
     client = client_for(owner)
     data = {**_form(client, base), "number": rented.pk, "to": "070-111 22 33"}
@@ -61,7 +61,7 @@ def test_double_submit_places_one_call_and_shows_it(live_tenant, rented, owner, 
     assert "Call to +46 70 111 22 33" in page and "Ongoing" in page
 
 
-def test_hangup_callback_completes_the_clicked_call(live_tenant, rented, owner, elks) -> None:  # type: ignore[no-untyped-def]
+def test_hangup_callback_completes_the_clicked_call(live_tenant, rented, owner, elks) -> None:
     base = f"/t/{live_tenant.slug}/calls/"
     client = client_for(owner)
     client.post(f"{base}dial/", {**_form(client, base), "number": rented.pk, "to": CUSTOMER})
@@ -83,7 +83,7 @@ def test_hangup_callback_completes_the_clicked_call(live_tenant, rented, owner, 
     assert f'id="call-{call.pk}"' in log and "+46 70 111 22 33" in log
 
 
-def test_member_may_dial(world: World, live_tenant, rented, elks) -> None:  # type: ignore[no-untyped-def]
+def test_member_may_dial(world: World, live_tenant, rented, elks) -> None:
     member = world.member_a
     member.phone = "+46709998877"
     member.save()
@@ -97,7 +97,7 @@ def test_member_may_dial(world: World, live_tenant, rented, elks) -> None:  # ty
     assert Call.objects.get().placed_by == member
 
 
-def test_no_phone_in_profile_is_explained_with_a_link(live_tenant, rented, elks) -> None:  # type: ignore[no-untyped-def]
+def test_no_phone_in_profile_is_explained_with_a_link(live_tenant, rented, elks) -> None:
     base = f"/t/{live_tenant.slug}/calls/"
     client = client_for(live_tenant.memberships.get().user)
     page = client.get(f"{base}dial/").content.decode()
@@ -114,7 +114,7 @@ def test_no_phone_in_profile_is_explained_with_a_link(live_tenant, rented, elks)
 
 def test_invalid_number_and_foreign_number_are_refused(
     world: World, live_tenant, rented, owner, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     base = f"/t/{live_tenant.slug}/calls/"
     client = client_for(owner)
     bad = client.post(f"{base}dial/", {**_form(client, base), "number": rented.pk, "to": "12"})
@@ -131,7 +131,7 @@ def test_invalid_number_and_foreign_number_are_refused(
     assert not Call.objects.exists()
 
 
-def test_dial_form_is_prefilled_from_the_call_back_button(live_tenant, rented, owner) -> None:  # type: ignore[no-untyped-def]
+def test_dial_form_is_prefilled_from_the_call_back_button(live_tenant, rented, owner) -> None:
     base = f"/t/{live_tenant.slug}/calls/"
     html = (
         client_for(owner).get(f"{base}dial/?number={rented.pk}&to=%2B46700000001").content.decode()

@@ -18,14 +18,14 @@ MP3_SYNC = b"\xff\xfb\x90\x64" + b"\x00" * 50
 OGG = b"OggS\x00\x02" + b"\x00" * 50
 
 
-def _upload(client: Client, name: str, content: bytes, filename: str = "hello.bin"):  # type: ignore[no-untyped-def]
+def _upload(client: Client, name: str, content: bytes, filename: str = "hello.bin"):
     return client.post(
         f"{BASE}greetings/",
         {"name": name, "file": SimpleUploadedFile(filename, content, "application/octet-stream")},
     )
 
 
-def test_owner_uploads_wav_mp3_ogg_by_their_magic_bytes(world: World, acme, media) -> None:  # type: ignore[no-untyped-def]
+def test_owner_uploads_wav_mp3_ogg_by_their_magic_bytes(world: World, acme, media) -> None:
     client = client_for(world.owner_a)
     for name, content, content_type in [
         ("Wav", WAV, "audio/wav"),
@@ -43,7 +43,7 @@ def test_owner_uploads_wav_mp3_ogg_by_their_magic_bytes(world: World, acme, medi
         assert f'<audio controls preload="none" src="/media/greetings/{g.public_token}/">' in html
 
 
-def test_upload_refuses_other_types_and_big_files(world: World, acme, media) -> None:  # type: ignore[no-untyped-def]
+def test_upload_refuses_other_types_and_big_files(world: World, acme, media) -> None:
     client = client_for(world.owner_a)
     refused = _upload(client, "Text", b"just some text, not audio", filename="greeting.wav")
     assert refused.status_code == 400
@@ -58,7 +58,7 @@ def test_upload_refuses_other_types_and_big_files(world: World, acme, media) -> 
     assert list(Greeting.objects.values_list("name", flat=True)) == ["Exactly 2 MB"]
 
 
-def test_public_greeting_url_serves_only_that_greeting(world: World, acme, media) -> None:  # type: ignore[no-untyped-def]
+def test_public_greeting_url_serves_only_that_greeting(world: World, acme, media) -> None:
     client = client_for(world.owner_a)
     _upload(client, "One", WAV)
     _upload(client, "Two", OGG)
@@ -75,7 +75,7 @@ def test_public_greeting_url_serves_only_that_greeting(world: World, acme, media
 
 def test_delete_confirms_first_and_numbers_fall_back_to_the_default(
     world: World, number, media, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.PUBLIC_BASE_URL = "https://switchboard.example.com"
     client = client_for(world.owner_a)
     _upload(client, "Summer", WAV)
@@ -97,7 +97,7 @@ def test_delete_confirms_first_and_numbers_fall_back_to_the_default(
     assert Client().get(f"/media/greetings/{greeting.public_token}/").status_code == 404
 
 
-def test_member_listens_but_cannot_upload_or_delete(world: World, acme, media) -> None:  # type: ignore[no-untyped-def]
+def test_member_listens_but_cannot_upload_or_delete(world: World, acme, media) -> None:
     _upload(client_for(world.owner_a), "Owner's", WAV)
     greeting = Greeting.objects.get()
     member = client_for(world.member_a)
@@ -111,7 +111,7 @@ def test_member_listens_but_cannot_upload_or_delete(world: World, acme, media) -
     assert list(Greeting.objects.values_list("name", flat=True)) == ["Owner's"]
 
 
-def test_another_tenants_greeting_is_404(world: World, acme, media) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenants_greeting_is_404(world: World, acme, media) -> None:
     _upload(client_for(world.owner_a), "Acme's", WAV)
     greeting = Greeting.objects.get()
     bravo = client_for(world.owner_b)
@@ -120,7 +120,7 @@ def test_another_tenants_greeting_is_404(world: World, acme, media) -> None:  # 
     assert Greeting.objects.exists()
 
 
-def test_settings_owner_changes_retention_member_reads(world: World, acme) -> None:  # type: ignore[no-untyped-def]
+def test_settings_owner_changes_retention_member_reads(world: World, acme) -> None:
     owner, member = client_for(world.owner_a), client_for(world.member_a)
     url = f"{BASE}settings/"
     assert 'value="90"' in member.get(url).content.decode()

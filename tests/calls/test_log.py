@@ -21,14 +21,14 @@ def _rows(html: str) -> list[str]:
     return re.findall(r'<tr id="call-(\d+)"', html)
 
 
-def test_empty_log_invites_a_call(world: World, acme) -> None:  # type: ignore[no-untyped-def]
+def test_empty_log_invites_a_call(world: World, acme) -> None:
     page = client_for(world.owner_a).get(BASE).content.decode()
     assert "No calls yet" in page
     for name in ("Voicemail", "Dial", "Greetings", "Settings"):
         assert f">{name}</a>" in page
 
 
-def test_log_shows_each_call_formatted(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_log_shows_each_call_formatted(world: World, number) -> None:
     incoming = make_call(number, elks_id="c1")
     make_recording(incoming)  # an unheard voicemail
     outgoing = make_call(
@@ -48,7 +48,7 @@ def test_log_shows_each_call_formatted(world: World, number) -> None:  # type: i
     assert "Busy" in html
 
 
-def test_filters_narrow_the_log(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_filters_narrow_the_log(world: World, number) -> None:
     now = timezone.now()
     a = make_call(number, created=now - timedelta(days=3))
     b = make_call(number, direction=Call.Direction.OUT, state=Call.State.FAILED)
@@ -70,7 +70,7 @@ def test_filters_narrow_the_log(world: World, number) -> None:  # type: ignore[n
     assert partial.lstrip().startswith('<div id="results"') and "<html" not in partial
 
 
-def test_keyset_pages_walk_every_call_once(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_keyset_pages_walk_every_call_once(world: World, number) -> None:
     now = timezone.now()
     same = now - timedelta(hours=1)
     calls = [make_call(number, created=same) for _ in range(60)]  # equal `created`: ids decide
@@ -91,7 +91,7 @@ def test_keyset_pages_walk_every_call_once(world: World, number) -> None:  # typ
 
 def test_one_page_costs_a_fixed_number_of_queries(
     world: World, number, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     base = timezone.now()
     Call.objects.bulk_create(
         Call(
@@ -119,7 +119,7 @@ def test_one_page_costs_a_fixed_number_of_queries(
         assert len(_rows(client.get(f"{BASE}?after={older}").content.decode())) == 50
 
 
-def test_live_poll_answers_204_until_a_call_changes(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_live_poll_answers_204_until_a_call_changes(world: World, number) -> None:
     call = make_call(number)
     client = client_for(world.owner_a)
     html = client.get(BASE).content.decode()
@@ -136,14 +136,14 @@ def test_live_poll_answers_204_until_a_call_changes(world: World, number) -> Non
     assert "<html" not in response.content.decode()
 
 
-def test_empty_log_polls_from_the_epoch(world: World, acme) -> None:  # type: ignore[no-untyped-def]
+def test_empty_log_polls_from_the_epoch(world: World, acme) -> None:
     html = client_for(world.owner_a).get(BASE).content.decode()
     since = re.search(r'since=([^"&]+)"', html).group(1)
     assert since.startswith("1970-01-01")
     assert client_for(world.owner_a).get(f"{BASE}?since={since}").status_code == 204
 
 
-def test_csv_export_streams_the_filtered_set(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_csv_export_streams_the_filtered_set(world: World, number) -> None:
     out = make_call(number, direction=Call.Direction.OUT, elks_id="c-out", cost=3500)
     make_recording(out, kind=Recording.Kind.CALL)
     make_call(number, elks_id="c-in", other="=HYPERLINK(1)")
@@ -162,7 +162,7 @@ def test_csv_export_streams_the_filtered_set(world: World, number) -> None:  # t
     assert "'=HYPERLINK(1)" in text  # no formula reaches a spreadsheet
 
 
-def test_unheard_voicemail_count(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_unheard_voicemail_count(world: World, number) -> None:
     call = make_call(number)
     make_recording(call)
     make_recording(call)
@@ -173,7 +173,7 @@ def test_unheard_voicemail_count(world: World, number) -> None:  # type: ignore[
     assert unheard_voicemail_count(world.tenant_b) == 0
 
 
-def test_the_log_names_a_caller_who_is_a_contact(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_the_log_names_a_caller_who_is_a_contact(world: World, number) -> None:
     from django_scopes import scopes_disabled
 
     from messaging.contacts.models import Contact
@@ -185,7 +185,7 @@ def test_the_log_names_a_caller_who_is_a_contact(world: World, number) -> None: 
     assert "Anna Berg <small" in html
 
 
-def test_voicemail_names_a_caller_who_is_a_contact(world: World, number) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_names_a_caller_who_is_a_contact(world: World, number) -> None:
     from django_scopes import scopes_disabled
 
     from messaging.contacts.models import Contact

@@ -30,11 +30,11 @@ ALLOWED_KEYS = {
 
 
 @pytest.fixture(autouse=True)
-def _base(settings) -> None:  # type: ignore[no-untyped-def]
+def _base(settings) -> None:
     settings.PUBLIC_BASE_URL = BASE
 
 
-def _number(**routing) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def _number(**routing) -> PhoneNumber:
     fields = {"hook_token": "tok", "status": "active", "has_voice": True, "country": "se"}
     return PhoneNumber(**{**fields, **routing})
 

@@ -189,7 +189,7 @@ def test_the_command_refuses_settings_other_than_the_demo_ones() -> None:
         call_command("demo", "--no-serve")
 
 
-def test_the_command_refuses_an_address_the_settings_were_not_derived_for(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_refuses_an_address_the_settings_were_not_derived_for(settings) -> None:
     settings.DEMO_ADDR = "127.0.0.1:8000"
     with pytest.raises(CommandError, match=r"DEMO_ADDR=127\.0\.0\.1:8100"):
         call_command("demo", "--no-serve", "--addr", "127.0.0.1:8100")
@@ -197,8 +197,8 @@ def test_the_command_refuses_an_address_the_settings_were_not_derived_for(settin
 
 @pytest.mark.django_db
 def test_a_demo_moved_to_another_address_points_its_numbers_callbacks_there(
-    elks,  # type: ignore[no-untyped-def]
-    settings,  # type: ignore[no-untyped-def]
+    elks,
+    settings,
 ) -> None:
     from accounts.models import Tenant
     from console.demo import seed_demo

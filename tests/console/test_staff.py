@@ -16,17 +16,17 @@ from tests.conftest import World, client_for
 pytestmark = pytest.mark.django_db
 
 
-def _create(client, name="Cafe Nord", limit="250.00", email="boss@cafe.example"):  # type: ignore[no-untyped-def]
+def _create(client, name="Cafe Nord", limit="250.00", email="boss@cafe.example"):
     return client.post(
         "/staff/tenants/new/", {"name": name, "usage_limit": limit, "owner_email": email}
     )
 
 
-def _subaccount_posts(elks) -> int:  # type: ignore[no-untyped-def]
+def _subaccount_posts(elks) -> int:
     return len(elks.api_requests(method="POST", path="/a1/subaccounts"))
 
 
-def test_create_tenant_end_to_end(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_create_tenant_end_to_end(world: World, elks) -> None:
     staff = client_for(world.staff)
     response = _create(staff)
     assert response.status_code == 302
@@ -54,7 +54,7 @@ def test_create_tenant_end_to_end(world: World, elks) -> None:  # type: ignore[n
     assert AuditEvent.objects.filter(tenant=tenant, action="tenant.created").count() == 1
 
 
-def test_provider_refusal_saves_nothing(world: World, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_provider_refusal_saves_nothing(world: World, elks, settings) -> None:
     settings.ELKS_PASSWORD = "wrong-password"
     response = _create(client_for(world.staff))
     assert response.status_code == 400
@@ -64,7 +64,7 @@ def test_provider_refusal_saves_nothing(world: World, elks, settings) -> None:  
     assert list(elks_master().subaccounts()) == []
 
 
-def test_provider_down_is_a_readable_error(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_provider_down_is_a_readable_error(world: World, elks) -> None:
     elks.set_chaos(rate=1, mode="503")
     response = _create(client_for(world.staff))
     assert response.status_code == 400
@@ -72,8 +72,8 @@ def test_provider_down_is_a_readable_error(world: World, elks) -> None:  # type:
     assert not Tenant.objects.filter(name="Cafe Nord").exists()
 
 
-def test_saving_failure_after_acceptance_reports_an_orphan(world, elks, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+def test_saving_failure_after_acceptance_reports_an_orphan(world, elks, monkeypatch) -> None:
+    def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(Membership.objects, "create", broken)
@@ -99,7 +99,7 @@ def test_saving_failure_after_acceptance_reports_an_orphan(world, elks, monkeypa
         ({"owner_email": "staff@reseller.example"}, "staff"),
     ],
 )
-def test_bad_input_changes_nothing(world: World, elks, data, error) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_changes_nothing(world: World, elks, data, error) -> None:
     fields = {"name": "Cafe Nord", "usage_limit": "250", "owner_email": "boss@cafe.example"}
     fields.update(data)
     before = Tenant.objects.count()
@@ -120,7 +120,7 @@ def _real_tenant(world: World) -> Tenant:
     ).tenant
 
 
-def test_limit_change_suspend_and_reactivate(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_limit_change_suspend_and_reactivate(world: World, elks) -> None:
     tenant = _real_tenant(world)
     staff = client_for(world.staff)
     slug = tenant.slug
@@ -166,7 +166,7 @@ def test_staff_view_is_bannered_and_recorded(world: World) -> None:
     assert "Staff view" not in client_for(world.owner_a).get("/t/acme/").content.decode()
 
 
-def test_console_lists_tenants_and_balance(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_console_lists_tenants_and_balance(world: World, elks) -> None:
     staff = client_for(world.staff)
     page = staff.get("/staff/").content.decode()
     assert "Acme" in page and "Bravo" in page and world.tenant_a.elks_subaccount_id in page
@@ -174,7 +174,7 @@ def test_console_lists_tenants_and_balance(world: World, elks) -> None:  # type:
     assert "Master account balance" in balance and "SEK" in balance
 
 
-def test_console_survives_a_slow_provider(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_console_survives_a_slow_provider(world: World, elks) -> None:
     elks.set_chaos(rate=1, mode="timeout", timeout_sleep=3)
     staff = client_for(world.staff)
     started = time.monotonic()

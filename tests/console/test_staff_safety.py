@@ -21,12 +21,12 @@ WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40
 
 
 @pytest.fixture
-def media(settings, tmp_path):  # type: ignore[no-untyped-def]
+def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
 
 
-def _create(client, email: str):  # type: ignore[no-untyped-def]
+def _create(client, email: str):
     return client.post(
         "/staff/tenants/new/", {"name": "Cafe Nord", "usage_limit": "250.00", "owner_email": email}
     )
@@ -35,7 +35,7 @@ def _create(client, email: str):  # type: ignore[no-untyped-def]
 # --- (a) a tenant created for an existing user's email ----------------------------------------
 
 
-def test_existing_user_gets_no_set_password_link_shown_to_staff(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_existing_user_gets_no_set_password_link_shown_to_staff(world: World, elks) -> None:
     staff = client_for(world.staff)
     owner = world.owner_b  # owns Bravo, has a password
     response = _create(staff, "Owner@Bravo.example")
@@ -58,7 +58,7 @@ def test_existing_user_gets_no_set_password_link_shown_to_staff(world: World, el
     assert event.detail["owner_existing"] is True
 
 
-def test_existing_user_without_a_password_gets_the_link_by_email_only(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_existing_user_without_a_password_gets_the_link_by_email_only(world: World, elks) -> None:
     world.member_a.set_unusable_password()
     world.member_a.save()
     staff = client_for(world.staff)
@@ -69,7 +69,7 @@ def test_existing_user_without_a_password_gets_the_link_by_email_only(world: Wor
     assert "/accounts/set-password/" in mail.outbox[0].body
 
 
-def test_a_new_owner_still_gets_the_link_shown_once(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_owner_still_gets_the_link_shown_once(world: World, elks) -> None:
     staff = client_for(world.staff)
     response = _create(staff, "boss@cafe.example")
     page = staff.get(response.url).content.decode()
@@ -82,8 +82,8 @@ def test_a_new_owner_still_gets_the_link_shown_once(world: World, elks) -> None:
 
 
 @pytest.fixture
-def purchase_fails(monkeypatch):  # type: ignore[no-untyped-def]
-    def refuse(**kwargs):  # type: ignore[no-untyped-def]
+def purchase_fails(monkeypatch):
+    def refuse(**kwargs):
         raise infobip_services.InfobipProblem("Infobip says no.")
 
     monkeypatch.setattr(infobip_services, "infobip_purchase", refuse)
@@ -101,7 +101,7 @@ def purchase_fails(monkeypatch):  # type: ignore[no-untyped-def]
 )
 def test_a_failed_purchase_ignores_the_referer(
     world: World, purchase_fails, data, expected
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     response = client_for(world.staff).post(
         "/staff/infobip/purchase/",
         {"number_key": "k", "number": "46700000001", **data},
@@ -115,16 +115,16 @@ def test_a_failed_purchase_ignores_the_referer(
 
 
 @pytest.fixture
-def body_unread(monkeypatch):  # type: ignore[no-untyped-def]
+def body_unread(monkeypatch):
     """Fail the test if Django starts parsing the multipart body."""
 
-    def parse(self):  # type: ignore[no-untyped-def]
+    def parse(self):
         raise AssertionError("the upload body was read")
 
     monkeypatch.setattr(MultiPartParser, "parse", parse)
 
 
-def test_an_oversized_greeting_is_refused_unread(world: World, body_unread, media) -> None:  # type: ignore[no-untyped-def]
+def test_an_oversized_greeting_is_refused_unread(world: World, body_unread, media) -> None:
     big = WAV + b"\x00" * (GREETING_MAX_BYTES + FORM_ALLOWANCE)
     response = client_for(world.owner_a).post(
         "/t/acme/calls/greetings/",
@@ -137,7 +137,7 @@ def test_an_oversized_greeting_is_refused_unread(world: World, body_unread, medi
 
 def test_an_oversized_contact_import_is_refused_by_its_content_length(
     world: World, body_unread
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # The header alone decides: a client announcing 50 MB is stopped before sending them.
     response = client_for(world.owner_a).post(
         "/t/acme/contacts/import/",
@@ -148,7 +148,7 @@ def test_an_oversized_contact_import_is_refused_by_its_content_length(
     assert "at most 20.0\xa0MB" in response.content.decode()
 
 
-def test_an_oversized_mms_image_is_refused_unread(world: World, body_unread, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_oversized_mms_image_is_refused_unread(world: World, body_unread, settings) -> None:
     settings.MMS_MAX_BYTES = 10_000
     response = client_for(world.owner_a).post(
         "/t/acme/messages/new/",
@@ -157,7 +157,7 @@ def test_an_oversized_mms_image_is_refused_unread(world: World, body_unread, set
     assert response.status_code == 413
 
 
-def test_pages_without_uploads_take_no_large_bodies(world: World, body_unread, settings) -> None:  # type: ignore[no-untyped-def]
+def test_pages_without_uploads_take_no_large_bodies(world: World, body_unread, settings) -> None:
     settings.REQUEST_MAX_BYTES = 100_000
     response = client_for(world.staff).post(
         "/staff/tenants/new/",
@@ -167,7 +167,7 @@ def test_pages_without_uploads_take_no_large_bodies(world: World, body_unread, s
     assert "does not take uploads of that size" in response.content.decode()
 
 
-def test_a_file_just_over_its_limit_gets_the_form_error(world: World, media) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_just_over_its_limit_gets_the_form_error(world: World, media) -> None:
     """Within the request allowance the form explains the file limit next to the field."""
     big = WAV + b"\x00" * GREETING_MAX_BYTES
     response = client_for(world.owner_a).post(
@@ -178,7 +178,7 @@ def test_a_file_just_over_its_limit_gets_the_form_error(world: World, media) -> 
     assert "The file is larger than 2 MB." in response.content.decode()
 
 
-def test_small_uploads_and_gets_pass(world: World, media) -> None:  # type: ignore[no-untyped-def]
+def test_small_uploads_and_gets_pass(world: World, media) -> None:
     client = client_for(world.owner_a)
     assert client.get("/t/acme/calls/greetings/").status_code == 200
     response = client.post(

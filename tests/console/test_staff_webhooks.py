@@ -64,7 +64,7 @@ def test_the_refresh_keeps_the_status_being_viewed(world: World) -> None:
 
 def test_the_page_takes_a_bounded_number_of_queries(
     world: World, frozen_backlog: None, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     WebhookEventFactory.create_batch(60, status="failed", tenant=world.tenant_a)  # a full page
     staff = client_for(world.staff)
     # Session, user, the two backlog queries, one page of events (tenants joined in).

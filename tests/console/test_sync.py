@@ -30,7 +30,7 @@ def _tenant(world: World, name: str, limit: int = 5_000_000) -> Tenant:
     ).tenant
 
 
-def test_sync_pulls_usage_and_limits_across_pages(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_pulls_usage_and_limits_across_pages(world: World, elks) -> None:
     elks.configure(page_size=2)
     tenants = [_tenant(world, f"Shop {n}") for n in range(5)]
     elks_for_tenant(tenants[0]).sms_send(from_="Shop", to="+46700000001", message="hej")
@@ -55,7 +55,7 @@ def test_sync_pulls_usage_and_limits_across_pages(world: World, elks) -> None:  
         assert usage_this_month(tenant=tenants[0]) == 7000
 
 
-def test_sync_keeps_a_suspended_tenants_limit(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_keeps_a_suspended_tenants_limit(world: World, elks) -> None:
     from console.tenants import tenant_suspend
 
     tenant = _tenant(world, "Sleepy")
@@ -65,7 +65,7 @@ def test_sync_keeps_a_suspended_tenants_limit(world: World, elks) -> None:  # ty
     assert tenant.usage_limit == 0 and tenant.suspended_usage_limit == 5_000_000
 
 
-def test_unknown_subaccounts_are_reported_as_orphans(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_subaccounts_are_reported_as_orphans(world: World, elks) -> None:
     stray = elks.create_subaccount("Made by hand", usagelimit=100)
     result = provider_sync()
     assert result.orphans == [stray["id"]]
@@ -74,7 +74,7 @@ def test_unknown_subaccounts_are_reported_as_orphans(world: World, elks) -> None
     assert OrphanSubaccount.objects.count() == 1
 
 
-def test_overlapping_runs_are_skipped(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_overlapping_runs_are_skipped(world: World, elks) -> None:
     with skip_if_running("provider-sync", ttl=60) as held:
         assert held
         assert provider_sync().skipped
@@ -82,27 +82,27 @@ def test_overlapping_runs_are_skipped(world: World, elks) -> None:  # type: igno
     assert not provider_sync().skipped  # released afterwards
 
 
-def test_lock_expires_when_its_holder_dies(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_lock_expires_when_its_holder_dies(world: World, elks) -> None:
     cache.add("lock:provider-sync", "dead-worker", timeout=1)
     assert provider_sync().skipped
     cache.delete("lock:provider-sync")  # what the TTL does after a crash
     assert not provider_sync().skipped
 
 
-def test_command_and_task_run_the_same_sync(world: World, elks, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_command_and_task_run_the_same_sync(world: World, elks, capsys) -> None:
     _tenant(world, "Cmd")
     call_command("provider_sync")
     assert "Updated 1 tenant(s)" in capsys.readouterr().out
     assert "Updated 1 tenant(s)" in provider_sync_task()
 
 
-def test_beat_runs_the_sync_every_five_minutes(settings) -> None:  # type: ignore[no-untyped-def]
+def test_beat_runs_the_sync_every_five_minutes(settings) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["provider-sync"]
     assert entry["task"] == "accounts.tasks.provider_sync"
     assert entry["schedule"].minute == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}
 
 
-def test_sync_releases_reservations_that_46elks_now_counts(world: World, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_releases_reservations_that_46elks_now_counts(world: World, elks) -> None:
     tenant = _tenant(world, "Reserved")
     Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
     elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")

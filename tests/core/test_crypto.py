@@ -27,7 +27,7 @@ def test_secret_is_encrypted_at_rest_and_decrypts() -> None:
 
 
 @pytest.mark.django_db
-def test_key_rotation_keeps_old_secrets_readable_and_reencrypts(settings) -> None:  # type: ignore[no-untyped-def]
+def test_key_rotation_keeps_old_secrets_readable_and_reencrypts(settings) -> None:
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     tenant = TenantFactory(elks_secret=SECRET)
     before = _raw_secret(tenant)

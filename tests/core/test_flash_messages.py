@@ -12,7 +12,7 @@ def _render(level: int, text: str) -> str:
     request = RequestFactory().get("/")
     request.session = {}  # type: ignore[assignment]  # a dict stands in for the session
     storage = FallbackStorage(request)
-    request._messages = storage  # type: ignore[attr-defined]
+    request._messages = storage
     messages.add_message(request, level, text)
     return render_to_string("includes/messages.html", {"messages": storage})
 

@@ -56,7 +56,7 @@ ALLOWED = ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "64:ff9b::808:
 
 
 @pytest.fixture
-def resolve_to(monkeypatch):  # type: ignore[no-untyped-def]
+def resolve_to(monkeypatch):
     def set_address(address: str) -> None:
         monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(0, 0, 0, "", (address, 443))])
 
@@ -84,7 +84,7 @@ def _form_accepts(world: World, number: PhoneNumber, url: str) -> bool:
     return valid and form.cleaned_data["sms_webhook_url"] == url
 
 
-def _save_url(world: World, number: PhoneNumber, url: str):  # type: ignore[no-untyped-def]
+def _save_url(world: World, number: PhoneNumber, url: str):
     return client_for(world.owner_a).post(
         f"/t/{world.tenant_a.slug}/numbers/{number.pk}/routing/", {"sms_webhook_url": url}
     )
@@ -93,7 +93,7 @@ def _save_url(world: World, number: PhoneNumber, url: str):  # type: ignore[no-u
 @pytest.mark.parametrize(("address", "reason"), REFUSED)
 def test_each_unsafe_address_is_refused_with_a_clear_form_error(
     world, number, resolve_to, settings, address, reason
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     resolve_to(address)
     response = _save_url(world, number, "https://hooks.example.com/in")
@@ -105,7 +105,7 @@ def test_each_unsafe_address_is_refused_with_a_clear_form_error(
 
 
 @pytest.mark.parametrize(("address", "reason"), REFUSED)
-def test_each_unsafe_address_is_refused_at_send_time(address, reason, settings, resolve_to) -> None:  # type: ignore[no-untyped-def]
+def test_each_unsafe_address_is_refused_at_send_time(address, reason, settings, resolve_to) -> None:
     """The URL may have resolved elsewhere when saved (DNS rebinding): checked again."""
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     resolve_to(address)
@@ -114,14 +114,14 @@ def test_each_unsafe_address_is_refused_at_send_time(address, reason, settings, 
 
 
 @pytest.mark.parametrize("address", ALLOWED)
-def test_public_addresses_pass(world, number, resolve_to, settings, address) -> None:  # type: ignore[no-untyped-def]
+def test_public_addresses_pass(world, number, resolve_to, settings, address) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     resolve_to(address)
     assert _form_accepts(world, number, "https://hooks.example.com/in")
     assert cw.resolve_public("https://hooks.example.com/in") == address
 
 
-def test_an_ipv4_mapped_address_is_dialled_as_ipv4(resolve_to, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_ipv4_mapped_address_is_dialled_as_ipv4(resolve_to, settings) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     resolve_to("::ffff:93.184.216.34")
     assert cw.resolve_public("https://hooks.example.com/in") == "93.184.216.34"
@@ -151,7 +151,7 @@ def test_embedded_ipv4_is_found_in_each_transition_form() -> None:
         ("https://93.184.216.34:25/in", "Port 25 is not allowed"),
     ],
 )
-def test_only_allowed_ports_are_accepted(world, number, resolve_to, settings, url, reason) -> None:  # type: ignore[no-untyped-def]
+def test_only_allowed_ports_are_accepted(world, number, resolve_to, settings, url, reason) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     resolve_to("93.184.216.34")
     response = _save_url(world, number, url)
@@ -161,7 +161,7 @@ def test_only_allowed_ports_are_accepted(world, number, resolve_to, settings, ur
         cw.resolve_public(url)
 
 
-def test_staff_can_allow_another_port(world, number, resolve_to, settings) -> None:  # type: ignore[no-untyped-def]
+def test_staff_can_allow_another_port(world, number, resolve_to, settings) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     settings.CUSTOMER_WEBHOOK_ALLOWED_PORTS = [443, 8443]
     resolve_to("93.184.216.34")
@@ -173,7 +173,7 @@ def test_staff_can_allow_another_port(world, number, resolve_to, settings) -> No
 
 def test_a_delivery_to_a_url_saved_before_the_port_rule_fails_cleanly(
     world, number, resolve_to, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """A URL saved under older rules is not posted to: the attempt records why."""
     from django.utils import timezone
 

@@ -44,7 +44,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server, settings):  # type: ignore[no-untyped-def]
+def page(browser, live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
@@ -53,7 +53,7 @@ def page(browser, live_server, settings):  # type: ignore[no-untyped-def]
     context.close()
 
 
-def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -114,7 +114,7 @@ def number_rent_se(shop: Shop, *, capabilities: tuple[str, ...] = ("sms", "voice
         )
 
 
-def sign_in(page, base: str, email: str, password: str = OWNER_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, base: str, email: str, password: str = OWNER_PASSWORD) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)

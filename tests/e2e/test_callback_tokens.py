@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-pass-phrase-for-tests"
 
 
-def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
+def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:
     base = live_server.url
     staff = StaffFactory(email="ops@reseller.example")
     staff.set_password(PASSWORD)

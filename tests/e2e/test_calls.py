@@ -16,7 +16,7 @@ PASSWORD = "a-long-owner-pass-phrase"
 CALLER = "+46700000001"
 
 
-def test_voicemail_appears_live_and_plays(page, live_server, elks, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_voicemail_appears_live_and_plays(page, live_server, elks, settings, tmp_path) -> None:
     base = live_server.url
     # Webhooks and the recording download run on commit inside the live server thread.
     settings.CELERY_TASK_ALWAYS_EAGER = True

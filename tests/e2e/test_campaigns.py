@@ -28,7 +28,7 @@ CSV = (
 )
 
 
-def test_a_campaign_runs_to_100_percent_live(  # type: ignore[no-untyped-def]
+def test_a_campaign_runs_to_100_percent_live(
     page, live_server, elks, settings, tmp_path, monkeypatch
 ) -> None:
     base = live_server.url

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery"
 
 
-def test_staff_creates_tenant_and_owner_reaches_portal(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
+def test_staff_creates_tenant_and_owner_reaches_portal(page, live_server, elks) -> None:
     base = live_server.url
     StaffFactory(email="staff@reseller.example", password=PASSWORD)
 

@@ -55,7 +55,7 @@ def _problems(page: Any, base: str, paths: list[str], label: str) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_page_scrolls_sideways_or_overflows_a_table(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
+def test_no_page_scrolls_sideways_or_overflows_a_table(page, live_server, elks) -> None:
     shop = shop_create()
     number_rent_se(shop)
     tenant = shop.tenant

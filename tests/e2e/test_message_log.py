@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-owner-pass-phrase"
 
 
-def test_the_log_after_a_send_updates_live_and_shows_campaign_sends(  # type: ignore[no-untyped-def]
+def test_the_log_after_a_send_updates_live_and_shows_campaign_sends(
     page, live_server, elks, settings
 ) -> None:
     base = live_server.url

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-owner-pass-phrase"
 
 
-def test_inbound_sms_arrives_live_and_the_reply_is_delivered(  # type: ignore[no-untyped-def]
+def test_inbound_sms_arrives_live_and_the_reply_is_delivered(
     page, live_server, elks, settings
 ) -> None:
     base = live_server.url
@@ -54,7 +54,7 @@ def test_inbound_sms_arrives_live_and_the_reply_is_delivered(  # type: ignore[no
     expect(page.locator("#inbox-list .badge-unread")).to_have_count(0)
 
 
-def test_compose_counts_characters_and_parts_while_typing(page, live_server, world) -> None:  # type: ignore[no-untyped-def]
+def test_compose_counts_characters_and_parts_while_typing(page, live_server, world) -> None:
     approved_sender(world.tenant_a, "AcmeTaxi")
     world.owner_a.set_password(PASSWORD)
     world.owner_a.save()
@@ -94,7 +94,7 @@ def test_compose_counts_characters_and_parts_while_typing(page, live_server, wor
     screenshot(page, "compose")
 
 
-def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(  # type: ignore[no-untyped-def]
+def test_a_forwarded_sms_and_the_auto_reply_stay_in_the_customers_thread(
     page, live_server, elks, settings
 ) -> None:
     """Issue 11 item 4: a forwarded copy is a note in the customer's thread, not a thread."""

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-owner-pass-phrase"
 
 
-def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:  # type: ignore[no-untyped-def]
+def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:
     base = live_server.url
     NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)
     shop_create(password=PASSWORD)

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery"
 
 
-def test_staff_see_retries_and_raw_bodies(page, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_retries_and_raw_bodies(page, live_server) -> None:
     StaffFactory(email="staff@reseller.example", password=PASSWORD)
     raw = b"id=s1&from=%2B46700000001&message=Hej%00d%C3%A5"
     webhook_store(
@@ -45,7 +45,7 @@ def test_staff_see_retries_and_raw_bodies(page, live_server) -> None:  # type: i
         screenshot(page, f"staff-webhooks-{width}")
 
 
-def test_the_backlog_panel_refreshes_itself(page, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_the_backlog_panel_refreshes_itself(page, live_server) -> None:
     StaffFactory(email="staff@reseller.example", password=PASSWORD)
     now = timezone.now()
     WebhookEventFactory(received=now - timedelta(minutes=3, seconds=12))

@@ -37,11 +37,11 @@ OWNER_PHONE = "+46709999999"
 
 
 @pytest.fixture
-def number(rented_number):  # type: ignore[no-untyped-def]
+def number(rented_number):
     return rented_number
 
 
-def _post_sms(number: PhoneNumber, sms_id: str, message: str = "Hej!", sender: str = CUSTOMER):  # type: ignore[no-untyped-def]
+def _post_sms(number: PhoneNumber, sms_id: str, message: str = "Hej!", sender: str = CUSTOMER):
     payload = {
         "id": sms_id,
         "from": sender,
@@ -58,12 +58,12 @@ def _drain() -> None:
         webhooks_drain()
 
 
-def _outbound(**filters) -> list[Message]:  # type: ignore[no-untyped-def]
+def _outbound(**filters) -> list[Message]:
     with scopes_disabled():
         return list(Message.objects.filter(direction="out", **filters).order_by("id"))
 
 
-def _sent_to(elks) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _sent_to(elks) -> list[tuple[str, str]]:
     """(to, message) of every SMS the sandbox accepted."""
     return [
         (r["params"]["to"], r["params"]["message"])
@@ -76,7 +76,7 @@ def _send_all() -> None:
         message_send(message_id=message.pk)
 
 
-def _route(number, world, **routing) -> None:  # type: ignore[no-untyped-def]
+def _route(number, world, **routing) -> None:
     with scope(tenant=number.tenant_id):
         number_route(number=number, actor=world.owner_a, **routing)
 
@@ -86,7 +86,7 @@ def _route(number, world, **routing) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_forwarded_copy_is_filed_in_the_customers_thread_and_starts_none(
     number, live_tenant, world, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _route(number, world, sms_forward_to=OWNER_PHONE)
     _post_sms(number, "s1", "Is the car free tonight?")
     _drain()
@@ -127,7 +127,7 @@ def test_a_forwarded_copy_is_filed_in_the_customers_thread_and_starts_none(
 
 def test_an_auto_reply_is_sent_once_into_the_customers_thread(
     number, live_tenant, world, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _route(number, world, sms_autoreply_enabled=True, sms_autoreply_text="Thanks, soon.")
     first = _post_sms(number, "s1")
     assert first.status_code == 200 and first.content == b""  # sent by us, not by 46elks
@@ -154,7 +154,7 @@ def test_an_auto_reply_is_sent_once_into_the_customers_thread(
 
 def test_existing_forward_conversations_are_folded_into_the_customers_threads(
     world,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The data migration, on rows the old code wrote."""
     from importlib import import_module
 
@@ -163,7 +163,7 @@ def test_existing_forward_conversations_are_folded_into_the_customers_threads(
     ours = "+46766861475"
     with scope(tenant=tenant.pk):
 
-        def message(other: str, direction: str, body: str, **fields) -> Message:  # type: ignore[no-untyped-def]
+        def message(other: str, direction: str, body: str, **fields) -> Message:
             m = Message.objects.create(
                 tenant=tenant,
                 ours=ours,
@@ -214,7 +214,7 @@ def test_existing_forward_conversations_are_folded_into_the_customers_threads(
 # --- item 7: nothing reaches a number that opted out --------------------------------------------
 
 
-def test_a_stop_gets_no_auto_reply_and_nothing_after(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_stop_gets_no_auto_reply_and_nothing_after(number, live_tenant, world, elks) -> None:
     _route(
         number,
         world,
@@ -234,7 +234,7 @@ def test_a_stop_gets_no_auto_reply_and_nothing_after(number, live_tenant, world,
 
 def test_a_stop_gets_the_one_confirmation_the_tenant_configures(
     number, live_tenant, world, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     MessagingSettings.objects.update_or_create(
         tenant=live_tenant, defaults={"stop_reply": "You will get no more messages from us."}
     )
@@ -257,7 +257,7 @@ def test_a_stop_gets_the_one_confirmation_the_tenant_configures(
     assert _sent_to(elks)[-1] == (CUSTOMER, "Thanks, soon.")
 
 
-def test_the_confirmation_does_not_need_an_auto_reply(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
+def test_the_confirmation_does_not_need_an_auto_reply(number, live_tenant, world, elks) -> None:
     MessagingSettings.objects.update_or_create(tenant=live_tenant, defaults={"stop_reply": "Bye."})
     _post_sms(number, "s1", "avsluta")
     _drain()
@@ -265,13 +265,13 @@ def test_the_confirmation_does_not_need_an_auto_reply(number, live_tenant, world
     assert _sent_to(elks) == [(CUSTOMER, "Bye.")]
 
 
-def test_no_confirmation_when_none_is_configured(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
+def test_no_confirmation_when_none_is_configured(number, live_tenant, world, elks) -> None:
     _post_sms(number, "s1", "STOP")
     _drain()
     assert _outbound() == [] and _sent_to(elks) == []
 
 
-def test_the_settings_page_sets_the_stop_confirmation(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_settings_page_sets_the_stop_confirmation(world) -> None:
     client = client_for(world.owner_a)
     page = client.get("/t/acme/messages/settings/").content.decode()
     assert "Reply to a stop word with" in page
@@ -289,7 +289,7 @@ def test_the_settings_page_sets_the_stop_confirmation(world) -> None:  # type: i
         assert MessagingSettings.objects.get(tenant=world.tenant_a).stop_reply == "Unsubscribed."
 
 
-def test_an_opted_out_number_is_refused_by_every_sender_but_a_forward(world) -> None:  # type: ignore[no-untyped-def]
+def test_an_opted_out_number_is_refused_by_every_sender_but_a_forward(world) -> None:
     tenant = world.tenant_a
     with scope(tenant=tenant.pk):
         optout_record(tenant=tenant, phone=CUSTOMER, kind="out", word="STOP")
@@ -307,7 +307,7 @@ def test_an_opted_out_number_is_refused_by_every_sender_but_a_forward(world) -> 
 
 def test_a_reply_to_an_opted_out_number_is_refused_with_a_clear_message(
     number, live_tenant, world, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     optout_record(tenant=live_tenant, phone=CUSTOMER, kind="out", word="STOP")
     response = client_for(live_tenant.memberships.get().user).post(
         f"/t/{live_tenant.slug}/messages/new/",
@@ -326,7 +326,7 @@ def test_a_reply_to_an_opted_out_number_is_refused_with_a_clear_message(
 
 def test_a_stop_that_arrives_while_a_message_waits_stops_it(
     number, live_tenant, world, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     [queued] = sms_queue(
         tenant=live_tenant,
         sender=number.number,
@@ -352,7 +352,7 @@ def test_a_stop_that_arrives_while_a_message_waits_stops_it(
         )
 
 
-def test_a_campaign_sends_nothing_to_opted_out_numbers(live_tenant, number, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_campaign_sends_nothing_to_opted_out_numbers(live_tenant, number, elks, settings) -> None:
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     tenant = live_tenant
     campaign = _campaign(tenant, _contacts(tenant, 4), sender=number.number)

@@ -19,7 +19,7 @@ from tests.conftest import World, client_for
 OURS = "+46766861475"
 
 
-def _message(tenant, **fields) -> Message:  # type: ignore[no-untyped-def]
+def _message(tenant, **fields) -> Message:
     values = {
         "kind": "sms",
         "direction": "out",
@@ -35,7 +35,7 @@ def _message(tenant, **fields) -> Message:  # type: ignore[no-untyped-def]
     return message
 
 
-def _rows(response) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _rows(response) -> list[dict[str, str]]:
     text = b"".join(response.streaming_content).decode()
     return list(csv.DictReader(io.StringIO(text)))
 

@@ -21,11 +21,11 @@ from providers.services import webhook_process, webhooks_drain
 
 
 @pytest.fixture
-def number(rented_number):  # type: ignore[no-untyped-def]
+def number(rented_number):
     return rented_number
 
 
-def _post_sms(number: PhoneNumber, **fields: str):  # type: ignore[no-untyped-def]
+def _post_sms(number: PhoneNumber, **fields: str):
     payload = {
         "id": "s0a1b2c3",
         "from": "+46700000001",
@@ -43,7 +43,7 @@ def _drain() -> int:
         return webhooks_drain()
 
 
-def test_five_replays_and_two_runs_make_one_message(number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_five_replays_and_two_runs_make_one_message(number, live_tenant) -> None:
     for _ in range(5):
         assert _post_sms(number).status_code == 200
     assert WebhookEvent.objects.count() == 1
@@ -59,7 +59,7 @@ def test_five_replays_and_two_runs_make_one_message(number, live_tenant) -> None
     assert conversation.unread == 1 and conversation.other == "+46700000001"
 
 
-def test_a_malformed_payload_fails_with_a_reason_and_writes_nothing(number) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_payload_fails_with_a_reason_and_writes_nothing(number) -> None:
     assert _post_sms(number, **{"from": ""}).status_code == 200
     _drain()
     event = WebhookEvent.objects.get()
@@ -68,7 +68,7 @@ def test_a_malformed_payload_fails_with_a_reason_and_writes_nothing(number) -> N
 
 
 @pytest.mark.parametrize("created", ["yesterday", "2026-13-45 10:00:00", "2026-11-25T25:61"])
-def test_a_malformed_created_keeps_the_message_at_the_time_received(number, created) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_created_keeps_the_message_at_the_time_received(number, created) -> None:
     assert _post_sms(number, id="s2", created=created).status_code == 200
     event = WebhookEvent.objects.get(dedupe_key="s2")
     _drain()
@@ -81,7 +81,7 @@ def test_a_malformed_created_keeps_the_message_at_the_time_received(number, crea
     assert event.payload["created"] == created  # the original text is kept in the raw event
 
 
-def test_a_malformed_delivered_time_still_applies_the_report(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_malformed_delivered_time_still_applies_the_report(number, live_tenant, world) -> None:
     with scope(tenant=live_tenant.pk):
         [sent] = sms_queue(
             tenant=live_tenant,
@@ -100,7 +100,7 @@ def test_a_malformed_delivered_time_still_applies_the_report(number, live_tenant
     assert sent.delivered_at == event.received
 
 
-def test_broker_down_still_stores_and_answers_then_the_replay_processes(number, settings) -> None:  # type: ignore[no-untyped-def]
+def test_broker_down_still_stores_and_answers_then_the_replay_processes(number, settings) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     with mock.patch(
         "providers.tasks.webhooks_drain.apply_async", side_effect=ConnectionError("broker down")
@@ -113,13 +113,13 @@ def test_broker_down_still_stores_and_answers_then_the_replay_processes(number, 
     assert WebhookEvent.objects.get().status == "processed"
 
 
-def test_replay_leaves_fresh_events_to_the_worker(number) -> None:  # type: ignore[no-untyped-def]
+def test_replay_leaves_fresh_events_to_the_worker(number) -> None:
     _post_sms(number)
     call_command("webhooks_replay")  # only events older than a minute
     assert WebhookEvent.objects.get().status == "pending"
 
 
-def test_wake_publishes_at_most_once_per_window(number, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_wake_publishes_at_most_once_per_window(number, django_capture_on_commit_callbacks) -> None:
     with (
         mock.patch("providers.tasks.webhooks_drain.apply_async") as publish,
         django_capture_on_commit_callbacks(execute=True),
@@ -129,7 +129,7 @@ def test_wake_publishes_at_most_once_per_window(number, django_capture_on_commit
     assert publish.call_count == 1
 
 
-def test_stop_and_start_words_fill_the_ledger(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
+def test_stop_and_start_words_fill_the_ledger(number, live_tenant, world) -> None:
     _post_sms(number, id="s1", message=" stop ")
     _drain()
     with scope(tenant=live_tenant.pk):
@@ -155,7 +155,7 @@ def test_stop_and_start_words_fill_the_ledger(number, live_tenant, world) -> Non
         assert OptOut.objects.first().word == "SLUTA"
 
 
-def test_forward_to_a_phone_sends_once_and_never_loops(number, live_tenant, world, elks) -> None:  # type: ignore[no-untyped-def]
+def test_forward_to_a_phone_sends_once_and_never_loops(number, live_tenant, world, elks) -> None:
     with scope(tenant=live_tenant.pk):
         number_route(number=number, actor=world.owner_a, sms_forward_to="+46709999999")
     _post_sms(number, id="s1")
@@ -187,7 +187,7 @@ def test_forward_to_a_phone_sends_once_and_never_loops(number, live_tenant, worl
         assert Message.objects.filter(source="forward").count() == 1
 
 
-def test_quarantined_number_stores_but_does_not_route(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
+def test_quarantined_number_stores_but_does_not_route(number, live_tenant, world) -> None:
     with scope(tenant=live_tenant.pk):
         number_route(number=number, actor=world.owner_a, sms_forward_to="+46709999999")
     PhoneNumber.objects.filter(pk=number.pk).update(status="quarantined")
@@ -198,7 +198,7 @@ def test_quarantined_number_stores_but_does_not_route(number, live_tenant, world
         assert not Message.objects.filter(source="forward").exists()
 
 
-def test_allow_list_rejects_other_sources(number, settings) -> None:  # type: ignore[no-untyped-def]
+def test_allow_list_rejects_other_sources(number, settings) -> None:
     settings.WEBHOOK_ALLOWED_IPS = ["176.10.154.199", "2001:9b0:2:902::199"]
     assert _post_sms(number).status_code == 403
     assert WebhookEvent.objects.count() == 0
@@ -215,7 +215,7 @@ def test_allow_list_rejects_other_sources(number, settings) -> None:  # type: ig
     assert spoofed.status_code == 403
 
 
-def test_failed_event_can_be_retried_by_staff(number, world) -> None:  # type: ignore[no-untyped-def]
+def test_failed_event_can_be_retried_by_staff(number, world) -> None:
     _post_sms(number, message="x", **{"from": ""})
     _drain()
     event = WebhookEvent.objects.get()
@@ -231,7 +231,7 @@ def test_failed_event_can_be_retried_by_staff(number, world) -> None:  # type: i
     assert event.status == "processed" and event.attempts == 2
 
 
-def test_processing_one_event_is_locked_against_a_second_worker(number) -> None:  # type: ignore[no-untyped-def]
+def test_processing_one_event_is_locked_against_a_second_worker(number) -> None:
     _post_sms(number)
     event = WebhookEvent.objects.get()
     webhook_process(event.pk)

@@ -45,7 +45,7 @@ class Kind:
 
 
 @pytest.fixture(params=["message", "recipient"])
-def kind(request, world, live_tenant, rented_number, settings) -> Kind:  # type: ignore[no-untyped-def]
+def kind(request, world, live_tenant, rented_number, settings) -> Kind:
     settings.MESSAGE_SENDING_LEASE_SECONDS = 30
     settings.CAMPAIGN_SENDING_LEASE_SECONDS = 30
     if request.param == "message":

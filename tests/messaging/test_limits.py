@@ -35,7 +35,7 @@ FOUR_PARTS = "x" * (153 * 3 + 1)
 SEVEN_PARTS = "x" * (153 * 6 + 1)
 
 
-def _number(tenant) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def _number(tenant) -> PhoneNumber:
     with scopes_disabled():
         return PhoneNumber.objects.create(
             tenant=tenant,
@@ -47,7 +47,7 @@ def _number(tenant) -> PhoneNumber:  # type: ignore[no-untyped-def]
         )
 
 
-def _queue(tenant, body: str) -> list[Message]:  # type: ignore[no-untyped-def]
+def _queue(tenant, body: str) -> list[Message]:
     with scope(tenant=tenant.pk):
         return sms_queue(
             tenant=tenant,
@@ -75,7 +75,7 @@ def test_a_10000_character_sms_is_refused_by_the_service(world: World) -> None:
     assert _queue(world.tenant_a, SEVEN_PARTS)[0].parts == 7  # staff raised it
 
 
-def _compose(client, **fields):  # type: ignore[no-untyped-def]
+def _compose(client, **fields):
     data = {
         "kind": "sms",
         "sender": OURS,
@@ -157,7 +157,7 @@ def test_only_staff_raise_the_parts_limit_and_it_is_audited(world: World) -> Non
 # --- campaigns: placeholders and the cap ----------------------------------------------------
 
 
-def _audience(tenant, people: list[tuple[str, str, dict]]) -> ContactList:  # type: ignore[no-untyped-def]
+def _audience(tenant, people: list[tuple[str, str, dict]]) -> ContactList:
     customers = ContactList.objects.create(tenant=tenant, name="Customers")
     for phone, name, fields in people:
         customers.contacts.add(
@@ -227,7 +227,7 @@ def test_a_campaign_whose_rendered_text_exceeds_the_cap_is_refused_at_launch(
 # --- the estimate is what the sandbox charges -----------------------------------------------
 
 
-def test_campaign_estimate_equals_what_the_sandbox_charges(live_tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_campaign_estimate_equals_what_the_sandbox_charges(live_tenant, elks, settings) -> None:
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     tenant = live_tenant
     approved_sender(tenant, "Shop")

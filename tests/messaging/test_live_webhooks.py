@@ -18,7 +18,7 @@ from tests.factories import StaffFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _wait(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+def _wait(predicate, timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -27,7 +27,7 @@ def _wait(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-d
     return False
 
 
-def test_sandbox_callbacks_reach_the_live_server(live_server, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_sandbox_callbacks_reach_the_live_server(live_server, elks, settings) -> None:
     settings.PUBLIC_BASE_URL = live_server.url
     settings.CELERY_TASK_ALWAYS_EAGER = True  # the drain runs on commit, in the server thread
     NumberPrice.objects.create(country="se", category="mobile", monthly_price=250_000)

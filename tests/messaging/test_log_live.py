@@ -25,7 +25,7 @@ OURS = "+46766861475"
 POLL = re.compile(r'hx-get="([^"]+)" hx-trigger="every 3s"')
 
 
-def _out(tenant, other: str, **fields) -> Message:  # type: ignore[no-untyped-def]
+def _out(tenant, other: str, **fields) -> Message:
     values = {
         "direction": "out",
         "status": "queued",
@@ -42,7 +42,7 @@ def _poll_url(page: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
-def _later(*, at=None, **filters) -> None:  # type: ignore[no-untyped-def]
+def _later(*, at=None, **filters) -> None:
     """A report arrives: the status moves and `updated` with it."""
     status = filters.pop("status")
     with scopes_disabled():
@@ -129,7 +129,7 @@ def test_a_poll_without_change_is_one_indexed_query(world: World) -> None:
         ({"status": "received", "direction": "in"}, False),
     ],
 )
-def test_only_a_page_with_a_row_still_on_its_way_polls(world: World, fields, live) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_page_with_a_row_still_on_its_way_polls(world: World, fields, live) -> None:
     _out(world.tenant_a, "+46700000001", **fields)
     page = client_for(world.owner_a).get("/t/acme/messages/log/").content.decode()
     assert (_poll_url(page) is not None) is live
@@ -168,12 +168,12 @@ def test_another_tenant_gets_404_for_the_log_and_its_poll(world: World) -> None:
 
 
 @pytest.fixture
-def tenant(live_tenant, settings):  # type: ignore[no-untyped-def]
+def tenant(live_tenant, settings):
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     return live_tenant
 
 
-def test_campaign_rows_go_live_and_settle_with_their_reports(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_campaign_rows_go_live_and_settle_with_their_reports(tenant, elks) -> None:
     campaign = _campaign(tenant, 2)
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)

@@ -21,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-def mms(world, settings, tmp_path):  # type: ignore[no-untyped-def]
+def mms(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     with scope(tenant=world.tenant_a.pk):
         conversation = Conversation.objects.create(
@@ -49,14 +49,14 @@ class Provider:
     def __init__(self, failures: int, body: bytes = PNG) -> None:
         self.failures, self.body, self.calls = failures, body, 0
 
-    def __call__(self, client, image_id, ext="jpg", *, max_bytes=0):  # type: ignore[no-untyped-def]
+    def __call__(self, client, image_id, ext="jpg", *, max_bytes=0):
         self.calls += 1
         if self.calls <= self.failures:
             raise ElksServerError("46elks had a problem (HTTP 503).", status=503, retryable=True)
         return self.body
 
 
-def test_a_transient_failure_is_retried_with_backoff(mms, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_transient_failure_is_retried_with_backoff(mms, monkeypatch) -> None:
     message, image = mms
     provider = Provider(failures=1)
     monkeypatch.setattr(ElksClient, "image_file", provider)
@@ -75,7 +75,7 @@ def test_a_transient_failure_is_retried_with_backoff(mms, monkeypatch) -> None: 
     assert image.downloaded and image.content_type == "image/png" and image.attempts == 2
 
 
-def test_the_sweep_fetches_images_whose_task_was_lost(mms, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweep_fetches_images_whose_task_was_lost(mms, monkeypatch) -> None:
     _message, image = mms
     monkeypatch.setattr(ElksClient, "image_file", Provider(failures=0))
     assert mms_images_sweep() == 1
@@ -84,7 +84,7 @@ def test_the_sweep_fetches_images_whose_task_was_lost(mms, monkeypatch) -> None:
     assert mms_images_sweep() == 0  # nothing left to do
 
 
-def test_the_sweep_gives_up_after_the_last_attempt_and_shows_it(mms, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweep_gives_up_after_the_last_attempt_and_shows_it(mms, world, monkeypatch) -> None:
     message, image = mms
     provider = Provider(failures=100)
     monkeypatch.setattr(ElksClient, "image_file", provider)
@@ -101,7 +101,7 @@ def test_the_sweep_gives_up_after_the_last_attempt_and_shows_it(mms, world, monk
     assert page.status_code == 200 and b"could not be fetched" in page.content
 
 
-def test_not_an_image_is_given_up_at_once(mms, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_not_an_image_is_given_up_at_once(mms, monkeypatch) -> None:
     message, image = mms
     monkeypatch.setattr(ElksClient, "image_file", Provider(failures=0, body=b"<html>"))
     with scope(tenant=message.tenant_id):
@@ -110,7 +110,7 @@ def test_not_an_image_is_given_up_at_once(mms, monkeypatch) -> None:  # type: ig
     assert "not a JPEG" in image.error and image.attempts == 1
 
 
-def test_outbound_images_are_not_swept(mms, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_outbound_images_are_not_swept(mms, world, monkeypatch) -> None:
     message, _image = mms
     provider = Provider(failures=0)
     monkeypatch.setattr(ElksClient, "image_file", provider)
@@ -119,7 +119,7 @@ def test_outbound_images_are_not_swept(mms, world, monkeypatch) -> None:  # type
     assert mms_images_sweep() == 0 and provider.calls == 0
 
 
-def test_a_concurrent_fetch_skips_a_claimed_image(mms, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_concurrent_fetch_skips_a_claimed_image(mms, monkeypatch) -> None:
     _message, image = mms
     provider = Provider(failures=0)
     monkeypatch.setattr(ElksClient, "image_file", provider)

@@ -27,7 +27,7 @@ GIF = (
 PNG_HEAD = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def _number(tenant, number: str = OURS, **fields) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def _number(tenant, number: str = OURS, **fields) -> PhoneNumber:
     values = {
         "provider_id": f"n-{number}",
         "country": "se",
@@ -41,7 +41,7 @@ def _number(tenant, number: str = OURS, **fields) -> PhoneNumber:  # type: ignor
         return PhoneNumber.objects.create(tenant=tenant, number=number, **values)
 
 
-def _message(tenant, *, other: str = "+46700000001", direction: str = "in", **fields) -> Message:  # type: ignore[no-untyped-def]
+def _message(tenant, *, other: str = "+46700000001", direction: str = "in", **fields) -> Message:
     values = {
         "kind": "sms",
         "ours": OURS,
@@ -55,7 +55,7 @@ def _message(tenant, *, other: str = "+46700000001", direction: str = "in", **fi
     return message
 
 
-def _conversation(tenant, other: str = "+46700000001") -> Conversation:  # type: ignore[no-untyped-def]
+def _conversation(tenant, other: str = "+46700000001") -> Conversation:
     with scopes_disabled():
         return Conversation.objects.get(tenant=tenant, other=other)
 
@@ -161,7 +161,7 @@ def test_empty_inbox_polls_quietly_until_the_first_message(world: World) -> None
     assert "Hello there" in client.get(poll, HTTP_HX_REQUEST="true").content.decode()
 
 
-def _bulk(tenant, conversations: int, per: int) -> None:  # type: ignore[no-untyped-def]
+def _bulk(tenant, conversations: int, per: int) -> None:
     now = timezone.now()
     with scopes_disabled():
         convs = Conversation.objects.bulk_create(
@@ -199,7 +199,7 @@ def _bulk(tenant, conversations: int, per: int) -> None:  # type: ignore[no-unty
 
 def test_inbox_uses_a_fixed_number_of_queries_and_pages_by_keyset(
     world: World, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = client_for(world.owner_a)
     _bulk(world.tenant_a, 1, 1)
     with CaptureQueriesContext(connection) as small:
@@ -227,7 +227,7 @@ def test_inbox_uses_a_fixed_number_of_queries_and_pages_by_keyset(
 
 def test_thread_shows_the_messages_in_order_and_marks_inbound_read(
     world: World, settings, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.MEDIA_ROOT = tmp_path
     number = _number(world.tenant_a)
     first = _message(world.tenant_a, body="Do you have a car at 9?", number=number)
@@ -313,7 +313,7 @@ def test_long_thread_shows_the_newest_50_and_links_older(world: World) -> None:
 
 def test_another_tenants_conversation_and_image_are_not_found(
     world: World, settings, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.MEDIA_ROOT = tmp_path
     mms = _message(world.tenant_b, kind="mms", other="+46700000009")
     with scopes_disabled():
@@ -334,22 +334,22 @@ def test_another_tenants_conversation_and_image_are_not_found(
 
 
 @pytest.fixture
-def number(rented_number):  # type: ignore[no-untyped-def]
+def number(rented_number):
     return rented_number
 
 
-def _owner(tenant):  # type: ignore[no-untyped-def]
+def _owner(tenant):
     return client_for(tenant.memberships.get().user)
 
 
-def _form_key(client, tenant) -> str:  # type: ignore[no-untyped-def]
+def _form_key(client, tenant) -> str:
     page = client.get(f"/t/{tenant.slug}/messages/new/").content.decode()
     return re.search(r'name="request_key" value="([^"]+)"', page).group(1)
 
 
 def test_compose_queues_and_the_send_reaches_46elks(
     live_tenant, number, elks, settings, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     client = _owner(live_tenant)
     data = {
@@ -375,7 +375,7 @@ def test_compose_queues_and_the_send_reaches_46elks(
 
 def test_a_double_submit_sends_once(
     live_tenant, number, elks, settings, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     client = _owner(live_tenant)
     data = {
@@ -393,7 +393,7 @@ def test_a_double_submit_sends_once(
     assert len(elks.api_requests(method="POST", path="/a1/sms")) == 1
 
 
-def test_several_recipients_lead_to_the_log_of_that_send(live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_several_recipients_lead_to_the_log_of_that_send(live_tenant, number, elks) -> None:
     client = _owner(live_tenant)
     key = _form_key(client, live_tenant)
     data = {
@@ -410,7 +410,7 @@ def test_several_recipients_lead_to_the_log_of_that_send(live_tenant, number, el
     assert log.count("Both of you") == 2 and "one send" in log
 
 
-def test_dry_run_shows_46elks_estimate_and_sends_nothing(live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_shows_46elks_estimate_and_sends_nothing(live_tenant, number, elks) -> None:
     client = _owner(live_tenant)
     data = {
         "kind": "sms",
@@ -429,7 +429,7 @@ def test_dry_run_shows_46elks_estimate_and_sends_nothing(live_tenant, number, el
     assert estimate["params"]["dryrun"] == "yes"
 
 
-def _post_compose(client, slug: str, **fields):  # type: ignore[no-untyped-def]
+def _post_compose(client, slug: str, **fields):
     data = {"kind": "sms", "request_key": str(uuid.uuid4()), **fields}
     return client.post(f"/t/{slug}/messages/new/", data)
 
@@ -451,7 +451,7 @@ def _post_compose(client, slug: str, **fields):  # type: ignore[no-untyped-def]
         ({"sender": OURS, "recipients": "", "message": "x"}, "This field is required"),
     ],
 )
-def test_compose_errors_are_shown_and_nothing_is_queued(world: World, fields, error) -> None:  # type: ignore[no-untyped-def]
+def test_compose_errors_are_shown_and_nothing_is_queued(world: World, fields, error) -> None:
     _number(world.tenant_a)
     response = _post_compose(client_for(world.member_a), "acme", **fields)
     assert response.status_code == 400
@@ -503,7 +503,7 @@ def test_an_inactive_or_smsless_number_is_not_offered(world: World) -> None:
     assert "+46766861476" not in page and "+46766861477" not in page and "+46766861478" not in page
 
 
-def test_mms_with_an_image_is_queued_with_it(world: World, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_mms_with_an_image_is_queued_with_it(world: World, settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
     _number(world.tenant_a)
     key = str(uuid.uuid4())
@@ -538,7 +538,7 @@ def test_mms_with_an_image_is_queued_with_it(world: World, settings, tmp_path) -
         ("mms", None, "An MMS needs an image or a text"),
     ],
 )
-def test_mms_upload_checks(world: World, settings, tmp_path, kind, upload, error) -> None:  # type: ignore[no-untyped-def]
+def test_mms_upload_checks(world: World, settings, tmp_path, kind, upload, error) -> None:
     settings.MEDIA_ROOT = tmp_path
     settings.MMS_MAX_BYTES = 1000
     _number(world.tenant_a)
@@ -581,7 +581,7 @@ def test_mms_needs_an_mms_number(world: World) -> None:
 )
 def test_counter_shows_encoding_parts_and_cost(
     world: World, text, encoding, characters, parts
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     response = client_for(world.member_a).get(
         "/t/acme/messages/new/counter/",
         {"message": text, "recipients": "+46700000001\n+46700000002"},
@@ -604,7 +604,7 @@ def test_counter_shows_encoding_parts_and_cost(
 )
 def test_counter_estimates_nothing_until_there_is_a_text_and_a_recipient(
     world: World, fields
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     page = (
         client_for(world.member_a)
         .get("/t/acme/messages/new/counter/", fields, HTTP_HX_REQUEST="true")
@@ -669,7 +669,7 @@ def test_log_filters_by_direction_number_status_and_dates(world: World) -> None:
 
 def test_log_pages_by_keyset_with_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = client_for(world.owner_a)
     _bulk(world.tenant_a, 1, 1)
     with CaptureQueriesContext(connection) as small:

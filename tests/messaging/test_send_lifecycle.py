@@ -34,7 +34,7 @@ class WorkerDied(BaseException):
     """What a killed worker looks like from inside: nothing after it runs."""
 
 
-def _queue(tenant, number, world, body="Hello"):  # type: ignore[no-untyped-def]
+def _queue(tenant, number, world, body="Hello"):
     [message] = sms_queue(
         tenant=tenant,
         sender=number.number,
@@ -46,7 +46,7 @@ def _queue(tenant, number, world, body="Hello"):  # type: ignore[no-untyped-def]
     return message
 
 
-def _sms_posts(elks) -> int:  # type: ignore[no-untyped-def]
+def _sms_posts(elks) -> int:
     return len(elks.api_requests(method="POST", path="/a1/sms"))
 
 
@@ -62,7 +62,7 @@ def _run_sending_beat() -> None:
 
 def test_a_worker_that_dies_after_the_claim_does_not_leave_the_message_sending(
     world, live_tenant, rented_number, elks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.MESSAGE_SENDING_LEASE_SECONDS = 0  # the dead worker's lease has run out
     message = _queue(live_tenant, rented_number, world)
     Message.objects.filter(pk=message.pk).update(created=timezone.now() - timedelta(minutes=5))
@@ -86,7 +86,7 @@ def test_a_worker_that_dies_after_the_claim_does_not_leave_the_message_sending(
 
 
 @pytest.fixture
-def it(world, live_tenant, rented_number) -> SimpleNamespace:  # type: ignore[no-untyped-def]
+def it(world, live_tenant, rented_number) -> SimpleNamespace:
     """A live tenant with a number, in its scope."""
     return SimpleNamespace(world=world, tenant=live_tenant, number=rented_number)
 
@@ -98,13 +98,13 @@ def _claimed(it: SimpleNamespace) -> Message:
     return claimed
 
 
-def _lost_answer(self, **kwargs):  # type: ignore[no-untyped-def]
+def _lost_answer(self, **kwargs):
     """46elks accepts the send, and the answer never reaches us."""
     _real_sms_send(self, **kwargs)
     raise ElksError("answer lost", retryable=True, maybe_accepted=True)
 
 
-def test_claim_moves_queued_to_sending_once_with_a_lease(it) -> None:  # type: ignore[no-untyped-def]
+def test_claim_moves_queued_to_sending_once_with_a_lease(it) -> None:
     message = _queue(it.tenant, it.number, it.world)
     claimed = lifecycle.message_claim(message_id=message.pk)
     assert claimed is not None and claimed.status == "sending"
@@ -112,7 +112,7 @@ def test_claim_moves_queued_to_sending_once_with_a_lease(it) -> None:  # type: i
     assert lifecycle.message_claim(message_id=message.pk) is None  # a second worker
 
 
-def test_renew_extends_only_a_claim_still_held(it) -> None:  # type: ignore[no-untyped-def]
+def test_renew_extends_only_a_claim_still_held(it) -> None:
     message = _claimed(it)
     later = message.claimed_at + timedelta(seconds=20)
     assert lifecycle.message_renew(message=message, now=later)
@@ -122,7 +122,7 @@ def test_renew_extends_only_a_claim_still_held(it) -> None:  # type: ignore[no-u
     assert not lifecycle.message_renew(message=stale)  # another holder renewed since
 
 
-def test_attempt_is_recorded_once_and_only_while_the_claim_holds(it, settings) -> None:  # type: ignore[no-untyped-def]
+def test_attempt_is_recorded_once_and_only_while_the_claim_holds(it, settings) -> None:
     message = _claimed(it)
     assert lifecycle.message_attempt(message=message)
     assert Message.objects.get(pk=message.pk).attempted_at is not None
@@ -135,11 +135,11 @@ def test_attempt_is_recorded_once_and_only_while_the_claim_holds(it, settings) -
     assert not lifecycle.message_attempt(message=other)  # the slow worker must not send
 
 
-def test_a_slow_worker_whose_lease_was_taken_back_does_not_send(it, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_slow_worker_whose_lease_was_taken_back_does_not_send(it, elks, settings) -> None:
     message = _queue(it.tenant, it.number, it.world)
     settings.MESSAGE_SENDING_LEASE_SECONDS = 0
 
-    def recover_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def recover_meanwhile(*args, **kwargs):
         lifecycle.messages_recover()
         return 1
 
@@ -154,7 +154,7 @@ def test_a_slow_worker_whose_lease_was_taken_back_does_not_send(it, elks, settin
     assert _sms_posts(elks) == 1
 
 
-def test_finish_records_the_answer_of_this_claim_only(it) -> None:  # type: ignore[no-untyped-def]
+def test_finish_records_the_answer_of_this_claim_only(it) -> None:
     message = _claimed(it)
     stale = Message.objects.get(pk=message.pk)
     assert message.claimed_at is not None
@@ -165,7 +165,7 @@ def test_finish_records_the_answer_of_this_claim_only(it) -> None:  # type: igno
     assert Message.objects.get(pk=message.pk).status == "created"
 
 
-def test_a_lost_answer_is_unknown_and_never_resent_blindly(it, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_answer_is_unknown_and_never_resent_blindly(it, elks) -> None:
     message = _queue(it.tenant, it.number, it.world)
     with mock.patch.object(ElksClient, "sms_send", _lost_answer):
         message_send(message_id=message.pk)
@@ -175,7 +175,7 @@ def test_a_lost_answer_is_unknown_and_never_resent_blindly(it, elks) -> None:  #
     assert _sms_posts(elks) == 1
 
 
-def test_an_answer_after_recover_gave_up_on_the_lease_is_kept(it, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_answer_after_recover_gave_up_on_the_lease_is_kept(it, settings) -> None:
     message = _claimed(it)
     assert lifecycle.message_attempt(message=message)
     settings.MESSAGE_SENDING_LEASE_SECONDS = 0
@@ -186,7 +186,7 @@ def test_an_answer_after_recover_gave_up_on_the_lease_is_kept(it, settings) -> N
     assert Message.objects.get(pk=message.pk).elks_id == "s-late"
 
 
-def test_recover_finds_a_dead_workers_send_in_the_history(it, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_recover_finds_a_dead_workers_send_in_the_history(it, elks, settings) -> None:
     """The worker died after 46elks accepted the send, before it recorded the answer."""
     message = _queue(it.tenant, it.number, it.world)
     with (
@@ -206,7 +206,7 @@ def test_recover_finds_a_dead_workers_send_in_the_history(it, elks, settings) ->
     assert _sms_posts(elks) == 1
 
 
-def test_recover_waits_for_the_window_before_calling_a_send_unsent(it, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_recover_waits_for_the_window_before_calling_a_send_unsent(it, elks, settings) -> None:
     message = _queue(it.tenant, it.number, it.world)
     with (
         mock.patch.object(ElksClient, "sms_send", side_effect=WorkerDied),
@@ -225,7 +225,7 @@ def test_recover_waits_for_the_window_before_calling_a_send_unsent(it, elks, set
     assert _sms_posts(elks) == 0
 
 
-def test_recover_can_resend_what_the_history_lacks(it, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_recover_can_resend_what_the_history_lacks(it, elks, settings) -> None:
     settings.MESSAGE_UNSENT_AFTER_RECONCILE = "resend"
     message = _queue(it.tenant, it.number, it.world)
     with (
@@ -243,7 +243,7 @@ def test_recover_can_resend_what_the_history_lacks(it, elks, settings) -> None: 
     assert message.status == "created" and _sms_posts(elks) == 1
 
 
-def test_recover_leaves_unknown_sends_alone_while_46elks_is_unreachable(it, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_recover_leaves_unknown_sends_alone_while_46elks_is_unreachable(it, elks, settings) -> None:
     message = _queue(it.tenant, it.number, it.world)
     with mock.patch.object(ElksClient, "sms_send", _lost_answer):
         message_send(message_id=message.pk)
@@ -256,7 +256,7 @@ def test_recover_leaves_unknown_sends_alone_while_46elks_is_unreachable(it, elks
     assert Message.objects.get(pk=message.pk).status in ACCEPTED
 
 
-def test_history_sync_settles_a_send_whose_worker_died_after_the_attempt(it, elks) -> None:  # type: ignore[no-untyped-def]
+def test_history_sync_settles_a_send_whose_worker_died_after_the_attempt(it, elks) -> None:
     message = _queue(it.tenant, it.number, it.world)
     with (
         mock.patch("messaging.services.message_finish", side_effect=WorkerDied),
@@ -283,7 +283,7 @@ def test_history_match_needs_recipient_sender_text_and_time() -> None:
             "created": at + timedelta(seconds=3),
         }
         fields.update(changes)
-        return Sms(**{f.name: fields.get(f.name) for f in dataclasses.fields(Sms)})  # type: ignore[arg-type]
+        return Sms(**{f.name: fields.get(f.name) for f in dataclasses.fields(Sms)})
 
     wanted = {"to": "+46700000001", "sender": "+46766860001", "body": "Hello", "attempted": at}
     listed = [
@@ -295,6 +295,6 @@ def test_history_match_needs_recipient_sender_text_and_time() -> None:
         sms("s-taken"),
         sms("s-ok"),
     ]
-    found = lifecycle.history_match(listed, **wanted, margin=margin, taken={"s-taken"})  # type: ignore[arg-type]
+    found = lifecycle.history_match(listed, **wanted, margin=margin, taken={"s-taken"})
     assert found is not None and found.id == "s-ok"
-    assert lifecycle.history_match(listed[:-1], **wanted, margin=margin, taken={"s-taken"}) is None  # type: ignore[arg-type]
+    assert lifecycle.history_match(listed[:-1], **wanted, margin=margin, taken={"s-taken"}) is None

@@ -21,11 +21,11 @@ from tests.factories import approved_sender
 
 
 @pytest.fixture
-def number(rented_number):  # type: ignore[no-untyped-def]
+def number(rented_number):
     return rented_number
 
 
-def _queue(tenant, number, world, key=None, to=("+46700000001",), body="Hello"):  # type: ignore[no-untyped-def]
+def _queue(tenant, number, world, key=None, to=("+46700000001",), body="Hello"):
     return sms_queue(
         tenant=tenant,
         sender=number.number,
@@ -36,11 +36,11 @@ def _queue(tenant, number, world, key=None, to=("+46700000001",), body="Hello"):
     )
 
 
-def _sms_posts(elks) -> int:  # type: ignore[no-untyped-def]
+def _sms_posts(elks) -> int:
     return len(elks.api_requests(method="POST", path="/a1/sms"))
 
 
-def test_a_send_happens_once_however_often_it_is_retried(world, live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_happens_once_however_often_it_is_retried(world, live_tenant, number, elks) -> None:
     key = uuid.uuid4()
     [message] = _queue(live_tenant, number, world, key)
     assert message.status == "queued"
@@ -56,7 +56,7 @@ def test_a_send_happens_once_however_often_it_is_retried(world, live_tenant, num
     assert request["params"]["whendelivered"].endswith(f"/hooks/elks/dlr/{message.callback_token}/")
 
 
-def test_delivery_reports_move_forward_only(world, live_tenant, number, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_reports_move_forward_only(world, live_tenant, number, elks, settings) -> None:
     [message] = _queue(live_tenant, number, world)
     message_send(message_id=message.pk)
     message.refresh_from_db()
@@ -77,7 +77,7 @@ def test_delivery_reports_move_forward_only(world, live_tenant, number, elks, se
     assert client.post("/hooks/elks/dlr/wrong-token/", sent).status_code == 404
 
 
-def test_a_report_from_the_sandbox_itself(world, live_tenant, number, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_report_from_the_sandbox_itself(world, live_tenant, number, elks, settings) -> None:
     """The sandbox posts reports to whendelivered for real: sent, then delivered."""
     settings.PUBLIC_BASE_URL = "http://testserver"
     [message] = _queue(live_tenant, number, world)
@@ -92,7 +92,7 @@ def test_a_report_from_the_sandbox_itself(world, live_tenant, number, elks, sett
 
 def test_timeout_goes_to_unknown_and_history_reconciles(
     world, live_tenant, number, elks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.ELKS_TIMEOUT = 0.5
     elks.set_chaos(rate=1, mode="timeout", timeout_sleep=1.2, paths=["sms"], methods=["POST"])
     [message] = _queue(live_tenant, number, world, body="Maybe sent")
@@ -110,7 +110,7 @@ def test_timeout_goes_to_unknown_and_history_reconciles(
 
 def test_history_sync_imports_messages_sent_elsewhere_incrementally(
     world, live_tenant, number, elks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     elks.configure(page_size=2)
     client = elks_for_tenant(live_tenant)
     for n in range(5):
@@ -125,7 +125,7 @@ def test_history_sync_imports_messages_sent_elsewhere_incrementally(
     assert len(pages) >= 3
 
 
-def test_sender_and_recipient_validation(world, live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sender_and_recipient_validation(world, live_tenant, number, elks) -> None:
     with pytest.raises(SendError, match="neither one of your active numbers"):
         sms_queue(
             tenant=live_tenant,
@@ -167,7 +167,7 @@ def test_sms_size() -> None:
     assert sms_size("😀" * 36).parts == 2
 
 
-def test_retention_blanks_old_bodies_and_keeps_costs(world, live_tenant, number) -> None:  # type: ignore[no-untyped-def]
+def test_retention_blanks_old_bodies_and_keeps_costs(world, live_tenant, number) -> None:
     old = Message.objects.create(
         tenant=live_tenant,
         direction="in",
@@ -195,7 +195,7 @@ def test_retention_blanks_old_bodies_and_keeps_costs(world, live_tenant, number)
     assert new.body == "recent"
 
 
-def test_dontlog_keeps_text_out_of_46elks_logs(world, live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_dontlog_keeps_text_out_of_46elks_logs(world, live_tenant, number, elks) -> None:
     MessagingSettings.objects.update_or_create(tenant=live_tenant, defaults={"dontlog": True})
     [message] = _queue(live_tenant, number, world)
     message_send(message_id=message.pk)
@@ -204,7 +204,7 @@ def test_dontlog_keeps_text_out_of_46elks_logs(world, live_tenant, number, elks)
 
 def test_inbound_mms_image_is_fetched_from_46elks_only(
     world, live_tenant, number, elks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.PUBLIC_BASE_URL = "http://testserver"
     elks.inbound_mms(to=number.number, from_="+46700000001", message="Look")
     delivery = elks.wait_for_deliveries(1, kind="mms", timeout=5)[0]
@@ -230,7 +230,7 @@ def test_inbound_mms_image_is_fetched_from_46elks_only(
     assert "no such image" in evil.error and not evil.file
 
 
-def test_delivery_report_can_be_turned_off(world, live_tenant, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_report_can_be_turned_off(world, live_tenant, number, elks) -> None:
     [message] = sms_queue(
         tenant=live_tenant,
         sender=number.number,

@@ -14,11 +14,11 @@ from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
 
 
-def _page(live_tenant, number) -> str:  # type: ignore[no-untyped-def]
+def _page(live_tenant, number) -> str:
     return reverse("numbers:detail", args=(live_tenant.slug, number.pk))
 
 
-def _voice_number(number):  # type: ignore[no-untyped-def]
+def _voice_number(number):
     # Forwarding + recording put callback URLs (with the token) into the voice action.
     PhoneNumber.objects.filter(pk=number.pk).update(
         voice_forwards=[{"to": "+46700000009", "timeout": 20}],
@@ -29,7 +29,7 @@ def _voice_number(number):  # type: ignore[no-untyped-def]
     return number
 
 
-def test_tenant_users_never_see_callback_tokens(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+def test_tenant_users_never_see_callback_tokens(world, live_tenant, rented_number) -> None:
     number = _voice_number(rented_number)
     member = UserFactory(email="driver@taxinord.example")
     MembershipFactory(user=member, tenant=live_tenant, role=Membership.Role.MEMBER)
@@ -43,7 +43,7 @@ def test_tenant_users_never_see_callback_tokens(world, live_tenant, rented_numbe
         assert "Technical details" not in html
 
 
-def test_staff_see_tokens_behind_a_toggle(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_tokens_behind_a_toggle(world, live_tenant, rented_number) -> None:
     number = _voice_number(rented_number)
     html = client_for(world.staff).get(_page(live_tenant, number)).content.decode()
     details = html[html.index('<details class="technical"') : html.index("</details>")]
@@ -53,7 +53,7 @@ def test_staff_see_tokens_behind_a_toggle(world, live_tenant, rented_number) -> 
     assert number.hook_token not in html.replace(details, "")
 
 
-def test_another_tenant_gets_404(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenant_gets_404(world, live_tenant, rented_number) -> None:
     response = client_for(world.owner_b).get(_page(live_tenant, rented_number))
     assert response.status_code == 404
 
@@ -65,7 +65,7 @@ def test_call_actions_hide_tokens() -> None:
     assert redact_callback_tokens(url) == "https://sb.example/hooks/elks/…/recording/"
 
 
-def test_staff_rotate_a_tenants_callback_urls(world, live_tenant, rented_number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_staff_rotate_a_tenants_callback_urls(world, live_tenant, rented_number, elks) -> None:
     old = rented_number.hook_token
     url = reverse("staff_numbers:rotate_callbacks", args=(live_tenant.slug,))
     staff = client_for(world.staff)
@@ -88,7 +88,7 @@ def test_staff_rotate_a_tenants_callback_urls(world, live_tenant, rented_number,
     assert hook.status_code in (403, 404)
 
 
-def test_a_routine_rotation_keeps_the_old_token(world, live_tenant, rented_number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_routine_rotation_keeps_the_old_token(world, live_tenant, rented_number, elks) -> None:
     old = rented_number.hook_token
     url = reverse("staff_numbers:rotate_callbacks", args=(live_tenant.slug,))
     assert client_for(world.staff).post(url, {}).status_code == 302
@@ -97,7 +97,7 @@ def test_a_routine_rotation_keeps_the_old_token(world, live_tenant, rented_numbe
     assert number.hook_token != old and number.previous_hook_token == old
 
 
-def test_non_staff_cannot_rotate(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+def test_non_staff_cannot_rotate(world, live_tenant, rented_number) -> None:
     url = reverse("staff_numbers:rotate_callbacks", args=(live_tenant.slug,))
     owner = live_tenant.memberships.get(role=Membership.Role.OWNER).user
     for user in (owner, world.owner_b, world.member_a):
@@ -109,7 +109,7 @@ def test_non_staff_cannot_rotate(world, live_tenant, rented_number) -> None:  # 
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.CALLBACK_TOKENS_ROTATED)
 
 
-def test_the_drift_table_hides_tokens(world, live_tenant, rented_number) -> None:  # type: ignore[no-untyped-def]
+def test_the_drift_table_hides_tokens(world, live_tenant, rented_number) -> None:
     ours = f"https://sb.example/hooks/elks/{rented_number.hook_token}/sms/"
     PhoneNumber.objects.filter(pk=rented_number.pk).update(
         provider_drift={"sms_url": {"ours": ours, "theirs": "https://elsewhere.example/sms"}}

@@ -32,7 +32,7 @@ from tests.conftest import World
 
 
 @pytest.fixture
-def number(world: World, live_tenant) -> PhoneNumber:  # type: ignore[no-untyped-def]
+def number(world: World, live_tenant) -> PhoneNumber:
     return number_rent(
         tenant=live_tenant,
         country="se",
@@ -43,7 +43,7 @@ def number(world: World, live_tenant) -> PhoneNumber:  # type: ignore[no-untyped
     )
 
 
-def test_routing_is_saved_and_sent_to_46elks(world, number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_routing_is_saved_and_sent_to_46elks(world, number, live_tenant) -> None:
     number_route(
         number=number,
         actor=world.owner_a,
@@ -63,7 +63,7 @@ def test_routing_is_saved_and_sent_to_46elks(world, number, live_tenant) -> None
     assert NumberEvent.objects.filter(number=number, action="routing_changed").exists()
 
 
-def test_quarantine_restore_and_release_at_the_end(world, number, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_quarantine_restore_and_release_at_the_end(world, number, live_tenant, elks) -> None:
     policy = NumberPolicy.current()
     policy.quarantine_days = 3
     policy.save()
@@ -87,7 +87,7 @@ def test_quarantine_restore_and_release_at_the_end(world, number, live_tenant, e
     assert {"rented", "quarantined", "restored", "released"} <= actions
 
 
-def test_provider_failure_keeps_the_number_in_quarantine(world, number, elks) -> None:  # type: ignore[no-untyped-def]
+def test_provider_failure_keeps_the_number_in_quarantine(world, number, elks) -> None:
     number_release(number=number, actor=world.owner_a)
     elks.set_chaos(rate=1, mode="503", paths=["numbers"], methods=["POST"])
     assert quarantine_expire(now=timezone.now() + timedelta(days=30)) == 0
@@ -97,14 +97,14 @@ def test_provider_failure_keeps_the_number_in_quarantine(world, number, elks) ->
     assert quarantine_expire(now=timezone.now() + timedelta(days=30)) == 1
 
 
-def test_staff_release_now_and_no_double_release(world, number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_staff_release_now_and_no_double_release(world, number, live_tenant) -> None:
     number_release_now(number=number, actor=world.staff)
     assert number.status == "released"
     with pytest.raises(NumberError, match="already released"):
         number_release_now(number=number, actor=world.staff)
 
 
-def test_closing_a_tenant_releases_numbers_then_the_subaccount(world, number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_closing_a_tenant_releases_numbers_then_the_subaccount(world, number, live_tenant) -> None:
     second = number_rent(
         tenant=live_tenant,
         country="se",
@@ -127,7 +127,7 @@ def test_closing_a_tenant_releases_numbers_then_the_subaccount(world, number, li
     assert staff.get(f"/staff/numbers/{number.pk}/").status_code == 200
 
 
-def test_rotating_the_token_keeps_the_old_one_for_an_overlap(world, number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_rotating_the_token_keeps_the_old_one_for_an_overlap(world, number, live_tenant) -> None:
     old = number.hook_token
     number_rotate_token(number=number, actor=world.owner_a)
     remote = elks_for_tenant(live_tenant).number_get(number.provider_id)
@@ -146,7 +146,7 @@ def test_rotating_the_token_keeps_the_old_one_for_an_overlap(world, number, live
     assert client.post(f"/hooks/elks/{old}/sms/", {"id": "s2"}).status_code == 404
 
 
-def test_sync_imports_releases_and_shows_drift(world, number, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_imports_releases_and_shows_drift(world, number, live_tenant, elks) -> None:
     client = elks_for_tenant(live_tenant)
     outside = client.number_allocate(country="se", capabilities=["sms"])  # rented elsewhere
     client.number_update(number.provider_id, sms_url="https://elsewhere.example/sms")
@@ -170,13 +170,13 @@ def test_sync_imports_releases_and_shows_drift(world, number, live_tenant, elks)
     assert provider_sync().notes[-1].startswith("Numbers: 0 imported")
 
 
-def test_unknown_token_is_404_and_stores_nothing(db) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_token_is_404_and_stores_nothing(db) -> None:
     response = Client().post("/hooks/elks/not-a-token/sms/", {"id": "s1"})
     assert response.status_code == 404
     assert WebhookEvent.objects.count() == 0
 
 
-def test_inbound_sms_is_stored_once_however_often_it_is_replayed(number) -> None:  # type: ignore[no-untyped-def]
+def test_inbound_sms_is_stored_once_however_often_it_is_replayed(number) -> None:
     payload = {"id": "s42", "from": "+46700000001", "to": number.number, "message": "hej"}
     for _ in range(5):
         assert Client().post(f"/hooks/elks/{number.hook_token}/sms/", payload).status_code == 200
@@ -184,7 +184,7 @@ def test_inbound_sms_is_stored_once_however_often_it_is_replayed(number) -> None
     assert event.payload["message"] == "hej" and event.number_id == number.pk
 
 
-def test_voice_start_answers_the_routing(world, number) -> None:  # type: ignore[no-untyped-def]
+def test_voice_start_answers_the_routing(world, number) -> None:
     number_route(
         number=number, actor=world.owner_a, voice_forwards=[{"to": "+46702222222", "timeout": 10}]
     )

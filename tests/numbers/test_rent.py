@@ -12,17 +12,17 @@ from providers.clients import elks_for_tenant
 from tests.conftest import World
 
 
-def _rent(tenant, world: World, key: uuid.UUID | None = None, **kw):  # type: ignore[no-untyped-def]
+def _rent(tenant, world: World, key: uuid.UUID | None = None, **kw):
     args = {"country": "se", "capabilities": ["sms", "voice"], "category": "mobile"}
     args.update(kw)
     return number_rent(tenant=tenant, request_key=key or uuid.uuid4(), actor=world.owner_a, **args)
 
 
-def _allocations(elks) -> int:  # type: ignore[no-untyped-def]
+def _allocations(elks) -> int:
     return len(elks.api_requests(method="POST", path="/a1/numbers"))
 
 
-def test_rent_allocates_under_the_subaccount_with_our_callbacks(world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_rent_allocates_under_the_subaccount_with_our_callbacks(world, live_tenant, elks) -> None:
     number = _rent(live_tenant, world, capabilities=["sms", "mms", "voice"])
     assert number.status == "active" and number.number.startswith("+46")
     assert number.monthly_price == 250_000 and number.currency == "SEK"
@@ -37,14 +37,14 @@ def test_rent_allocates_under_the_subaccount_with_our_callbacks(world, live_tena
     assert NumberEvent.objects.filter(number=number, action="rented").exists()
 
 
-def test_provider_refusal_saves_nothing(world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_provider_refusal_saves_nothing(world, live_tenant, elks) -> None:
     elks.set_pool("se", [])
     with pytest.raises(NumberError, match="46elks could not rent a number"):
         _rent(live_tenant, world)
     assert PhoneNumber.objects.count() == 0
 
 
-def test_double_submit_rents_once(world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_double_submit_rents_once(world, live_tenant, elks) -> None:
     key = uuid.uuid4()
     first = _rent(live_tenant, world, key)
     second = _rent(live_tenant, world, key)
@@ -53,7 +53,7 @@ def test_double_submit_rents_once(world, live_tenant, elks) -> None:  # type: ig
     assert PhoneNumber.objects.count() == 1
 
 
-def test_timeout_then_retry_never_rents_twice(world, live_tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_timeout_then_retry_never_rents_twice(world, live_tenant, elks, settings) -> None:
     settings.ELKS_TIMEOUT = 0.5
     # 46elks performs the allocation but answers too late.
     elks.set_chaos(rate=1, mode="timeout", timeout_sleep=1.5, paths=["numbers"], methods=["POST"])
@@ -70,7 +70,7 @@ def test_timeout_then_retry_never_rents_twice(world, live_tenant, elks, settings
 
 def test_timeout_while_46elks_stays_unreachable_keeps_a_pending_claim(
     world, live_tenant, elks, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.ELKS_TIMEOUT = 0.5
     # Every numbers call times out: the allocation and the look-up after it.
     elks.set_chaos(rate=1, mode="timeout", timeout_sleep=1.5, paths=["numbers"])
@@ -92,13 +92,13 @@ def test_timeout_while_46elks_stays_unreachable_keeps_a_pending_claim(
         ({"country": "fi"}, "not offered yet"),
     ],
 )
-def test_rules_refuse_before_calling_46elks(world, live_tenant, elks, kw, message) -> None:  # type: ignore[no-untyped-def]
+def test_rules_refuse_before_calling_46elks(world, live_tenant, elks, kw, message) -> None:
     with pytest.raises(NumberError, match=message):
         _rent(live_tenant, world, **kw)
     assert _allocations(elks) == 0
 
 
-def test_suspended_tenant_cannot_rent(world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_suspended_tenant_cannot_rent(world, live_tenant, elks) -> None:
     live_tenant.status = "suspended"
     live_tenant.save()
     with pytest.raises(NumberError, match="suspended"):

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(world: World):  # type: ignore[no-untyped-def]
+def staff(world: World):
     return client_for(world.staff)
 
 
-def test_staff_sees_every_tenants_numbers_with_filters(world: World, staff) -> None:  # type: ignore[no-untyped-def]
+def test_staff_sees_every_tenants_numbers_with_filters(world: World, staff) -> None:
     PhoneNumber.objects.create(
         tenant=world.tenant_a,
         provider_id="n1",
@@ -57,7 +57,7 @@ def test_customers_cannot_open_staff_number_pages(world: World) -> None:
         assert client_for(world.owner_a).get(url).status_code == 404
 
 
-def test_staff_rents_for_a_tenant(world, staff, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_staff_rents_for_a_tenant(world, staff, live_tenant, elks) -> None:
     page = staff.get(f"/staff/tenants/{live_tenant.slug}/rent/").content.decode()
     key = re.search(r'name="request_key" value="([^"]+)"', page).group(1)
     response = staff.post(
@@ -74,7 +74,7 @@ def test_staff_rents_for_a_tenant(world, staff, live_tenant, elks) -> None:  # t
     )
 
 
-def test_prices_and_quarantine_period(staff) -> None:  # type: ignore[no-untyped-def]
+def test_prices_and_quarantine_period(staff) -> None:
     data = {
         "price-country": "SE",
         "price-category": "mobile",
@@ -92,7 +92,7 @@ def test_prices_and_quarantine_period(staff) -> None:  # type: ignore[no-untyped
     assert NumberPolicy.current().quarantine_days == 14
 
 
-def test_closing_a_tenant_from_the_console(world, staff, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_closing_a_tenant_from_the_console(world, staff, live_tenant, elks) -> None:
     number_rent(
         tenant=live_tenant,
         country="se",
@@ -109,13 +109,13 @@ def test_closing_a_tenant_from_the_console(world, staff, live_tenant, elks) -> N
     assert live_tenant.status == "closed"
 
 
-def test_infobip_pages_say_when_not_configured(staff, settings) -> None:  # type: ignore[no-untyped-def]
+def test_infobip_pages_say_when_not_configured(staff, settings) -> None:
     settings.INFOBIP_BASE_URL = ""
     assert "Infobip is not configured" in staff.get("/staff/infobip/").content.decode()
     assert "Infobip is not configured" in staff.get("/staff/infobip/owned/").content.decode()
 
 
-def test_infobip_search_purchase_assign_list_and_cancel(world, staff, infobip) -> None:  # type: ignore[no-untyped-def]
+def test_infobip_search_purchase_assign_list_and_cancel(world, staff, infobip) -> None:
     infobip.clear_available()
     keys = infobip.add_available(
         "SE",
@@ -154,7 +154,7 @@ def test_infobip_search_purchase_assign_list_and_cancel(world, staff, infobip) -
 
 def test_infobip_purchase_timeout_checks_before_buying_again(
     world, staff, infobip, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.INFOBIP_TIMEOUT = 0.5
     infobip.clear_available()
     key = infobip.add_available("SE", ["46700009999"], capabilities=("SMS",))[0]
@@ -175,7 +175,7 @@ def test_infobip_purchase_timeout_checks_before_buying_again(
     assert number.tenant == world.tenant_b and number.status == "active"
 
 
-def test_sync_imports_infobip_numbers_for_staff_to_assign(world, infobip, elks) -> None:  # type: ignore[no-untyped-def]
+def test_sync_imports_infobip_numbers_for_staff_to_assign(world, infobip, elks) -> None:
     infobip.clear_available()
     key = infobip.add_available("DE", ["4915100000001"], capabilities=("SMS",))[0]
     infobip.give(key)

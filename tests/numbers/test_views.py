@@ -12,11 +12,11 @@ from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
 
 
-def _owner(live_tenant):  # type: ignore[no-untyped-def]
+def _owner(live_tenant):
     return client_for(live_tenant.memberships.get().user)
 
 
-def test_rent_page_shows_the_price_and_rents(world, live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_rent_page_shows_the_price_and_rents(world, live_tenant, elks) -> None:
     client = _owner(live_tenant)
     base = f"/t/{live_tenant.slug}/numbers"
     page = client.get(f"{base}/rent/").content.decode()
@@ -54,7 +54,7 @@ def test_rent_page_shows_the_price_and_rents(world, live_tenant, elks) -> None: 
         ({"country": "fi", "category": "mobile", "capabilities": ["voice"]}, "not offered"),
     ],
 )
-def test_rent_errors_are_shown_and_nothing_is_rented(live_tenant, elks, data, error) -> None:  # type: ignore[no-untyped-def]
+def test_rent_errors_are_shown_and_nothing_is_rented(live_tenant, elks, data, error) -> None:
     response = _owner(live_tenant).post(
         f"/t/{live_tenant.slug}/numbers/rent/", {**data, "request_key": str(uuid.uuid4())}
     )
@@ -63,7 +63,7 @@ def test_rent_errors_are_shown_and_nothing_is_rented(live_tenant, elks, data, er
     assert PhoneNumber.objects.count() == 0
 
 
-def test_provider_refusal_is_shown_on_the_form(live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_provider_refusal_is_shown_on_the_form(live_tenant, elks) -> None:
     elks.set_pool("se", [])
     response = _owner(live_tenant).post(
         f"/t/{live_tenant.slug}/numbers/rent/",
@@ -136,7 +136,7 @@ def test_release_needs_the_number_typed(world: World) -> None:
     assert "Restore number" in owner.get(f"/t/acme/numbers/{number.pk}/").content.decode()
 
 
-def _bulk_numbers(tenant, count: int) -> None:  # type: ignore[no-untyped-def]
+def _bulk_numbers(tenant, count: int) -> None:
     now = timezone.now()
     PhoneNumber.objects.bulk_create(
         [
@@ -182,7 +182,7 @@ def test_empty_state(world: World) -> None:
 
 def test_list_over_10000_numbers_uses_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _bulk_numbers(world.tenant_a, 10_000)
     owner = client_for(world.owner_a)
     owner.get("/t/acme/numbers/")  # warm the session
@@ -241,7 +241,7 @@ def test_list_counts_messages_and_calls_of_the_last_30_days(world: World) -> Non
     assert "3 / 2" in page
 
 
-def test_rent_offers_the_priced_countries_by_name_only(live_tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_rent_offers_the_priced_countries_by_name_only(live_tenant, elks) -> None:
     from numbers.models import NumberPrice
 
     page = _owner(live_tenant).get(f"/t/{live_tenant.slug}/numbers/rent/").content.decode()

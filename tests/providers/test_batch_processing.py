@@ -26,7 +26,7 @@ BASE = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def number(rented_number, live_tenant):  # type: ignore[no-untyped-def]
+def number(rented_number, live_tenant):
     """A number that forwards, answers automatically and posts to a customer webhook."""
     PhoneNumber.objects.filter(pk=rented_number.pk).update(
         sms_forward_to="+46709999999",
@@ -51,7 +51,7 @@ def _store(number: PhoneNumber, kind: str, key: str, payload: dict[str, str]) ->
     )
 
 
-def _sms(number: PhoneNumber, key: str, elks_id: str, sender: str, body: str, minute: int):  # type: ignore[no-untyped-def]
+def _sms(number: PhoneNumber, key: str, elks_id: str, sender: str, body: str, minute: int):
     payload = {
         "id": elks_id,
         "from": sender,
@@ -78,7 +78,7 @@ def _outbound(number: PhoneNumber, n: int) -> Message:
     )
 
 
-def _report(number: PhoneNumber, key: str, message: Message, status: str, minute: int):  # type: ignore[no-untyped-def]
+def _report(number: PhoneNumber, key: str, message: Message, status: str, minute: int):
     payload = {"id": message.elks_id or "", "status": status, "_token": message.callback_token}
     if status == "delivered":
         payload["delivered"] = (BASE + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%S")
@@ -150,7 +150,7 @@ class _Rollback(Exception):
     pass
 
 
-def _run_and_forget(work) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _run_and_forget(work) -> dict[str, object]:
     """The state `work` leaves, then everything it did rolled back."""
     found: dict[str, object] = {}
     try:
@@ -190,7 +190,7 @@ event_spec = st.one_of(
     specs=st.lists(event_spec, min_size=1, max_size=14),
     sizes=st.lists(st.integers(1, 6), max_size=5),
 )
-def test_batches_leave_the_state_one_by_one_processing_leaves(number, specs, sizes) -> None:  # type: ignore[no-untyped-def]
+def test_batches_leave_the_state_one_by_one_processing_leaves(number, specs, sizes) -> None:
     """Replies and reports shuffled and duplicated (within and across batches): batched
     processing ends where processing the same events one at a time ends."""
 
@@ -218,7 +218,7 @@ def test_batches_leave_the_state_one_by_one_processing_leaves(number, specs, siz
     assert _run_and_forget(batched) == expected
 
 
-def test_a_poisoned_event_in_a_batch_of_500_fails_alone(number) -> None:  # type: ignore[no-untyped-def]
+def test_a_poisoned_event_in_a_batch_of_500_fails_alone(number) -> None:
     for i in range(500):
         if i == 250:
             _store(number, "sms", "poison", {"id": "poison", "to": number.number, "message": "x"})
@@ -235,17 +235,17 @@ def test_a_poisoned_event_in_a_batch_of_500_fails_alone(number) -> None:  # type
         assert WebhookDelivery.objects.count() == 499
 
 
-def test_a_batch_handler_that_raises_falls_back_to_one_event_at_a_time(number, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_handler_that_raises_falls_back_to_one_event_at_a_time(number, monkeypatch) -> None:
     """An error the batch handler did not foresee (here: the handler itself raising) costs
     only the event that causes it: the rest is processed one by one and commits."""
     for i in range(10):
         _sms(number, f"k{i}", f"in-{i}", SENDERS[0], f"Hello {i}", i)
     real = registry.handler_for("elks", "sms")
 
-    def broken_batch(events, failures):  # type: ignore[no-untyped-def]
+    def broken_batch(events, failures):
         raise RuntimeError("boom")
 
-    def picky(event):  # type: ignore[no-untyped-def]
+    def picky(event):
         if event.dedupe_key == "k3":
             raise ValueError("cannot take this one")
         real(event)
@@ -261,7 +261,7 @@ def test_a_batch_handler_that_raises_falls_back_to_one_event_at_a_time(number, m
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_drains_at_once_process_each_event_exactly_once(number) -> None:  # type: ignore[no-untyped-def]
+def test_two_drains_at_once_process_each_event_exactly_once(number) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks (SKIP LOCKED) need PostgreSQL (CI runs it)")
     total = 400
@@ -300,7 +300,7 @@ def test_two_drains_at_once_process_each_event_exactly_once(number) -> None:  # 
 
 
 @pytest.fixture
-def campaign(live_tenant, settings):  # type: ignore[no-untyped-def]
+def campaign(live_tenant, settings):
     """A campaign to four contacts, sent (each send logged as a Message), reports pending."""
     from messaging.campaigns.services import campaign_launch, campaign_run
     from tests.messaging.campaigns.test_log import _campaign
@@ -312,7 +312,7 @@ def campaign(live_tenant, settings):  # type: ignore[no-untyped-def]
     return campaign
 
 
-def _campaign_state(campaign) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _campaign_state(campaign) -> dict[str, object]:
     from messaging.campaigns.models import CampaignRecipient
 
     with scopes_disabled():
@@ -347,7 +347,7 @@ def _campaign_state(campaign) -> dict[str, object]:  # type: ignore[no-untyped-d
     ),
     sizes=st.lists(st.integers(1, 6), max_size=4),
 )
-def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -> None:  # type: ignore[no-untyped-def]
+def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -> None:
     from messaging.campaigns.models import CampaignRecipient
 
     with scopes_disabled():
@@ -373,7 +373,7 @@ def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -
                 received=timezone.now(),
             )
 
-    def run(process) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    def run(process) -> dict[str, object]:
         found: dict[str, object] = {}
         try:
             with transaction.atomic():
@@ -389,7 +389,7 @@ def test_campaign_reports_in_batches_end_as_one_by_one(campaign, specs, sizes) -
     assert run(lambda: _in_batches(sizes)) == expected
 
 
-def test_odd_bytes_in_a_batch_are_stored_as_received(number, client) -> None:  # type: ignore[no-untyped-def]
+def test_odd_bytes_in_a_batch_are_stored_as_received(number, client) -> None:
     """Through the real callback view (NUL becomes U+FFFD there, as PostgreSQL needs), then the
     batch: the messages, the conversation preview (raw SQL) and the forward keep every character."""
     bodies = ["nul\x00byte", "emoji 😀 and ünïcödé", "quote ' and \" and \\ backslash", "x" * 2000]

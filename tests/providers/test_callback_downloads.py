@@ -74,7 +74,7 @@ def _serve() -> Capture:
 
 
 @pytest.fixture
-def servers(settings, tmp_path) -> Iterator[tuple[Capture, Capture]]:  # type: ignore[no-untyped-def]
+def servers(settings, tmp_path) -> Iterator[tuple[Capture, Capture]]:
     api, evil = _serve(), _serve()
     settings.ELKS_API_URL = f"{api.origin}/a1"
     settings.MEDIA_ROOT = tmp_path
@@ -107,7 +107,7 @@ def _hostile_urls(evil: Capture, api: Capture, path: str) -> list[str]:
     ]
 
 
-def _auth(tenant) -> str:  # type: ignore[no-untyped-def]
+def _auth(tenant) -> str:
     raw = f"{tenant.elks_subaccount_id}:{tenant.elks_secret}".encode()
     return "Basic " + base64.b64encode(raw).decode()
 
@@ -125,7 +125,7 @@ def test_ids_are_taken_from_callbacks_strictly() -> None:
         assert image_ref_from_callback(bad) is None
 
 
-def test_recording_callbacks_never_send_credentials_elsewhere(world, servers) -> None:  # type: ignore[no-untyped-def]
+def test_recording_callbacks_never_send_credentials_elsewhere(world, servers) -> None:
     api, evil = servers
     tenant = world.tenant_a
     for path in ("/a1/recordings/c7-r0.wav", "/recordings/c7-r0.wav"):
@@ -140,7 +140,7 @@ def test_recording_callbacks_never_send_credentials_elsewhere(world, servers) ->
                 kind="recording",
                 payload={"callid": "c7", "wav": url, "duration": "1"},
             )
-            recording_received(event)  # type: ignore[arg-type]  # only the fields it reads
+            recording_received(event)
             recording = Recording.objects.get()
             assert recording.elks_id == "c7-r0", url
             assert recording_download(recording_id=recording.pk), url
@@ -150,7 +150,7 @@ def test_recording_callbacks_never_send_credentials_elsewhere(world, servers) ->
     assert set(api.credentials_seen()) == {_auth(tenant)}
 
 
-def test_mms_image_callbacks_never_send_credentials_elsewhere(world, servers) -> None:  # type: ignore[no-untyped-def]
+def test_mms_image_callbacks_never_send_credentials_elsewhere(world, servers) -> None:
     api, evil = servers
     tenant = world.tenant_a
     evil.routes["/a1/images/m5-i0.png"] = (200, {}, PNG)
@@ -199,7 +199,7 @@ def test_mms_image_callbacks_never_send_credentials_elsewhere(world, servers) ->
         "http://%31%32%37.0.0.1:{evil_port}/a1/recordings/c8-r0.wav",
     ],
 )
-def test_redirects_off_the_api_base_are_refused(servers, location: str) -> None:  # type: ignore[no-untyped-def]
+def test_redirects_off_the_api_base_are_refused(servers, location: str) -> None:
     api, evil = servers
     target = location.format(
         api=api.origin,
@@ -217,7 +217,7 @@ def test_redirects_off_the_api_base_are_refused(servers, location: str) -> None:
     assert [p for p, _ in api.seen] == ["/a1/recordings/c8-r0.wav"]
 
 
-def test_a_redirect_under_the_api_base_is_followed(servers) -> None:  # type: ignore[no-untyped-def]
+def test_a_redirect_under_the_api_base_is_followed(servers) -> None:
     api, _ = servers
     api.routes["/a1/images/m9-i0.jpg"] = (302, {"Location": "/a1/files/m9-i0.jpg"}, b"")
     api.routes["/a1/files/m9-i0.jpg"] = (200, {}, PNG)
@@ -226,7 +226,7 @@ def test_a_redirect_under_the_api_base_is_followed(servers) -> None:  # type: ig
     assert [p for p, _ in api.seen] == ["/a1/images/m9-i0.jpg", "/a1/files/m9-i0.jpg"]
 
 
-def test_the_client_takes_ids_never_urls(servers) -> None:  # type: ignore[no-untyped-def]
+def test_the_client_takes_ids_never_urls(servers) -> None:
     api, evil = servers
     client = ElksClient(base_url=f"{api.origin}/a1", username="u1", password="SECRET", timeout=2)
     for bad in (f"{evil.origin}/x", "../c1-r0", "c1-r0/../../x", "c1-r0?x=@evil", "c1%2F-r0"):
@@ -239,7 +239,7 @@ def test_the_client_takes_ids_never_urls(servers) -> None:  # type: ignore[no-un
     assert api.seen == [] and evil.seen == []
 
 
-def test_downloads_are_capped(servers) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_are_capped(servers) -> None:
     api, _ = servers
     api.routes["/a1/recordings/c1-r0.wav"] = (200, {}, WAV * 100)
     client = ElksClient(base_url=f"{api.origin}/a1", username="u1", password="SECRET", timeout=2)

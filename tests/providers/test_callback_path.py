@@ -22,11 +22,11 @@ from providers.services import webhook_store, webhooks_drain
 
 
 @pytest.fixture
-def number(rented_number):  # type: ignore[no-untyped-def]
+def number(rented_number):
     return rented_number
 
 
-def _post_sms(number: PhoneNumber, event_id: str = "s1", **extra: str):  # type: ignore[no-untyped-def]
+def _post_sms(number: PhoneNumber, event_id: str = "s1", **extra: str):
     payload = {"id": event_id, "from": "+46700000001", "to": number.number, "message": "Hej!"}
     payload |= {"direction": "incoming", "created": "2026-11-25T10:00:00.123456"}
     return Client().post(f"/hooks/elks/{number.hook_token}/sms/", payload, **extra)
@@ -35,7 +35,7 @@ def _post_sms(number: PhoneNumber, event_id: str = "s1", **extra: str):  # type:
 # --- fast path ---------------------------------------------------------------------------------
 
 
-def test_callbacks_skip_the_browser_middleware(number) -> None:  # type: ignore[no-untyped-def]
+def test_callbacks_skip_the_browser_middleware(number) -> None:
     response = _post_sms(number)
     assert response.status_code == 200
     # No session, CSRF or CSP machinery ran: no cookie, no Vary on it, no CSP header.
@@ -46,7 +46,7 @@ def test_callbacks_skip_the_browser_middleware(number) -> None:  # type: ignore[
     assert "Content-Security-Policy" in Client().get("/accounts/login/")
 
 
-def test_unknown_token_and_unknown_path_are_plain_404s(number) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_token_and_unknown_path_are_plain_404s(number) -> None:
     for path in ("/hooks/elks/not-a-token/sms/", "/hooks/nothing-here/"):
         response = Client().post(path, {"id": "x"})
         assert response.status_code == 404
@@ -54,7 +54,7 @@ def test_unknown_token_and_unknown_path_are_plain_404s(number) -> None:  # type:
     assert WebhookEvent.objects.count() == 0
 
 
-def test_callbacks_still_check_the_host_and_the_method(number) -> None:  # type: ignore[no-untyped-def]
+def test_callbacks_still_check_the_host_and_the_method(number) -> None:
     assert _post_sms(number, HTTP_HOST="evil.example").status_code == 400
     assert Client().get(f"/hooks/elks/{number.hook_token}/sms/").status_code == 405
     assert WebhookEvent.objects.count() == 0
@@ -63,7 +63,7 @@ def test_callbacks_still_check_the_host_and_the_method(number) -> None:  # type:
 # --- the number behind a token, kept per process ----------------------------------------------
 
 
-def test_the_lean_row_is_kept_and_calls_always_read_the_database(number) -> None:  # type: ignore[no-untyped-def]
+def test_the_lean_row_is_kept_and_calls_always_read_the_database(number) -> None:
     token = number.hook_token
     number_for_hook_token(token, full=False)
     # Changed behind this process's back (another process, or a bulk update): still kept.
@@ -73,7 +73,7 @@ def test_the_lean_row_is_kept_and_calls_always_read_the_database(number) -> None
     assert number_for_hook_token(token).sms_autoreply_text == "changed"  # full: no cache
 
 
-def test_a_save_in_this_process_is_seen_at_once(number, live_tenant, world) -> None:  # type: ignore[no-untyped-def]
+def test_a_save_in_this_process_is_seen_at_once(number, live_tenant, world) -> None:
     assert _post_sms(number, "s1").content == b""  # the row is now kept
     with scope(tenant=live_tenant.pk):
         number_route(
@@ -85,7 +85,7 @@ def test_a_save_in_this_process_is_seen_at_once(number, live_tenant, world) -> N
     assert number_for_hook_token(number.hook_token, full=False).sms_autoreply_text == "Back soon."
 
 
-def test_the_kept_row_expires(number, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_kept_row_expires(number, settings) -> None:
     settings.HOOK_NUMBER_CACHE_SECONDS = 10
     number_for_hook_token(number.hook_token, full=False)
     PhoneNumber.objects.filter(pk=number.pk).update(sms_autoreply_text="later")
@@ -93,14 +93,14 @@ def test_the_kept_row_expires(number, settings) -> None:  # type: ignore[no-unty
         assert number_for_hook_token(number.hook_token, full=False).sms_autoreply_text == "later"
 
 
-def test_unknown_tokens_are_not_kept(number, settings) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_tokens_are_not_kept(number, settings) -> None:
     assert number_for_hook_token("brand-new-token", full=False) is None
     PhoneNumber.objects.filter(pk=number.pk).update(hook_token="brand-new-token")
     # A number rented a moment ago answers its first callback.
     assert number_for_hook_token("brand-new-token", full=False).pk == number.pk
 
 
-def test_zero_turns_the_cache_off(number, settings) -> None:  # type: ignore[no-untyped-def]
+def test_zero_turns_the_cache_off(number, settings) -> None:
     settings.HOOK_NUMBER_CACHE_SECONDS = 0
     number_for_hook_token(number.hook_token, full=False)
     PhoneNumber.objects.filter(pk=number.pk).update(sms_autoreply_text="now")
@@ -112,7 +112,7 @@ def test_zero_turns_the_cache_off(number, settings) -> None:  # type: ignore[no-
 
 
 @pytest.fixture(params=["redis", "cache"])
-def window_store(request, settings):  # type: ignore[no-untyped-def]
+def window_store(request, settings):
     """The wake window in Redis (CI) and in Django's cache (no REDIS_URL)."""
     if request.param == "redis" and not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL (CI)")
@@ -124,14 +124,14 @@ def window_store(request, settings):  # type: ignore[no-untyped-def]
     return request.param
 
 
-def _stored_and_committed(number, event_id, capture):  # type: ignore[no-untyped-def]
+def _stored_and_committed(number, event_id, capture):
     with capture(execute=True):  # run the on-commit wake as a real commit would
         assert _post_sms(number, event_id).status_code == 200
 
 
 def test_one_drain_per_window_and_no_redis_call_per_event(
     number, window_store, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with (
         mock.patch("providers.tasks.webhooks_drain.apply_async") as publish,
         mock.patch.object(wake, "_open", wraps=wake._open) as asked,
@@ -147,7 +147,7 @@ def test_one_drain_per_window_and_no_redis_call_per_event(
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL (CI)")
 def test_another_process_learns_how_long_the_window_stays_open(
     number, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with (
         mock.patch("providers.tasks.webhooks_drain.apply_async") as publish,
         mock.patch.object(wake, "_open", wraps=wake._open) as asked,
@@ -160,7 +160,7 @@ def test_another_process_learns_how_long_the_window_stays_open(
     assert 0 < wake._open_until - time.monotonic() <= 1.0
 
 
-def test_the_drain_looks_until_its_window_closes(number, window_store, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_drain_looks_until_its_window_closes(number, window_store, settings) -> None:
     settings.WEBHOOK_WAKE_SECONDS = 0.3
     with mock.patch("providers.tasks.webhooks_drain.apply_async") as publish:
         _post_sms(number, "s1")
@@ -182,7 +182,7 @@ def test_the_drain_looks_until_its_window_closes(number, window_store, settings)
     assert not WebhookEvent.objects.filter(status="pending").exists()
 
 
-def test_a_drain_without_a_window_returns_when_empty(number) -> None:  # type: ignore[no-untyped-def]
+def test_a_drain_without_a_window_returns_when_empty(number) -> None:
     _post_sms(number, "s1")
     started = time.monotonic()
     assert webhooks_drain() == 1
@@ -191,7 +191,7 @@ def test_a_drain_without_a_window_returns_when_empty(number) -> None:  # type: i
 
 def test_a_refused_publish_closes_the_window_for_the_replay(
     number, window_store, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with mock.patch(
         "providers.tasks.webhooks_drain.apply_async", side_effect=ConnectionError("broker down")
     ) as publish:
@@ -203,7 +203,7 @@ def test_a_refused_publish_closes_the_window_for_the_replay(
 
 def test_redis_down_still_stores_and_answers(
     number, settings, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     with mock.patch("providers.tasks.webhooks_drain.apply_async") as publish:
         _stored_and_committed(number, "s1", django_capture_on_commit_callbacks)
@@ -213,7 +213,7 @@ def test_redis_down_still_stores_and_answers(
 
 def test_eager_mode_drains_each_event_in_its_request(
     number, settings, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     for n in range(3):
         _stored_and_committed(number, f"s{n}", django_capture_on_commit_callbacks)
@@ -230,7 +230,7 @@ def _store_raw(event_id: str) -> None:
 @pytest.mark.parametrize("prepared", [True, False])
 def test_store_is_one_insert_and_a_replay_is_not_new(
     number, settings, django_assert_num_queries, prepared: bool
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.WEBHOOK_PREPARED_INSERT = prepared
     payload = {"id": "x1", "message": "Hej ☃"}
     with django_assert_num_queries(1):  # counted like any other query
@@ -240,7 +240,7 @@ def test_store_is_one_insert_and_a_replay_is_not_new(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only")
-def test_the_insert_is_prepared_on_postgresql(db) -> None:  # type: ignore[no-untyped-def]
+def test_the_insert_is_prepared_on_postgresql(db) -> None:
     webhook_store(provider="elks", kind="sms", dedupe_key="p1", payload={"id": "p1"})
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
@@ -248,7 +248,7 @@ def test_the_insert_is_prepared_on_postgresql(db) -> None:  # type: ignore[no-un
     assert any("INSERT INTO providers_webhookevent" in s for s in statements)
 
 
-def test_an_event_for_a_number_deleted_meanwhile_is_still_stored(number, live_tenant) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_for_a_number_deleted_meanwhile_is_still_stored(number, live_tenant) -> None:
     gone = number.pk
     PhoneNumber.objects.filter(pk=gone).delete()
     assert webhook_store(

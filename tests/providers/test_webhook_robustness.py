@@ -41,7 +41,7 @@ NOW = "2026-11-25T10:00:00.123456"
 
 
 @pytest.fixture
-def hooks(rented_number, live_tenant):  # type: ignore[no-untyped-def]
+def hooks(rented_number, live_tenant):
     """Every callback URL under /hooks/ with a working token, and a plausible payload each."""
     number = rented_number
     message = Message.objects.create(
@@ -82,7 +82,7 @@ def hooks(rented_number, live_tenant):  # type: ignore[no-untyped-def]
     }
 
 
-def _post(path: str, body: bytes, content_type: str = FORM):  # type: ignore[no-untyped-def]
+def _post(path: str, body: bytes, content_type: str = FORM):
     # CONTENT_TYPE set explicitly: the test client leaves it out when the body is empty.
     return Client().generic("POST", path, data=body, CONTENT_TYPE=content_type)
 
@@ -98,7 +98,7 @@ ENDPOINTS = ["sms", "mms", "voice", "hangup", "recording", "voicemail", "dlr", "
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_a_nul_in_any_field_is_answered_2xx_and_stored_with_its_raw_body(hooks, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_a_nul_in_any_field_is_answered_2xx_and_stored_with_its_raw_body(hooks, endpoint) -> None:
     path, kind, payload = hooks[endpoint]
     # NUL inside each value in turn (each post a different event), then in a field's name.
     variants = []
@@ -122,7 +122,7 @@ def test_a_nul_in_any_field_is_answered_2xx_and_stored_with_its_raw_body(hooks, 
     assert WebhookEvent.objects.filter(kind=kind).count() == len(variants)
 
 
-def test_an_sms_with_nul_is_processed_with_the_nul_replaced(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_an_sms_with_nul_is_processed_with_the_nul_replaced(hooks) -> None:
     path, _, payload = hooks["sms"]
     body = _form({**payload, "message": "Hej\x00då", "from": "+4670000\x000001"})
     assert _post(path, body).status_code == 200
@@ -136,7 +136,7 @@ def test_an_sms_with_nul_is_processed_with_the_nul_replaced(hooks) -> None:  # t
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_every_handler_processes_an_event_with_nul_in_its_free_text(hooks, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_every_handler_processes_an_event_with_nul_in_its_free_text(hooks, endpoint) -> None:
     path, kind, payload = hooks[endpoint]
     fields = {**payload, "note": "a\x00b"}  # a field no handler reads
     for name in ("message", "from"):  # what a person typed or a caller id
@@ -152,7 +152,7 @@ def test_every_handler_processes_an_event_with_nul_in_its_free_text(hooks, endpo
         assert (event.status, event.error) == ("processed", "")
 
 
-def test_lone_surrogates_from_an_odd_charset_are_stored(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_lone_surrogates_from_an_odd_charset_are_stored(hooks) -> None:
     path, _, payload = hooks["sms"]
     # UTF-7 decodes "+2AA-" to a lone surrogate, which neither jsonb nor text accepts.
     body = _form({**payload, "id": "s-utf7"}) + b"&note=+2AA-"
@@ -162,14 +162,14 @@ def test_lone_surrogates_from_an_odd_charset_are_stored(hooks) -> None:  # type:
     assert event.payload["note"] == "\ufffd" and bytes(event.raw_body) == body
 
 
-def test_a_declared_latin1_charset_is_honoured(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_a_declared_latin1_charset_is_honoured(hooks) -> None:
     path, _, payload = hooks["sms"]
     body = urlencode({**payload, "message": "Hej då"}, encoding="iso-8859-1").encode()
     assert _post(path, body, f"{FORM}; charset=ISO-8859-1").status_code == 200
     assert WebhookEvent.objects.get().payload["message"] == "Hej då"
 
 
-def test_voice_start_with_a_callid_too_long_for_a_call_still_answers_the_plan(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_voice_start_with_a_callid_too_long_for_a_call_still_answers_the_plan(hooks) -> None:
     path, _, payload = hooks["voice"]
     response = _post(path, _form({**payload, "callid": "c" * 5000}))
     assert response.status_code == 200 and response.json()
@@ -178,7 +178,7 @@ def test_voice_start_with_a_callid_too_long_for_a_call_still_answers_the_plan(ho
 
 
 @pytest.mark.parametrize("token", ["tok\x00en", "x" * 65])
-def test_an_impossible_token_is_a_plain_404(hooks, token: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_impossible_token_is_a_plain_404(hooks, token: str) -> None:
     for path in (f"/hooks/elks/{token}/sms/", f"/hooks/elks/dlr/{token}/"):
         response = _post(path, b"id=1")
         assert response.status_code == 404
@@ -189,7 +189,7 @@ def test_an_impossible_token_is_a_plain_404(hooks, token: str) -> None:  # type:
 
 
 @pytest.mark.parametrize("endpoint", ["hangup", "sms", "dlr"])
-def test_id_less_events_are_keyed_on_a_stable_digest_of_path_and_body(hooks, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_id_less_events_are_keyed_on_a_stable_digest_of_path_and_body(hooks, endpoint) -> None:
     path, kind, payload = hooks[endpoint]
     first = _form({k: v for k, v in payload.items() if k not in ("id", "callid")})
     second = _form({k: v for k, v in payload.items() if k not in ("id", "callid")} | {"x": "1"})
@@ -205,7 +205,7 @@ def test_id_less_events_are_keyed_on_a_stable_digest_of_path_and_body(hooks, end
     assert body_digest(path=path, raw=first) == expected[0]
 
 
-def test_an_empty_form_is_stored_once_and_fails_processing_with_a_reason(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_an_empty_form_is_stored_once_and_fails_processing_with_a_reason(hooks) -> None:
     path, _, _ = hooks["hangup"]
     assert _post(path, b"").status_code == 200
     assert _post(path, b"").status_code == 200
@@ -227,7 +227,7 @@ def test_an_empty_form_is_stored_once_and_fails_processing_with_a_reason(hooks) 
 @pytest.mark.parametrize("endpoint", ["sms", "voice", "dlr"])
 def test_a_body_that_is_not_a_form_gets_415_with_a_reason_and_nothing_is_stored(
     hooks, endpoint, content_type, body
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     path, _, _ = hooks[endpoint]
     response = _post(path, body, content_type)
     assert response.status_code == 415
@@ -237,7 +237,7 @@ def test_a_body_that_is_not_a_form_gets_415_with_a_reason_and_nothing_is_stored(
     assert not WebhookEvent.objects.exists()
 
 
-def test_multipart_form_data_is_read_as_a_form(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_multipart_form_data_is_read_as_a_form(hooks) -> None:
     path, _, payload = hooks["sms"]
     body = encode_multipart(BOUNDARY, {**payload, "message": "Hej\x00"})
     assert _post(path, body, MULTIPART_CONTENT).status_code == 200
@@ -245,7 +245,7 @@ def test_multipart_form_data_is_read_as_a_form(hooks) -> None:  # type: ignore[n
     assert event.payload["message"] == "Hej\ufffd" and bytes(event.raw_body) == body
 
 
-def test_broken_multipart_and_oversized_bodies_are_4xx(hooks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_broken_multipart_and_oversized_bodies_are_4xx(hooks, settings) -> None:
     path, _, _ = hooks["sms"]
     assert _post(path, b"garbage", "multipart/form-data").status_code == 400  # no boundary
     assert _post(path, b"&" * 1500).status_code == 400  # more fields than Django allows
@@ -258,7 +258,7 @@ def test_broken_multipart_and_oversized_bodies_are_4xx(hooks, settings) -> None:
 # --- item 29: transient errors are retried, permanent ones wait for staff ------------------------
 
 
-def _stored_sms(hooks) -> WebhookEvent:  # type: ignore[no-untyped-def]
+def _stored_sms(hooks) -> WebhookEvent:
     path, _, payload = hooks["sms"]
     assert _post(path, _form(payload)).status_code == 200
     return WebhookEvent.objects.get()
@@ -281,7 +281,7 @@ def _make_due(event: WebhookEvent) -> None:
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_a_transient_error_is_retried_with_backoff_and_later_succeeds(hooks, error) -> None:  # type: ignore[no-untyped-def]
+def test_a_transient_error_is_retried_with_backoff_and_later_succeeds(hooks, error) -> None:
     event = _stored_sms(hooks)
     real, failures = inbound.conversations_advance, [error]
 
@@ -317,7 +317,7 @@ def test_a_transient_error_is_retried_with_backoff_and_later_succeeds(hooks, err
         assert Message.objects.filter(direction="in").count() == 1
 
 
-def test_the_delay_grows_and_retries_stop_after_the_configured_attempts(hooks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_delay_grows_and_retries_stop_after_the_configured_attempts(hooks, settings) -> None:
     settings.WEBHOOK_RETRY_ATTEMPTS = 4
     event = _stored_sms(hooks)
     delays = []
@@ -344,7 +344,7 @@ def test_the_delay_grows_and_retries_stop_after_the_configured_attempts(hooks, s
     ],
     ids=lambda e: type(e).__name__,
 )
-def test_a_permanent_error_fails_at_once_and_keeps_its_reason(hooks, error) -> None:  # type: ignore[no-untyped-def]
+def test_a_permanent_error_fails_at_once_and_keeps_its_reason(hooks, error) -> None:
     event = _stored_sms(hooks)
     with mock.patch.object(inbound, "conversations_advance", side_effect=error), scopes_disabled():
         webhook_process(event.pk)
@@ -368,7 +368,7 @@ def test_transient_is_read_through_the_cause_chain() -> None:
     assert not transient_error(ElksInvalidRequest("bad", retryable=False))
 
 
-def test_staff_see_attempts_and_next_try_and_can_retry_a_waiting_event_now(hooks, world) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_attempts_and_next_try_and_can_retry_a_waiting_event_now(hooks, world) -> None:
     event = _stored_sms(hooks)
     locked = OperationalError("locked")
     with mock.patch.object(inbound, "conversations_advance", side_effect=locked), scopes_disabled():
@@ -382,7 +382,7 @@ def test_staff_see_attempts_and_next_try_and_can_retry_a_waiting_event_now(hooks
     assert (event.status, event.attempts) == ("processed", 2)
 
 
-def test_the_store_keeps_the_raw_body_in_its_one_insert(db, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_the_store_keeps_the_raw_body_in_its_one_insert(db, django_assert_num_queries) -> None:
     with django_assert_num_queries(1):
         assert webhook_store(
             provider="elks", kind="sms", dedupe_key="r1", payload={"id": "r1"}, raw=b"id=r1\xff"
@@ -417,7 +417,7 @@ _fields = st.dictionaries(st.one_of(_names, st.text(max_size=10)), _values, max_
 
 
 @st.composite
-def _requests(draw) -> tuple[str, bytes, str]:  # type: ignore[no-untyped-def]
+def _requests(draw) -> tuple[str, bytes, str]:
     endpoint = draw(st.sampled_from(ENDPOINTS))
     shape = draw(st.sampled_from(["form", "multipart", "bytes"]))
     if shape == "form":
@@ -444,7 +444,7 @@ def _requests(draw) -> tuple[str, bytes, str]:  # type: ignore[no-untyped-def]
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_arbitrary_bytes_to_every_callback_endpoint_never_give_a_5xx(hooks, sample) -> None:  # type: ignore[no-untyped-def]
+def test_arbitrary_bytes_to_every_callback_endpoint_never_give_a_5xx(hooks, sample) -> None:
     endpoint, body, content_type = sample
     path, kind, _ = hooks[endpoint]
     WebhookEvent.objects.all().delete()
@@ -478,7 +478,7 @@ def test_every_callback_route_is_covered() -> None:
     assert set(KINDS) | {"voice", "dlr", "cdlr"} == set(ENDPOINTS)
 
 
-def test_a_content_type_django_cannot_parse_is_no_500_through_the_wsgi_application(hooks) -> None:  # type: ignore[no-untyped-def]
+def test_a_content_type_django_cannot_parse_is_no_500_through_the_wsgi_application(hooks) -> None:
     """Django raises while building the request for `charset*=<unknown>''…` (RFC 2231), before
     any middleware; the test client builds its own request, so this goes through the app."""
     from io import BytesIO
@@ -492,7 +492,7 @@ def test_a_content_type_django_cannot_parse_is_no_500_through_the_wsgi_applicati
     path, _, payload = hooks["sms"]
     body = _form(payload)
 
-    def call(app) -> str:  # type: ignore[no-untyped-def]
+    def call(app) -> str:
         environ = {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": path,

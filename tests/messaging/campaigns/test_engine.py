@@ -33,7 +33,7 @@ from messaging.services import optout_record
 from tests.factories import approved_sender
 
 
-def _contacts(tenant, n: int, list_name: str = "Customers") -> ContactList:  # type: ignore[no-untyped-def]
+def _contacts(tenant, n: int, list_name: str = "Customers") -> ContactList:
     contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name=list_name)
     contacts = Contact.objects.bulk_create(
         [Contact(tenant=tenant, phone=f"+4670{i:07d}", name=f"Name{i} Surname") for i in range(n)],
@@ -44,7 +44,7 @@ def _contacts(tenant, n: int, list_name: str = "Customers") -> ContactList:  # t
     return contact_list
 
 
-def _campaign(tenant, contact_list, **fields) -> Campaign:  # type: ignore[no-untyped-def]
+def _campaign(tenant, contact_list, **fields) -> Campaign:
     defaults = {
         "name": "Black friday",
         "sender": "Shop",
@@ -57,7 +57,7 @@ def _campaign(tenant, contact_list, **fields) -> Campaign:  # type: ignore[no-un
     return campaign
 
 
-def _sends(elks, since: int = 0) -> Counter:  # type: ignore[no-untyped-def]
+def _sends(elks, since: int = 0) -> Counter:
     """Sends the sandbox accepted (and charged), per recipient, after request number `since`."""
     return Counter(
         r["params"]["to"]
@@ -67,7 +67,7 @@ def _sends(elks, since: int = 0) -> Counter:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def tenant(live_tenant, settings):  # type: ignore[no-untyped-def]
+def tenant(live_tenant, settings):
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     settings.CAMPAIGN_CLAIM_BATCH = 10
     return live_tenant
@@ -82,7 +82,7 @@ def test_template_rendering_and_fallbacks() -> None:
     assert template_render("{unknown}x", values) == "x"
 
 
-def test_summary_counts_duplicates_opt_outs_and_cost(tenant) -> None:  # type: ignore[no-untyped-def]
+def test_summary_counts_duplicates_opt_outs_and_cost(tenant) -> None:
     first = _contacts(tenant, 10)
     second = ContactList.objects.create(tenant=tenant, name="VIP")
     second.contacts.add(*Contact.objects.all()[:4])  # also in the first list
@@ -94,7 +94,7 @@ def test_summary_counts_duplicates_opt_outs_and_cost(tenant) -> None:  # type: i
     assert summary.parts == 9 and summary.estimated_cost == 9 * 3500 and summary.fits
 
 
-def test_a_campaign_that_does_not_fit_cannot_launch(tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_campaign_that_does_not_fit_cannot_launch(tenant) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 10))
     tenant.usage_limit = 20_000
     tenant.save()
@@ -102,7 +102,7 @@ def test_a_campaign_that_does_not_fit_cannot_launch(tenant) -> None:  # type: ig
         campaign_launch(campaign=campaign, actor=None)
 
 
-def test_launch_then_run_sends_each_once_and_completes(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_launch_then_run_sends_each_once_and_completes(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 25))
     campaign_launch(campaign=campaign, actor=None)
     assert campaign.status == "running" and campaign.recipient_count == 25
@@ -118,7 +118,7 @@ def test_launch_then_run_sends_each_once_and_completes(tenant, elks) -> None:  #
     assert tenant.__class__.objects.get(pk=tenant.pk).reserved == 25 * 3500
 
 
-def test_pause_resume_cancel(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_pause_resume_cancel(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 30))
     campaign_launch(campaign=campaign, actor=None)
     campaign_pause(campaign=campaign, actor=None, reason="Wait")
@@ -127,7 +127,7 @@ def test_pause_resume_cancel(tenant, elks) -> None:  # type: ignore[no-untyped-d
     with mock.patch.object(engine, "_send_batch", wraps=engine._send_batch) as batches:
         original = engine.claim_batch
 
-        def one_batch_then_pause(*, campaign, size):  # type: ignore[no-untyped-def]
+        def one_batch_then_pause(*, campaign, size):
             if batches.call_count >= 1:
                 Campaign.objects.filter(pk=campaign.pk).update(status="paused")
             return original(campaign=campaign, size=size)
@@ -142,7 +142,7 @@ def test_pause_resume_cancel(tenant, elks) -> None:  # type: ignore[no-untyped-d
         campaign_resume(campaign=campaign, actor=None)
 
 
-def test_usage_limit_pauses_instead_of_failing_at_the_provider(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_usage_limit_pauses_instead_of_failing_at_the_provider(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 20))
     campaign_launch(campaign=campaign, actor=None)
     tenant.usage_limit = 5 * 3500  # someone lowered the limit after launch
@@ -154,7 +154,7 @@ def test_usage_limit_pauses_instead_of_failing_at_the_provider(tenant, elks) -> 
     assert not CampaignRecipient.objects.filter(status__in=["failed", "sending"]).exists()
 
 
-def test_stop_words_during_a_campaign_skip_pending_recipients(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_stop_words_during_a_campaign_skip_pending_recipients(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 5))
     campaign_launch(campaign=campaign, actor=None)
     optout_record(tenant=tenant, phone="+46700000002", kind=OptOut.Kind.OUT, word="STOP")
@@ -163,7 +163,7 @@ def test_stop_words_during_a_campaign_skip_pending_recipients(tenant, elks) -> N
     assert "+46700000002" not in _sends(elks)
 
 
-def test_schedule_starts_from_the_beat(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_starts_from_the_beat(tenant, elks) -> None:
     later = timezone.now() + timedelta(hours=2)
     campaign = _campaign(tenant, _contacts(tenant, 3), scheduled_at=later)
     campaign_launch(campaign=campaign, actor=None)
@@ -175,7 +175,7 @@ def test_schedule_starts_from_the_beat(tenant, elks) -> None:  # type: ignore[no
     assert campaign.status == "running" and campaign.recipient_count == 3
 
 
-def test_quiet_hours(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_quiet_hours(tenant, elks) -> None:
     now = timezone.now().astimezone(engine.ZoneInfo("Europe/Stockholm"))
     start = (now - timedelta(hours=1)).time().replace(second=0, microsecond=0)
     end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
@@ -195,7 +195,7 @@ def test_quiet_hours(tenant, elks) -> None:  # type: ignore[no-untyped-def]
     assert engine.recipient_zone("+12125551234", "Europe/Stockholm").startswith("America/")
 
 
-def _crash_and_recover(tenant, elks, crash) -> None:  # type: ignore[no-untyped-def]
+def _crash_and_recover(tenant, elks, crash) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 12))
     campaign_launch(campaign=campaign, actor=None)
     with mock.patch(*crash), pytest.raises(RuntimeError, match="killed"):
@@ -210,10 +210,10 @@ def _crash_and_recover(tenant, elks, crash) -> None:  # type: ignore[no-untyped-
     assert set(CampaignRecipient.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def _killer(real, *, on_call: int, before: bool):  # type: ignore[no-untyped-def]
+def _killer(real, *, on_call: int, before: bool):
     calls = {"n": 0}
 
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == on_call and before:
             raise RuntimeError("killed")
@@ -225,7 +225,7 @@ def _killer(real, *, on_call: int, before: bool):  # type: ignore[no-untyped-def
     return wrapper
 
 
-def test_killed_before_the_provider_call(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_killed_before_the_provider_call(tenant, elks) -> None:
     real = engine.TokenBucket.acquire
     _crash_and_recover(
         tenant,
@@ -234,7 +234,7 @@ def test_killed_before_the_provider_call(tenant, elks) -> None:  # type: ignore[
     )
 
 
-def test_killed_during_the_provider_call(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_killed_during_the_provider_call(tenant, elks) -> None:
     from providers.elks.client import ElksClient
 
     real = ElksClient.sms_send
@@ -245,10 +245,10 @@ def test_killed_during_the_provider_call(tenant, elks) -> None:  # type: ignore[
     )
 
 
-def test_killed_after_the_provider_call(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_killed_after_the_provider_call(tenant, elks) -> None:
     real = engine._finish
 
-    def finish(recipient, status, **fields):  # type: ignore[no-untyped-def]
+    def finish(recipient, status, **fields):
         if status == "sent" and recipient.phone == "+46700000005":
             raise RuntimeError("killed")
         return real(recipient, status, **fields)
@@ -256,7 +256,7 @@ def test_killed_after_the_provider_call(tenant, elks) -> None:  # type: ignore[n
     _crash_and_recover(tenant, elks, ("messaging.campaigns.services._finish", finish))
 
 
-def test_timeout_ends_in_unknown_and_is_reconciled(tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_timeout_ends_in_unknown_and_is_reconciled(tenant, elks, settings) -> None:
     settings.ELKS_TIMEOUT = 0.4
     campaign = _campaign(tenant, _contacts(tenant, 3))
     campaign_launch(campaign=campaign, actor=None)
@@ -272,7 +272,7 @@ def test_timeout_ends_in_unknown_and_is_reconciled(tenant, elks, settings) -> No
     assert set(CampaignRecipient.objects.values_list("status", flat=True)) == {"sent"}
 
 
-def test_rate_limited_sends_keep_their_place(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limited_sends_keep_their_place(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 4))
     campaign_launch(campaign=campaign, actor=None)
     elks.set_chaos(rate=1, mode="429", paths=["sms"], methods=["POST"], count=1)
@@ -303,7 +303,7 @@ def _two_workers(campaign_id: int, tenant_id: int) -> None:
         t.join()
 
 
-def _naive_claim(*, campaign, size):  # type: ignore[no-untyped-def]
+def _naive_claim(*, campaign, size):
     """The claim without its guard: read pending ids, then mark them (a real race)."""
     ids = list(
         CampaignRecipient.objects.filter(campaign=campaign, status="pending")
@@ -317,7 +317,7 @@ def _naive_claim(*, campaign, size):  # type: ignore[no-untyped-def]
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices, settings) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices, settings) -> None:
     from console.tenants import tenant_create
 
     settings.CAMPAIGN_PROVIDER_RATE = 1000
@@ -350,7 +350,7 @@ def test_two_workers_race_without_the_claim_and_not_with_it(world, elks, prices,
     assert len(sends) == 40 and set(sends.values()) == {1}
 
 
-def test_a_stopped_task_puts_unattempted_rows_back(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_stopped_task_puts_unattempted_rows_back(tenant, elks) -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
     campaign = _campaign(tenant, _contacts(tenant, 10))
@@ -358,7 +358,7 @@ def test_a_stopped_task_puts_unattempted_rows_back(tenant, elks) -> None:  # typ
     real = engine.TokenBucket.acquire
     calls = {"n": 0}
 
-    def stop_on_fourth(self, **kwargs):  # type: ignore[no-untyped-def]
+    def stop_on_fourth(self, **kwargs):
         calls["n"] += 1
         if calls["n"] == 7:  # two buckets per send: the 4th send never starts
             raise SoftTimeLimitExceeded()

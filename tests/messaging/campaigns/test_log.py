@@ -34,7 +34,7 @@ from tests.factories import approved_sender
 MIGRATION = "0009_campaign_messages_in_log"
 
 
-def _contacts(tenant, n: int) -> ContactList:  # type: ignore[no-untyped-def]
+def _contacts(tenant, n: int) -> ContactList:
     contact_list, _ = ContactList.objects.get_or_create(tenant=tenant, name="Customers")
     Contact.objects.bulk_create(
         [Contact(tenant=tenant, phone=f"+4670{i:07d}", name=f"Name{i} Surname") for i in range(n)]
@@ -43,7 +43,7 @@ def _contacts(tenant, n: int) -> ContactList:  # type: ignore[no-untyped-def]
     return contact_list
 
 
-def _campaign(tenant, n: int, **fields) -> Campaign:  # type: ignore[no-untyped-def]
+def _campaign(tenant, n: int, **fields) -> Campaign:
     approved_sender(tenant, "Shop")
     values = {"name": "Black friday", "sender": "Shop", "template": "Hi {first_name}!", "rate": 50}
     campaign = Campaign.objects.create(tenant=tenant, **{**values, **fields})
@@ -51,22 +51,22 @@ def _campaign(tenant, n: int, **fields) -> Campaign:  # type: ignore[no-untyped-
     return campaign
 
 
-def _logged(**filters) -> list[Message]:  # type: ignore[no-untyped-def]
+def _logged(**filters) -> list[Message]:
     return list(Message.objects.filter(source="campaign", **filters).order_by("other"))
 
 
-def _owner(tenant) -> Client:  # type: ignore[no-untyped-def]
+def _owner(tenant) -> Client:
     return client_for(tenant.memberships.get().user)
 
 
 @pytest.fixture
-def tenant(live_tenant, settings):  # type: ignore[no-untyped-def]
+def tenant(live_tenant, settings):
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     settings.CAMPAIGN_CLAIM_BATCH = 10
     return live_tenant
 
 
-def test_every_campaign_send_is_one_message_in_the_log(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_every_campaign_send_is_one_message_in_the_log(tenant, elks) -> None:
     campaign = _campaign(tenant, 5, created_by=tenant.memberships.get().user)
     campaign_launch(campaign=campaign, actor=None)
     optout_record(tenant=tenant, phone="+46700000004", kind=OptOut.Kind.OUT)  # skipped
@@ -92,17 +92,17 @@ def test_every_campaign_send_is_one_message_in_the_log(tenant, elks) -> None:  #
     assert len(_logged()) == 4
 
 
-def test_a_failed_send_and_an_unknown_one_are_logged_and_settle(tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_send_and_an_unknown_one_are_logged_and_settle(tenant, elks, settings) -> None:
     settings.ELKS_TIMEOUT = 0.4
     campaign = _campaign(tenant, 3)
     campaign_launch(campaign=campaign, actor=None)
     real = engine.elks_for_tenant
 
-    def refusing_one(t):  # type: ignore[no-untyped-def]
+    def refusing_one(t):
         client = real(t)
         send = client.sms_send
 
-        def sms_send(**kwargs):  # type: ignore[no-untyped-def]
+        def sms_send(**kwargs):
             if kwargs["to"] == "+46700000002":
                 raise ElksError("Invalid to number", status=400, retryable=False)
             return send(**kwargs)
@@ -137,7 +137,7 @@ def _report(campaign: Campaign, elks_id: str, status: str) -> None:
         webhooks_drain()
 
 
-def test_delivery_reports_move_the_recipient_and_its_message(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_reports_move_the_recipient_and_its_message(tenant, elks) -> None:
     campaign = _campaign(tenant, 2)
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)
@@ -159,7 +159,7 @@ def test_delivery_reports_move_the_recipient_and_its_message(tenant, elks) -> No
     assert delivered.status == "delivered"
 
 
-def test_the_history_sync_finds_campaign_sends_already_logged(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_the_history_sync_finds_campaign_sends_already_logged(tenant, elks) -> None:
     campaign = _campaign(tenant, 3)
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)
@@ -168,7 +168,7 @@ def test_the_history_sync_finds_campaign_sends_already_logged(tenant, elks) -> N
     assert Message.objects.count() == 3 and len(_logged()) == 3
 
 
-def test_a_send_the_history_sync_imported_first_becomes_the_campaigns(tenant) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_the_history_sync_imported_first_becomes_the_campaigns(tenant) -> None:
     campaign = _campaign(tenant, 1, status=Campaign.Status.RUNNING)
     twin = Message.objects.create(
         tenant=tenant,
@@ -196,12 +196,12 @@ def test_a_send_the_history_sync_imported_first_becomes_the_campaigns(tenant) ->
     assert only.status == "delivered"  # not moved back by the recipient's `sent`
 
 
-def test_a_worker_dying_between_send_and_log_is_caught_at_completion(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_dying_between_send_and_log_is_caught_at_completion(tenant, elks) -> None:
     campaign = _campaign(tenant, 4)
     campaign_launch(campaign=campaign, actor=None)
     real = engine.campaign_message_record
 
-    def lost(**kwargs):  # type: ignore[no-untyped-def]
+    def lost(**kwargs):
         if kwargs.get("recipient_id") == CampaignRecipient.objects.order_by("pk")[1].pk:
             return None  # as if the worker died right after storing 46elks' answer
         return real(**kwargs)
@@ -290,7 +290,7 @@ def test_the_migration_logs_sends_made_before(world: World) -> None:
 # --- the log page and its export ----------------------------------------------------------------
 
 
-def test_the_log_filters_by_source_and_names_the_campaign(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_the_log_filters_by_source_and_names_the_campaign(tenant, elks) -> None:
     campaign = _campaign(tenant, 2)
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)
@@ -336,7 +336,7 @@ def test_the_log_filters_by_source_and_names_the_campaign(tenant, elks) -> None:
 
 def test_the_log_with_campaign_messages_keeps_a_fixed_number_of_queries(
     world: World, django_assert_max_num_queries
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     tenant = world.tenant_a
     client = client_for(world.owner_a)
     with scopes_disabled():
@@ -363,8 +363,8 @@ def test_the_log_with_campaign_messages_keeps_a_fixed_number_of_queries(
     assert html.count("Campaign 2</a>") == 20 and html.count("Campaign 0</a>") == 10
 
 
-def test_a_database_error_in_the_log_never_stops_a_send_or_a_report(tenant, elks) -> None:  # type: ignore[no-untyped-def]
-    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+def test_a_database_error_in_the_log_never_stops_a_send_or_a_report(tenant, elks) -> None:
+    def failing(*args, **kwargs):
         with connection.cursor() as cursor:  # a real error: PostgreSQL aborts the transaction
             cursor.execute("SELECT * FROM no_such_table")
 

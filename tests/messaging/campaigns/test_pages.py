@@ -434,7 +434,7 @@ def test_pause_resume_and_cancel_through_the_pages(world: World) -> None:
 
 def test_launch_creates_recipients_and_the_worker_sends_them(
     live_tenant: Tenant, elks, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from messaging.campaigns.services import campaign_run
 
     owner = User.objects.get(email="owner@taxinord.example")

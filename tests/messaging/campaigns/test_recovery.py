@@ -28,7 +28,7 @@ class Killed(BaseException):
 
 
 @pytest.fixture
-def tenant(live_tenant, settings):  # type: ignore[no-untyped-def]
+def tenant(live_tenant, settings):
     settings.CAMPAIGN_PROVIDER_RATE = 1000
     settings.CAMPAIGN_CLAIM_BATCH = 10
     settings.CAMPAIGN_SENDING_LEASE_SECONDS = 30
@@ -36,11 +36,11 @@ def tenant(live_tenant, settings):  # type: ignore[no-untyped-def]
     return live_tenant
 
 
-def _history_calls(elks) -> int:  # type: ignore[no-untyped-def]
+def _history_calls(elks) -> int:
     return len(elks.api_requests(method="GET", path="/a1/sms"))
 
 
-def _kill_on_send(n: int, *, after_post: bool):  # type: ignore[no-untyped-def]
+def _kill_on_send(n: int, *, after_post: bool):
     """Kill the worker on its n-th provider call, after 46elks accepted it or before it
     reached 46elks (the row is attempted either way)."""
     from providers.elks.client import ElksClient
@@ -48,7 +48,7 @@ def _kill_on_send(n: int, *, after_post: bool):  # type: ignore[no-untyped-def]
     real = ElksClient.sms_send
     calls = {"n": 0}
 
-    def send(self, **kwargs):  # type: ignore[no-untyped-def]
+    def send(self, **kwargs):
         calls["n"] += 1
         if calls["n"] == n and not after_post:
             raise Killed()
@@ -64,13 +64,13 @@ def _statuses() -> Counter:
     return Counter(CampaignRecipient.objects.values_list("status", flat=True))
 
 
-def _tick(at):  # type: ignore[no-untyped-def]
+def _tick(at):
     with scopes_disabled(), mock.patch.object(engine, "enqueue_workers") as enqueue:
         campaigns_tick(now=at)
     return enqueue
 
 
-def test_killed_workers_rows_are_requeued_resumed_and_reconciled_once(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_killed_workers_rows_are_requeued_resumed_and_reconciled_once(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 30))
     campaign_launch(campaign=campaign, actor=None)
     start = timezone.now()
@@ -118,7 +118,7 @@ def test_killed_workers_rows_are_requeued_resumed_and_reconciled_once(tenant, el
     assert CampaignRecipient.objects.filter(elks_id__isnull=True).count() == 0
 
 
-def test_a_stale_worker_cannot_send_a_row_that_was_requeued(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_worker_cannot_send_a_row_that_was_requeued(tenant, elks) -> None:
     """A worker that stalls past its lease (not dead) finds its rows taken back."""
     campaign = _campaign(tenant, _contacts(tenant, 3))
     campaign_launch(campaign=campaign, actor=None)
@@ -132,7 +132,7 @@ def test_a_stale_worker_cannot_send_a_row_that_was_requeued(tenant, elks) -> Non
     assert engine._attempt(fresh, body="x", reserved=0)
 
 
-def test_a_live_worker_renews_its_lease(tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_live_worker_renews_its_lease(tenant, elks, settings) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 3))
     campaign_launch(campaign=campaign, actor=None)
     engine.claim_batch(campaign=campaign, size=10)
@@ -147,7 +147,7 @@ def test_a_live_worker_renews_its_lease(tenant, elks, settings) -> None:  # type
     assert engine._attempt(rows[0], body="x", reserved=0)
 
 
-def test_reconciliation_walks_the_history_once_for_many_rows(tenant, elks, settings) -> None:  # type: ignore[no-untyped-def]
+def test_reconciliation_walks_the_history_once_for_many_rows(tenant, elks, settings) -> None:
     """253 unknown rows (the incident): one paged walk, not one call per row per tick."""
     from providers.elks.client import ElksClient
 
@@ -156,7 +156,7 @@ def test_reconciliation_walks_the_history_once_for_many_rows(tenant, elks, setti
     settings.CAMPAIGN_CLAIM_BATCH = 300
     real = ElksClient.sms_send
 
-    def lost_answer(self, **kwargs):  # type: ignore[no-untyped-def]
+    def lost_answer(self, **kwargs):
         real(self, **kwargs)
         raise engine.ElksError("answer lost", retryable=True, maybe_accepted=True)
 
@@ -170,14 +170,14 @@ def test_reconciliation_walks_the_history_once_for_many_rows(tenant, elks, setti
     assert set(_sends(elks).values()) == {1}
 
 
-def test_one_lost_answer_is_looked_up_by_recipient_not_by_a_walk(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_one_lost_answer_is_looked_up_by_recipient_not_by_a_walk(tenant, elks) -> None:
     """A walk of a busy window takes many pages; a killed worker leaves one row: one call."""
     from providers.clients import elks_for_tenant
 
     campaign = _campaign(tenant, _contacts(tenant, 25))
     campaign_launch(campaign=campaign, actor=None)
 
-    def small_pages(tenant):  # type: ignore[no-untyped-def]
+    def small_pages(tenant):
         client = elks_for_tenant(tenant)
         client.page_size = 10  # 25 sends in the window: a walk would take 3 pages
         return client
@@ -196,7 +196,7 @@ def test_one_lost_answer_is_looked_up_by_recipient_not_by_a_walk(tenant, elks) -
     assert len(_sends(elks)) == 25 and set(_sends(elks).values()) == {1}
 
 
-def test_the_tick_asks_the_history_only_when_an_unknown_row_is_due(tenant, elks) -> None:  # type: ignore[no-untyped-def]
+def test_the_tick_asks_the_history_only_when_an_unknown_row_is_due(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 3))
     campaign_launch(campaign=campaign, actor=None)
     campaign_run(campaign_id=campaign.pk)

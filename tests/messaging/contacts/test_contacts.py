@@ -46,11 +46,11 @@ BASE = "/t/acme/contacts/"
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
 
 
-def _contact(tenant: Tenant, phone: str, name: str = "", **fields) -> Contact:  # type: ignore[no-untyped-def]
+def _contact(tenant: Tenant, phone: str, name: str = "", **fields) -> Contact:
     with scopes_disabled():
         return Contact.objects.create(tenant=tenant, phone=phone, name=name, **fields)
 
@@ -321,13 +321,13 @@ def test_export_streams_the_filtered_contacts(world: World) -> None:
 # --- import pages -----------------------------------------------------------------------------
 
 
-def _upload(client, content: str, name: str = "people.csv"):  # type: ignore[no-untyped-def]
+def _upload(client, content: str, name: str = "people.csv"):
     return client.post(f"{BASE}import/", {"file": SimpleUploadedFile(name, content.encode())})
 
 
 def test_import_upload_then_mapping_then_progress_and_results(
     world: World, django_capture_on_commit_callbacks, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from messaging import tasks
 
     enqueued: list[dict] = []

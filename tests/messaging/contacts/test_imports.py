@@ -31,7 +31,7 @@ from tests.conftest import World
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _media(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path
 
 
@@ -105,7 +105,7 @@ def test_upload_refuses_other_files_and_empty_ones(acme: Tenant) -> None:
         _upload(acme, b"")
 
 
-def test_upload_refuses_files_over_the_limit(acme: Tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_upload_refuses_files_over_the_limit(acme: Tenant, monkeypatch) -> None:
     monkeypatch.setattr(contact_import, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(ImportFileError, match="larger"):
         _upload(acme, "phone,name\n+46701234567,Ann\n")
@@ -144,7 +144,7 @@ def test_mapping_checks(acme: Tenant, mapping: dict[str, str], message: str) -> 
 
 def test_queueing_enqueues_the_task_on_commit(
     acme: Tenant, django_capture_on_commit_callbacks, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     sent: list[dict] = []
     from messaging import tasks
 
@@ -169,7 +169,7 @@ def test_queueing_enqueues_the_task_on_commit(
 
 def test_a_broker_error_leaves_the_import_queued(
     acme: Tenant, django_capture_on_commit_callbacks, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from messaging import tasks
 
     def down(**kwargs: object) -> None:
@@ -279,12 +279,12 @@ def test_accepted_rows_join_the_target_list(acme: Tenant) -> None:
     }
 
 
-def test_progress_is_written_after_each_chunk(acme: Tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_progress_is_written_after_each_chunk(acme: Tenant, monkeypatch) -> None:
     monkeypatch.setattr(contact_import, "CHUNK", 3)
     seen: list[tuple[int, int, str]] = []
     original = contact_import._chunk
 
-    def spy(started, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(started, *args, **kwargs):
         done = original(started, *args, **kwargs)
         row = ContactImport.objects.get(pk=started.pk)
         seen.append((row.processed_rows, row.total_rows, row.status))
@@ -308,7 +308,7 @@ def test_a_second_run_of_a_finished_import_does_nothing(acme: Tenant) -> None:
 
 def test_an_interrupted_import_resumes_after_the_last_committed_chunk(
     acme: Tenant, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setattr(contact_import, "CHUNK", 2)
     started = _upload(
         acme, "phone\n+46701234567\n+46701234568\n+46701234567\nbad\n+46701234569\n+46701234568\n"
@@ -319,7 +319,7 @@ def test_an_interrupted_import_resumes_after_the_last_committed_chunk(
     original = contact_import._chunk
     calls = {"n": 0}
 
-    def crash_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def crash_on_second(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise SystemExit("worker lost")  # not caught: the import stays running

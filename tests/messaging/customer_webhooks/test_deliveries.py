@@ -70,7 +70,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(settings) -> Iterator[Receiver]:  # type: ignore[no-untyped-def]
+def receiver(settings) -> Iterator[Receiver]:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = True
     settings.CUSTOMER_WEBHOOK_TIMEOUT = 2.0
     state = Receiver(port=0)
@@ -100,7 +100,7 @@ def receiver(settings) -> Iterator[Receiver]:  # type: ignore[no-untyped-def]
     server.server_close()
 
 
-def _number(tenant, url: str, provider_id: str = "n1", e164: str = "+46766861475"):  # type: ignore[no-untyped-def]
+def _number(tenant, url: str, provider_id: str = "n1", e164: str = "+46766861475"):
     with scopes_disabled():
         return PhoneNumber.objects.create(
             tenant=tenant,
@@ -114,7 +114,7 @@ def _number(tenant, url: str, provider_id: str = "n1", e164: str = "+46766861475
         )
 
 
-def _message(tenant, number, elks_id: str = "s1", **extra) -> Message:  # type: ignore[no-untyped-def]
+def _message(tenant, number, elks_id: str = "s1", **extra) -> Message:
     with scopes_disabled():
         return Message.objects.create(
             tenant=tenant,
@@ -149,7 +149,7 @@ def _verifies(secret: str, received: Received) -> bool:
 
 
 @pytest.fixture
-def hooked(world: World, receiver: Receiver):  # type: ignore[no-untyped-def]
+def hooked(world: World, receiver: Receiver):
     """Tenant A's number posting to the receiver, a secret, and one inbound SMS enqueued."""
     number = _number(world.tenant_a, receiver.url())
     secret = cw.secret_rotate(tenant=world.tenant_a)
@@ -198,7 +198,7 @@ def test_enqueue_skips_numbers_without_a_url_and_outgoing(world: World) -> None:
 # --- sending and signing --------------------------------------------------------------------------
 
 
-def test_delivery_is_posted_as_signed_json(world: World, receiver: Receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_delivery_is_posted_as_signed_json(world: World, receiver: Receiver, hooked) -> None:
     _, message, secret = hooked
     assert cw.deliveries_send_due() == 1
 
@@ -232,7 +232,7 @@ def test_delivery_is_posted_as_signed_json(world: World, receiver: Receiver, hoo
 
 
 @pytest.fixture
-def hooked_mms(world: World, receiver: Receiver, settings, tmp_path):  # type: ignore[no-untyped-def]
+def hooked_mms(world: World, receiver: Receiver, settings, tmp_path):
     """An inbound MMS with two images on a hooked number: one downloaded, one not yet."""
     settings.MEDIA_ROOT = str(tmp_path)
     settings.PUBLIC_BASE_URL = "https://switchboard.example.com"
@@ -253,7 +253,7 @@ def hooked_mms(world: World, receiver: Receiver, settings, tmp_path):  # type: i
 
 def test_an_mms_waits_for_its_images_then_is_posted_with_signed_links(
     world: World, receiver: Receiver, hooked_mms
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _, _, later, secret = hooked_mms
     assert cw.deliveries_send_due() == 0  # an image is still downloading: not an attempt
     delivery = _delivery()
@@ -281,7 +281,7 @@ def test_an_mms_waits_for_its_images_then_is_posted_with_signed_links(
 
 def test_an_mms_is_posted_anyway_when_its_images_take_too_long(
     world: World, receiver: Receiver, hooked_mms
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     late = timezone.now() + cw.MMS_IMAGE_WAIT + timedelta(seconds=1)
     assert cw.deliveries_send_due(now=late) == 1
     payload = json.loads(receiver.requests[0].body)
@@ -290,7 +290,7 @@ def test_an_mms_is_posted_anyway_when_its_images_take_too_long(
 
 def test_image_links_expire_and_name_inbound_images_only(
     world: World, hooked_mms, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     message, here, _, _ = hooked_mms
     url = cw.image_url(image=here)
     token = url.rstrip("/").rsplit("/", 1)[1]
@@ -311,7 +311,7 @@ def test_sign_is_hmac_sha256_over_timestamp_dot_body() -> None:
 
 def test_a_500_is_retried_with_backoff_then_delivered(
     world: World, receiver: Receiver, hooked
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     receiver.answers = [500]
     now = timezone.now()
     assert cw.deliveries_send_due(now=now) == 1
@@ -343,7 +343,7 @@ def test_backoff_grows_with_jitter_and_is_capped_at_an_hour() -> None:
     assert len({cw.backoff(attempts=3) for _ in range(20)}) > 1
 
 
-def test_gives_up_after_the_retry_window(world: World, receiver: Receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_gives_up_after_the_retry_window(world: World, receiver: Receiver, hooked) -> None:
     receiver.answers = [503] * 10
     created = _delivery().created
     deadline = created + timedelta(hours=24)
@@ -364,14 +364,14 @@ def test_gives_up_after_the_retry_window(world: World, receiver: Receiver, hooke
     assert len(receiver.requests) == 3
 
 
-def test_retry_window_follows_the_setting(world, receiver, hooked, settings) -> None:  # type: ignore[no-untyped-def]
+def test_retry_window_follows_the_setting(world, receiver, hooked, settings) -> None:
     settings.CUSTOMER_WEBHOOK_RETRY_HOURS = 1
     receiver.answers = [500]
     cw.deliveries_send_due(now=_delivery().created + timedelta(hours=2))
     assert _delivery().status == Status.FAILED
 
 
-def test_a_redirect_is_a_failure_and_not_followed(world, receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_a_redirect_is_a_failure_and_not_followed(world, receiver, hooked) -> None:
     receiver.answers = [302]
     cw.deliveries_send_due()
     delivery = _delivery()
@@ -411,7 +411,7 @@ def test_without_a_secret_nothing_is_sent_unsigned(world: World, receiver: Recei
     assert _verifies(secret, receiver.requests[0])
 
 
-def test_a_changed_url_stops_the_retries_of_the_old_one(world, receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_a_changed_url_stops_the_retries_of_the_old_one(world, receiver, hooked) -> None:
     number = hooked[0]
     with scopes_disabled():
         PhoneNumber.objects.filter(pk=number.pk).update(sms_webhook_url="")
@@ -427,13 +427,13 @@ def test_a_changed_url_stops_the_retries_of_the_old_one(world, receiver, hooked)
 
 def test_a_claimed_delivery_is_not_sent_by_a_second_worker(
     world: World, receiver: Receiver, hooked, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """While the first worker is posting, a second run finds nothing due."""
     now = timezone.now()
     nested: list[int] = []
     real_post = cw._post
 
-    def post_while_another_worker_runs(**kwargs):  # type: ignore[no-untyped-def]
+    def post_while_another_worker_runs(**kwargs):
         nested.append(cw.deliveries_send_due(now=now))
         return real_post(**kwargs)
 
@@ -446,7 +446,7 @@ def test_a_claimed_delivery_is_not_sent_by_a_second_worker(
 
 def test_a_worker_with_a_stale_list_cannot_claim_a_row_taken_since(
     world: World, receiver: Receiver, hooked
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     now = timezone.now()
     delivery = _delivery()
     with scopes_disabled():
@@ -460,14 +460,14 @@ def test_a_worker_with_a_stale_list_cannot_claim_a_row_taken_since(
     assert len(receiver.requests) == 1
 
 
-def test_the_race_exists_without_the_claim(world, receiver, hooked, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_race_exists_without_the_claim(world, receiver, hooked, monkeypatch) -> None:
     """Proof the nested-worker test can fail: with an always-true claim it double-sends."""
     now = timezone.now()
     monkeypatch.setattr(cw, "_claim", lambda *, pk, now: True)
     real_post = cw._post
     entered: list[bool] = []
 
-    def post_while_another_worker_runs(**kwargs):  # type: ignore[no-untyped-def]
+    def post_while_another_worker_runs(**kwargs):
         if not entered:
             entered.append(True)
             cw.deliveries_send_due(now=now)
@@ -481,7 +481,7 @@ def test_the_race_exists_without_the_claim(world, receiver, hooked, monkeypatch)
 # --- SSRF at send time ----------------------------------------------------------------------
 
 
-def test_a_private_address_is_refused_at_send_time(world, receiver, hooked, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_private_address_is_refused_at_send_time(world, receiver, hooked, settings) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     settings.CUSTOMER_WEBHOOK_ALLOWED_PORTS = [443, receiver.port]
     number = hooked[0]
@@ -510,14 +510,14 @@ def test_a_private_address_is_refused_at_send_time(world, receiver, hooked, sett
         "fd00::1",
     ],
 )
-def test_non_global_addresses_are_refused(address: str, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_non_global_addresses_are_refused(address: str, settings, monkeypatch) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [(0, 0, 0, "", (address, 443))])
     with pytest.raises(cw.UnsafeURL):
         cw.resolve_public("https://hooks.example.com/in")
 
 
-def test_a_host_with_any_private_address_is_refused(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_host_with_any_private_address_is_refused(settings, monkeypatch) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     infos = [(0, 0, 0, "", ("93.184.216.34", 443)), (0, 0, 0, "", ("10.1.2.3", 443))]
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: infos)
@@ -527,7 +527,7 @@ def test_a_host_with_any_private_address_is_refused(settings, monkeypatch) -> No
     assert cw.resolve_public("https://hooks.example.com/in") == "93.184.216.34"
 
 
-def test_plain_http_is_refused_unless_private_is_allowed(settings) -> None:  # type: ignore[no-untyped-def]
+def test_plain_http_is_refused_unless_private_is_allowed(settings) -> None:
     settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = False
     with pytest.raises(cw.UnsafeURL, match="https"):
         cw.resolve_public("http://hooks.example.com/in")
@@ -606,7 +606,7 @@ def test_owner_creates_and_rotates_the_secret_seen_once(world: World) -> None:
 @pages
 def test_member_sees_the_pages_but_cannot_rotate_or_resend(
     world: World, receiver: Receiver, hooked
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     number, _, secret = hooked
     cw.deliveries_send_due()
     delivery = _delivery()
@@ -628,7 +628,7 @@ def test_member_sees_the_pages_but_cannot_rotate_or_resend(
 
 
 @pages
-def test_owner_reads_the_log_and_resends(world: World, receiver: Receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_owner_reads_the_log_and_resends(world: World, receiver: Receiver, hooked) -> None:
     number = hooked[0]
     receiver.answers = [500]
     created = _delivery().created
@@ -667,7 +667,7 @@ def test_owner_reads_the_log_and_resends(world: World, receiver: Receiver, hooke
 
 
 @pages
-def test_a_pending_delivery_is_not_resent(world: World, receiver: Receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_a_pending_delivery_is_not_resent(world: World, receiver: Receiver, hooked) -> None:
     delivery = _delivery()
     assert cw.delivery_resend(delivery=delivery) is False
     assert receiver.requests == []
@@ -703,7 +703,7 @@ def test_the_log_is_paginated_newest_first(world: World, receiver: Receiver) -> 
 
 
 @pages
-def test_another_tenant_gets_404(world: World, receiver: Receiver, hooked) -> None:  # type: ignore[no-untyped-def]
+def test_another_tenant_gets_404(world: World, receiver: Receiver, hooked) -> None:
     number = hooked[0]
     delivery = _delivery()
     outsider = client_for(world.owner_b)
@@ -721,13 +721,13 @@ def test_another_tenant_gets_404(world: World, receiver: Receiver, hooked) -> No
 
 def test_one_broken_delivery_does_not_stop_the_batch(
     world: World, receiver: Receiver, hooked, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     number = hooked[0]
     cw.deliveries_enqueue(message=_message(world.tenant_a, number, "s2"))
     real_payload = cw.payload_for
     calls: list[int] = []
 
-    def payload_breaking_once(*, delivery):  # type: ignore[no-untyped-def]
+    def payload_breaking_once(*, delivery):
         calls.append(delivery.pk)
         if len(calls) == 1:
             raise RuntimeError("bad row")
