@@ -118,6 +118,15 @@ def pg_connect() -> Connection:
     return psycopg.connect(f"{PG_SERVER}/{DB_NAME}", autocommit=True)
 
 
+def pending_events() -> int:
+    """Stored provider events not yet processed (the webhook backlog)."""
+    with pg_connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM providers_webhookevent WHERE status = 'pending'"
+        ).fetchone()
+    return int(row[0])
+
+
 def flush_redis() -> None:
     import redis
 

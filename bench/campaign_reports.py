@@ -264,10 +264,7 @@ def main() -> None:
         last_post = time.monotonic()
         peak = 0
         while True:
-            with common.pg_connect() as conn:
-                left = conn.execute(
-                    "SELECT count(*) FROM providers_webhookevent WHERE status = 'pending'"
-                ).fetchone()[0]
+            left = common.pending_events()
             peak = max(peak, left)
             if not left or time.monotonic() - last_post > 600:
                 break

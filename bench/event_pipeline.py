@@ -82,14 +82,6 @@ def store(token: str, prefix: str, n: int) -> None:
         )
 
 
-def pending() -> int:
-    with common.pg_connect() as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM providers_webhookevent WHERE status = 'pending'"
-        ).fetchone()
-    return int(row[0])
-
-
 class Statements:
     """Counts the SQL statements run (Django's query log stops at 9,000)."""
 
@@ -172,7 +164,7 @@ def drain(env: dict[str, str], concurrency: int, backlog: int) -> float:
         left = backlog
         while left:
             time.sleep(0.2)
-            left = pending()
+            left = common.pending_events()
             if time.monotonic() - started > 600:
                 print(f"  gave up with {left} pending")
                 break
@@ -210,7 +202,7 @@ def main() -> None:
     cost_per_event(token, args.cost_events)
 
     print(f"\n2. Ingestion: gunicorn sync -w {args.workers}, no worker, {args.connections} conns")
-    before = pending()
+    before = common.pending_events()
     port = common.free_port()
     server = common.start(
         "gunicorn-pipeline", common.gunicorn_argv(port, "sync", args.workers, 1), env
@@ -230,7 +222,7 @@ def main() -> None:
         )
     finally:
         common.stop(server)
-    backlog = pending() - before
+    backlog = common.pending_events() - before
     ingest = result.ok / result.seconds
     print(
         f"ingestion: {result.ok} answered 2xx ({result.bad} other, {result.errors} errors) in "
@@ -243,7 +235,7 @@ def main() -> None:
     for i, c in enumerate(int(x) for x in args.concurrency.split(",")):
         if i:
             store(token, f"again{i}", backlog)
-        rates[c] = drain(env, c, pending())
+        rates[c] = drain(env, c, common.pending_events())
     for c, rate in rates.items():
         print(
             f"-c {c}: {rate:.0f} events/s = {rate / ingest:.2f}x the ingestion rate "

@@ -484,7 +484,9 @@ def _advance(rows: dict[int, tuple[Message, int]]) -> None:
         else "(%s, %s, %s, %s, %s, %s)"
     )
     params: list[object] = [ops.adapt_datetimefield_value(timezone.now())]
-    for conversation_id, (latest, unread) in rows.items():
+    # In id order: two drains advancing the same conversations lock them in the same order
+    # (a deadlock would only cost a retry one by one, but need not happen).
+    for conversation_id, (latest, unread) in sorted(rows.items()):
         preview = (latest.body or ("[image]" if latest.kind == Message.Kind.MMS else ""))[:120]
         params += [
             conversation_id,
