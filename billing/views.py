@@ -2,7 +2,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from accounts.request_types import TenantRequest
-from billing.selectors import usage_this_month
+from billing.selectors import live_usage
 
 
 def overview(request: TenantRequest, tenant_slug: str) -> HttpResponse:
@@ -10,5 +10,14 @@ def overview(request: TenantRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request,
         "billing/index.html",
-        {"section": "billing", "usage_month": usage_this_month(tenant=tenant)},
+        {"section": "billing", "usage": live_usage(tenant=tenant)},
+    )
+
+
+def usage(request: TenantRequest, tenant_slug: str) -> HttpResponse:
+    """The usage card alone: the overview and billing pages poll it (hx-trigger every 60s)."""
+    return render(
+        request,
+        "billing/_usage.html",
+        {"usage": live_usage(tenant=request.tenant), "all_time": True},
     )

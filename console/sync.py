@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F, Value
+from django.db.models import F, Max, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
 
 from accounts.models import OrphanSubaccount, Tenant
+from billing.models import UsageSnapshot
+from billing.selectors import month_start
 from billing.services import usage_snapshot_record
 from console.tenants import orphan_record
 from core.locks import skip_if_running
@@ -43,6 +46,11 @@ def sync_subaccounts(result: SyncResult) -> None:
         )
     }
     known_orphans = set(OrphanSubaccount.objects.values_list("subaccount_id", flat=True))
+    latest = dict(
+        UsageSnapshot.objects.values("tenant_id")
+        .annotate(last=Max("taken_at"))
+        .values_list("tenant_id", "last")
+    )
     now = timezone.now()
     for sub in elks_master().subaccounts():
         tenant = tenants.get(sub.id)
@@ -55,19 +63,40 @@ def sync_subaccounts(result: SyncResult) -> None:
                 )
             result.orphans.append(sub.id)
             continue
-        fields = ["usage", "usage_synced_at", "updated"]
         spent_since = max(0, sub.balanceused - tenant.usage)
-        if spent_since:
+        changes: dict[str, object] = {
+            "usage": sub.balanceused,
+            "usage_synced_at": now,
+            "updated": now,
             # What 46elks now counts no longer needs reserving (campaign sends).
-            Tenant.objects.filter(pk=tenant.pk).update(
-                reserved=Greatest(F("reserved") - spent_since, Value(0))
-            )
-        tenant.usage = sub.balanceused
-        tenant.usage_synced_at = now
+            "reserved": Greatest(F("reserved") - spent_since, Value(0)),
+        }
         # While suspended, 46elks holds 0 on purpose; the bought limit stays here.
         if tenant.status == Tenant.Status.ACTIVE and sub.usagelimit is not None:
-            tenant.usage_limit = sub.usagelimit
-            fields.append("usage_limit")
-        tenant.save(update_fields=fields)
-        usage_snapshot_record(tenant=tenant, balanceused=sub.balanceused, taken_at=now)
+            changes["usage_limit"] = sub.usagelimit
+        # Conditional on the figure we read: the usage refresh and the full sync may overlap,
+        # and the second must not release the same reservation again.
+        moved = Tenant.objects.filter(pk=tenant.pk, usage=tenant.usage).update(**changes)
+        if not moved:
+            continue
+        if _snapshot_due(tenant.pk, now, latest.get(tenant.pk)):
+            usage_snapshot_record(tenant=tenant, balanceused=sub.balanceused, taken_at=now)
         result.updated += 1
+
+
+def _snapshot_due(tenant_id: int, now: datetime, last: datetime | None) -> bool:
+    """One snapshot per USAGE_SNAPSHOT_SECONDS (and the first of a month): a period's spend
+    is the difference of two snapshots, so a row a minute would add nothing but rows."""
+    if last is None or month_start(last) != month_start(now):
+        return True
+    return (now - last).total_seconds() >= settings.USAGE_SNAPSHOT_SECONDS
+
+
+def usage_refresh() -> SyncResult:
+    """Only the subaccounts' spend and limits: cheap, so beat runs it every minute."""
+    with skip_if_running("usage-refresh", ttl=settings.USAGE_REFRESH_SECONDS * 2) as held:
+        if not held:
+            return SyncResult(skipped=True)
+        result = SyncResult()
+        sync_subaccounts(result)
+        return result

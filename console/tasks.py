@@ -12,3 +12,10 @@ def provider_sync() -> str:
     from console.sync import provider_sync as run
 
     return str(run())
+
+
+@shared_task(acks_late=True)
+def usage_refresh() -> str:
+    from console.sync import usage_refresh as run
+
+    return str(run())

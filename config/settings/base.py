@@ -304,6 +304,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.contact_import_run": {"queue": "campaigns"},
     # Pulls from providers (paged, can be slow).
     "accounts.tasks.provider_sync": {"queue": "sync"},
+    "console.tasks.usage_refresh": {"queue": "default"},
     "messaging.tasks.history_sync": {"queue": "sync"},
     "calls.tasks.history_sync": {"queue": "sync"},
     # Short periodic jobs and downloads. The campaign tick is here, not on `campaigns`: it
@@ -316,8 +317,17 @@ CELERY_TASK_ROUTES = {
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
 }
+USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
+# A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
+# between snapshots, and a refresh a minute must not write 1,440 rows a day per tenant.
+USAGE_SNAPSHOT_SECONDS = env.int("USAGE_SNAPSHOT_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
+    # Spend and limits only: no page shows 46elks' figure older than this.
+    "usage-refresh": {
+        "task": "console.tasks.usage_refresh",
+        "schedule": float(USAGE_REFRESH_SECONDS),
+    },
     "webhooks-replay": {"task": "providers.tasks.webhooks_replay", "schedule": 60.0},
     # Recover before the outbox sweep: a dead worker's never-attempted claim is queued again.
     "messages-recover": {"task": "messaging.tasks.messages_recover", "schedule": 30.0},

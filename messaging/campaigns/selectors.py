@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import Tenant
+from billing.selectors import live_usage
 from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.campaigns.placeholders import template_render
 from messaging.contacts.models import Contact
@@ -62,8 +63,8 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
 
 
 def remaining_limit(tenant: Tenant) -> int:
-    tenant.refresh_from_db(fields=["usage", "reserved", "usage_limit", "status"])
-    return max(0, tenant.usage_limit - tenant.usage - tenant.reserved)
+    """The live figure (46elks' last count plus what was sent since), not the synced one."""
+    return live_usage(tenant=tenant).remaining
 
 
 def campaign_summary(*, campaign: Campaign) -> Summary:

@@ -1,0 +1,181 @@
+"""Usage is live: 46elks' last figure plus what was recorded since, refreshed every minute.
+
+The overview, the billing page and the campaign pre-flight read it; the usage refresh keeps
+46elks' figure at most a minute old and never releases a campaign reservation twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Tenant
+from billing.models import UsageSnapshot
+from billing.selectors import live_usage
+from calls.models import Call
+from console.sync import provider_sync, usage_refresh
+from console.tenants import tenant_create
+from messaging.campaigns.selectors import remaining_limit
+from messaging.models import Message
+from providers.clients import elks_for_tenant
+from tests.conftest import World, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _message(tenant: Tenant, *, cost: int | None, created, source=Message.Source.DASHBOARD):
+    with scopes_disabled():
+        return Message.objects.create(
+            tenant=tenant,
+            direction=Message.Direction.OUT,
+            status=Message.Status.SENT,
+            source=source,
+            ours="Shop",
+            other="+46700000001",
+            cost=cost,
+            created=created,
+        )
+
+
+def _call(tenant: Tenant, *, cost: int | None, created, source=Call.Source.CLICK_TO_CALL):
+    with scopes_disabled():
+        return Call.objects.create(
+            tenant=tenant,
+            direction=Call.Direction.OUT,
+            ours="+46766861475",
+            other="+46700000002",
+            source=source,
+            cost=cost,
+            created=created,
+        )
+
+
+def _subaccount(world: World, name: str, *, limit: int = 5_000_000) -> Tenant:
+    """A tenant with a real subaccount at the sandbox."""
+    return tenant_create(
+        name=name,
+        usage_limit=limit,
+        owner_email=f"owner@{name.lower()}.example",
+        actor=world.staff,
+        request=None,
+    ).tenant
+
+
+def test_live_usage_adds_what_was_recorded_after_the_last_sync(world: World) -> None:
+    tenant = world.tenant_a
+    synced_at = timezone.now() - timedelta(minutes=3)
+    Tenant.objects.filter(pk=tenant.pk).update(
+        usage=100_000, usage_synced_at=synced_at, reserved=7_000, usage_limit=1_000_000
+    )
+    before, after = synced_at - timedelta(seconds=1), synced_at + timedelta(seconds=1)
+    _message(tenant, cost=3_500, created=after)  # counted
+    _message(tenant, cost=None, created=after)  # cost unknown yet: not guessed
+    _message(tenant, cost=3_500, created=before)  # already in 46elks' figure
+    _message(tenant, cost=3_500, created=after, source=Message.Source.CAMPAIGN)  # reserved
+    _message(tenant, cost=3_500, created=after, source=Message.Source.HISTORY)  # 46elks' own
+    _call(tenant, cost=12_000, created=after)  # counted
+    _call(tenant, cost=12_000, created=after, source=Call.Source.HISTORY)
+    _message(world.tenant_b, cost=99_000, created=after)  # another tenant's
+
+    with scope(tenant=tenant.pk):
+        usage = live_usage(tenant=tenant)
+        assert usage.synced == 100_000 and usage.since_sync == 15_500 and usage.reserved == 7_000
+        assert usage.committed == 122_500 and usage.remaining == 877_500
+        assert remaining_limit(tenant) == 877_500  # the pre-flight reads the same figure
+
+
+def test_never_synced_counts_everything_recorded_here(world: World) -> None:
+    tenant = world.tenant_a
+    _message(tenant, cost=3_500, created=timezone.now() - timedelta(days=40))
+    with scope(tenant=tenant.pk):
+        usage = live_usage(tenant=tenant)
+    assert usage.synced_at is None and usage.since_sync == 3_500
+
+
+def test_pre_flight_sees_a_send_made_after_the_last_sync(world: World, elks) -> None:
+    tenant = _subaccount(world, "Live", limit=10_000)
+    usage_refresh()
+    with scope(tenant=tenant.pk):
+        assert remaining_limit(tenant) == 10_000
+        _message(tenant, cost=3_500, created=timezone.now())
+        assert remaining_limit(tenant) == 6_500  # not 10,000 until the next refresh
+
+
+def test_overlapping_refresh_and_sync_release_a_reservation_once(world: World, elks) -> None:
+    tenant = _subaccount(world, "Reserved", limit=5_000_000)
+    Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
+    elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")
+    usage_refresh()
+    provider_sync()  # reads the same 46elks figure: nothing more to release
+    tenant.refresh_from_db()
+    assert tenant.usage == 3_500 and tenant.reserved == 6_500
+
+
+def test_a_stale_reader_does_not_release_again(world: World, elks, monkeypatch) -> None:
+    """Two syncs that read the tenant before either wrote: the second one's write is dropped."""
+    from console import sync
+
+    tenant = _subaccount(world, "Race", limit=5_000_000)
+    Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
+    elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")
+    stale = Tenant.objects.get(pk=tenant.pk)  # usage 0, as both runs read it
+    usage_refresh()
+    real_exclude = Tenant.objects.exclude
+    monkeypatch.setattr(
+        sync.Tenant.objects, "exclude", lambda *a, **k: _Stale(real_exclude(*a, **k), stale)
+    )
+    usage_refresh()
+    tenant.refresh_from_db()
+    assert tenant.usage == 3_500 and tenant.reserved == 6_500
+
+
+class _Stale:
+    """A queryset stand-in that yields the tenant as it was read before the first write."""
+
+    def __init__(self, queryset, stale: Tenant) -> None:
+        self.queryset, self.stale = queryset, stale
+
+    def exclude(self, *args, **kwargs):
+        return self
+
+    def __iter__(self):
+        return iter([self.stale])
+
+
+def test_snapshots_are_kept_once_per_interval(world: World, elks, settings) -> None:
+    tenant = _subaccount(world, "Snap", limit=5_000_000)
+    settings.USAGE_SNAPSHOT_SECONDS = 300
+    usage_refresh()
+    usage_refresh()
+    with scope(tenant=tenant.pk):
+        assert UsageSnapshot.objects.count() == 1
+    settings.USAGE_SNAPSHOT_SECONDS = 0
+    usage_refresh()
+    with scope(tenant=tenant.pk):
+        assert UsageSnapshot.objects.count() == 2
+    tenant.refresh_from_db()
+    assert timezone.now() - tenant.usage_synced_at < timedelta(seconds=5)
+
+
+def test_beat_refreshes_usage_every_minute(settings) -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["usage-refresh"]
+    assert entry["task"] == "console.tasks.usage_refresh"
+    assert entry["schedule"] == 60.0
+
+
+def test_usage_card_polls_and_shows_the_live_figure(world: World) -> None:
+    tenant = world.tenant_a
+    Tenant.objects.filter(pk=tenant.pk).update(
+        usage=0, usage_synced_at=timezone.now() - timedelta(minutes=1), usage_limit=1_000_000
+    )
+    _message(tenant, cost=35_000, created=timezone.now())
+    for user in (world.owner_a, world.member_a):
+        page = client_for(user).get(f"/t/{tenant.slug}/billing/usage/").content.decode()
+        assert 'hx-trigger="every 60s"' in page
+        assert "3.50 SEK" in page and "Up to date" in page
+    overview = client_for(world.owner_a).get(f"/t/{tenant.slug}/").content.decode()
+    assert "3.50 SEK" in overview and 'id="usage-card"' in overview
+    assert client_for(world.owner_b).get(f"/t/{tenant.slug}/billing/usage/").status_code == 404
