@@ -315,6 +315,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.mms_images_*": {"queue": "default"},
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
+    "console.tasks.traffic_rollup": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
@@ -338,6 +339,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "numbers.tasks.quarantine_expire",
         "schedule": crontab(minute="*"),
     },
+    # Chart rollups of today and yesterday (console.traffic.services).
+    "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
 }
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 
