@@ -212,7 +212,7 @@ def staff_chart(*, chart: str, days: int) -> Chart | None:
             _dataset("Messages", [r["messages"] for r in rows]),
             _dataset("Calls", [r["calls"] for r in rows]),
         ]
-        summary = f"Last {days} days, busiest {len(rows)} tenants: " + "; ".join(
+        summary = f"Last {days} days, busiest tenants: " + "; ".join(
             f"{r['tenant__name']} {r['messages']} messages, {r['calls']} calls" for r in rows
         )
         extra: dict[str, Any] = {}

@@ -27,6 +27,7 @@
         borderDash: set.dashed ? [6, 4] : undefined,
         fill: !!set.fill,
         pointRadius: line ? 2 : undefined,
+        maxBarThickness: 28,
         spanGaps: true,
         order: line ? 0 : 1,
       };
