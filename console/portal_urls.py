@@ -17,6 +17,7 @@ urlpatterns = [
         for chart in ("messages", "calls", "spend")
     ),
     path("charts/numbers/<int:number_id>.json", traffic.number_chart, name="number_chart"),
+    path("charts/campaigns/<int:campaign_id>.json", traffic.campaign_chart, name="campaign_chart"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite_view, name="member_invite"),
     path("members/<int:membership_id>/remove/", views.member_remove_view, name="member_remove"),

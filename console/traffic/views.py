@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from accounts.access import staff_required
 from accounts.request_types import TenantRequest
 from console.traffic import selectors
+from messaging.campaigns.models import Campaign
 from numbers.models import PhoneNumber
 
 
@@ -39,3 +40,8 @@ def staff_chart(request: HttpRequest, chart: str) -> JsonResponse:
     if data is None:
         raise Http404("No such chart.")
     return JsonResponse(data)
+
+
+def campaign_chart(request: HttpRequest, tenant_slug: str, campaign_id: int) -> JsonResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    return JsonResponse(selectors.campaign_chart(campaign=campaign))

@@ -365,3 +365,66 @@ def test_pages_with_charts_load_the_scripts_and_others_do_not(
     assert f"/t/acme/charts/numbers/{traffic['first'].pk}.json" in number_page
     assert "chart.umd.min.js" not in client.get("/t/acme/members/").content.decode()
     assert "/staff/charts/traffic.json" in client_for(world.staff).get("/staff/").content.decode()
+
+
+def _campaign(tenant: Tenant, launched: datetime, finished: datetime | None) -> Any:
+    from messaging.campaigns.models import Campaign, CampaignRecipient
+
+    with scopes_disabled():
+        campaign = Campaign.objects.create(
+            tenant=tenant,
+            name="Spring sale",
+            sender="Shop",
+            template="Hi",
+            status=Campaign.Status.COMPLETED,
+            launched_at=launched,
+            finished_at=finished,
+            recipient_count=5,
+        )
+        for n in range(5):
+            sent = launched + timedelta(minutes=n) if n < 4 else None
+            CampaignRecipient.objects.create(
+                tenant=tenant,
+                campaign=campaign,
+                phone=f"+4670000000{n}",
+                status="delivered" if n < 3 else ("sent" if n < 4 else "failed"),
+                sent_at=sent,
+                # Reports trail the send; the last one comes after the run ended.
+                delivered_at=sent + timedelta(minutes=2 if n < 2 else 30) if n < 3 else None,
+            )
+    return campaign
+
+
+def test_campaign_chart_buckets_by_minute_cumulatively(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    launched = timezone.now().replace(second=0, microsecond=0) - timedelta(hours=1)
+    campaign = _campaign(world.tenant_a, launched, launched + timedelta(minutes=4))
+    client = client_for(world.member_a)
+    client.get("/t/acme/")
+    # Session, user, tenant, membership, the campaign, then one grouped query per series.
+    with django_assert_max_num_queries(8):
+        data = _chart(client, f"/t/acme/charts/campaigns/{campaign.pk}.json")
+    sent, delivered = (d["data"] for d in data["datasets"])
+    # Minute buckets from launch to the last report (32 minutes after launch).
+    assert len(data["labels"]) == 33
+    assert sent[:5] == [1, 2, 3, 4, 4] and sent[-1] == 4
+    assert delivered[2] == 1 and delivered[3] == 2 and delivered[-1] == 3
+    assert data["summary"].startswith("4 of 5 messages sent, 3 delivered, per minute")
+    page = client.get(f"/t/acme/campaigns/{campaign.pk}/").content.decode()
+    assert f"/t/acme/charts/campaigns/{campaign.pk}.json" in page and "chart.umd.min.js" in page
+    assert (
+        client_for(world.owner_b).get(f"/t/acme/charts/campaigns/{campaign.pk}.json").status_code
+        == 404
+    )
+    assert (
+        client_for(world.owner_b).get(f"/t/bravo/charts/campaigns/{campaign.pk}.json").status_code
+        == 404
+    )
+
+
+def test_a_long_campaign_is_bucketed_by_hour(world: World) -> None:
+    launched = timezone.now().replace(second=0, microsecond=0) - timedelta(days=2)
+    campaign = _campaign(world.tenant_a, launched, launched + timedelta(hours=20))
+    data = _chart(client_for(world.owner_a), f"/t/acme/charts/campaigns/{campaign.pk}.json")
+    assert 20 <= len(data["labels"]) <= 22 and data["datasets"][0]["data"][-1] == 4
