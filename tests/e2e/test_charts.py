@@ -15,7 +15,7 @@ from django_scopes import scopes_disabled
 from calls.models import Call
 from console.traffic.services import traffic_rollup_rebuild
 from messaging.models import Message
-from tests.e2e.conftest import OWNER_PASSWORD, screenshot, shop_create, sign_in
+from tests.e2e.conftest import OWNER_PASSWORD, number_rent_se, screenshot, shop_create, sign_in
 from tests.factories import StaffFactory
 
 # A chart is drawn when Chart.js holds it and its canvas has a size inside its box.
@@ -32,7 +32,7 @@ DRAWN = """() => [...document.querySelectorAll('figure.chart')].map(f => {
 })"""
 
 
-def _seed(tenant: Any) -> None:
+def _seed(tenant: Any, number: Any) -> None:
     now = timezone.now()
     with scopes_disabled():
         for back in range(20):
@@ -43,6 +43,7 @@ def _seed(tenant: Any) -> None:
                     created=created,
                     direction=Message.Direction.OUT,
                     status=Message.Status.FAILED if n == 3 else Message.Status.DELIVERED,
+                    number=number if n % 2 else None,
                     ours="+46766861000",
                     other="+46700000001",
                     cost=3500,
@@ -94,13 +95,19 @@ def test_charts_draw_with_a_text_alternative(page: Any, live_server: Any, elks: 
     empty = _charts(page, f"{live_server.url}/t/{shop.tenant.slug}/", "owner-overview-empty")
     assert empty and all(c["empty"] and not c["drawn"] for c in empty)
 
-    _seed(shop.tenant)
+    number = number_rent_se(shop)
+    _seed(shop.tenant, number)
     charts = _charts(page, f"{live_server.url}/t/{shop.tenant.slug}/", "owner-overview")
     assert len(charts) == 6
     assert all(c["drawn"] and c["fits"] and not c["empty"] for c in charts), charts
     assert all(
         c["caption"] == c["label"] and c["caption"].startswith(("Last", "Spent")) for c in charts
     )
+    on_number = _charts(
+        page, f"{live_server.url}/t/{shop.tenant.slug}/numbers/{number.pk}/", "owner-number"
+    )
+    assert len(on_number) == 2 and all(c["drawn"] and c["fits"] for c in on_number), on_number
+    page.goto(f"{live_server.url}/t/{shop.tenant.slug}/")
     # The range select reloads the period charts.
     page.select_option("select.chart-range", "7")
     page.wait_for_function(
