@@ -1,10 +1,12 @@
 from django.urls import path
 
 from console import staff_views as views
+from console.traffic import views as traffic
 
 app_name = "staff"
 urlpatterns = [
     path("", views.console, name="console"),
+    path("charts/<slug:chart>.json", traffic.staff_chart, name="chart"),
     path("balance/", views.balance, name="balance"),
     path("sync/", views.sync_now, name="sync"),
     path("view/end/", views.view_end, name="view_end"),

@@ -19,3 +19,12 @@ def usage_refresh() -> str:
     from console.sync import usage_refresh as run
 
     return str(run())
+
+
+@shared_task(name="console.tasks.traffic_rollup", acks_late=True)
+def traffic_rollup() -> int:
+    from console.traffic.services import traffic_rollup_recent
+    from core.locks import skip_if_running
+
+    with skip_if_running("traffic-rollup", ttl=5 * 60) as acquired:
+        return traffic_rollup_recent() if acquired else 0

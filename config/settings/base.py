@@ -316,6 +316,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.mms_images_*": {"queue": "default"},
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
+    "console.tasks.traffic_rollup": {"queue": "default"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -348,6 +349,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "numbers.tasks.quarantine_expire",
         "schedule": crontab(minute="*"),
     },
+    # Chart rollups of today and yesterday (console.traffic.services).
+    "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
 }
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 

@@ -1,0 +1,1 @@
+"""Daily traffic and spend rollups, and the chart data read from them."""
