@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, Membership
-from calls.selectors import actions_table
+from calls.selectors import action_sentences, raw_actions
 from numbers.hooks import redact_callback_tokens
 from numbers.models import PhoneNumber
 from tests.conftest import client_for
@@ -62,8 +62,10 @@ def test_another_tenant_gets_404(world, live_tenant, rented_number) -> None:
 
 def test_call_actions_hide_tokens() -> None:
     url = "https://sb.example/hooks/elks/SeCrEt-tok_en/recording/"
-    table = actions_table([{"connect": "+4670", "recordcall": url, "result": "success"}])
-    assert "SeCrEt" not in str(table.rows) and "/hooks/elks/…/recording/" in str(table.rows)
+    actions = [{"connect": "+46700000009", "recordcall": url, "result": "success"}]
+    assert action_sentences(actions, []) == ["Connected to +46 70 000 00 09."]
+    raw = raw_actions(actions)
+    assert "SeCrEt" not in raw and "/hooks/elks/…/recording/" in raw
     assert redact_callback_tokens(url) == "https://sb.example/hooks/elks/…/recording/"
 
 
