@@ -1,6 +1,6 @@
 // Type to filter a long <select data-filter="placeholder">: a search box is put before it and
 // the select keeps only the options whose label contains what was typed (accents and case
-// ignored). Progressive enhancement: without this script the select works as it is. Options
+// ignored), the first match chosen. Progressive enhancement: without this script the select works as it is. Options
 // are removed and put back rather than hidden, since Safari ignores hidden options.
 (function () {
   "use strict";
@@ -36,14 +36,15 @@
       var value = select.value;
       var found = 0;
       var first = null;
-      // The chosen option always stays, so filtering never changes the value by itself.
+      // The matches are listed and the first one chosen, as in a combobox; with no match
+      // the list keeps only the current choice, so the value never goes blank.
       function keep(option) {
-        var hit = !words.length || matches(option, words);
-        if (hit) {
+        if (!words.length || matches(option, words)) {
           found += 1;
           first = first || option;
+          return true;
         }
-        return hit || option.value === value;
+        return option.value === value;
       }
       select.textContent = "";
       original.forEach(function (node) {
@@ -57,20 +58,38 @@
           select.appendChild(copy);
         }
       });
-      select.value = value;
-      status.textContent = words.length ? found + (found === 1 ? " match" : " matches") : "";
-      return first;
+      if (words.length && found) {
+        // Drop the kept choice when it is not a match: only matches are listed.
+        Array.prototype.slice.call(select.options).forEach(function (option) {
+          if (option.value === value && !matches(option, words)) {
+            var group = option.parentNode;
+            option.remove();
+            if (group.tagName === "OPTGROUP" && !group.children.length) { group.remove(); }
+          }
+        });
+        select.value = first.value;
+      } else {
+        select.value = value;
+      }
+      var chosen = select.selectedOptions[0];
+      if (!words.length) {
+        status.textContent = "";
+      } else if (found) {
+        status.textContent = (found === 1 ? "1 match" : found + " matches") + ", chosen: " + first.textContent;
+      } else {
+        status.textContent = "No match; " + (chosen ? chosen.textContent : "the choice") + " stays chosen";
+      }
+      if (select.value !== value) {
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
     }
 
     input.addEventListener("input", apply);
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter") {
-        // Enter picks the first match (instead of submitting the form) and moves on to the
+        // Enter keeps the match chosen (instead of submitting the form) and moves on to the
         // select, where the arrow keys go through the matches.
         event.preventDefault();
-        var first = apply();
-        if (first) { select.value = first.value; }
-        select.dispatchEvent(new Event("change", { bubbles: true }));
         select.focus();
       }
     });
