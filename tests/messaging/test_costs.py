@@ -86,39 +86,19 @@ def test_message_log_and_export(world: World) -> None:
     assert (by_body["free"]["cost"], by_body["free"]["cost_formatted"]) == ("0", "0.00 SEK")
 
 
+def _call(number: PhoneNumber, elks_id: str, **fields: object) -> Call:
+    values = {"direction": "in", "state": "success", "other": "+46700000001", **fields}
+    with scopes_disabled():
+        return Call.objects.create(
+            tenant=number.tenant, number=number, ours=number.number, elks_id=elks_id, **values
+        )
+
+
 def test_call_log_page_and_export(world: World) -> None:
     number = _number(world)
-    with scopes_disabled():
-        unknown = Call.objects.create(
-            tenant=world.tenant_a,
-            number=number,
-            direction="in",
-            state="success",
-            ours=number.number,
-            other="+46700000001",
-            elks_id="c-unknown",
-            duration=12,
-        )
-        Call.objects.create(
-            tenant=world.tenant_a,
-            number=number,
-            direction="in",
-            state="success",
-            ours=number.number,
-            other="+46700000002",
-            elks_id="c-free",
-            duration=3,
-            cost=0,
-        )
-        busy = Call.objects.create(
-            tenant=world.tenant_a,
-            number=number,
-            direction="in",
-            state="busy",
-            ours=number.number,
-            other="+46700000003",
-            elks_id="c-busy",
-        )
+    unknown = _call(number, "c-unknown", duration=12)
+    _call(number, "c-free", duration=3, cost=0)
+    busy = _call(number, "c-busy", state="busy")
     client = client_for(world.member_a)
     page = client.get(f"/t/acme/calls/{unknown.pk}/").content.decode()
     assert f"<dt>Cost</dt><dd>{PENDING}</dd>" in page and "0.00 SEK" not in page

@@ -80,11 +80,16 @@ def test_settings_page_pickers_validate(world: World) -> None:
     assert (row.default_country, row.time_zone) == ("NO", "Asia/Tokyo")
 
 
-def test_a_zone_stored_before_the_list_is_still_accepted(world: World) -> None:
+def _settings_set(world: World, **fields: str) -> None:
     with scope(tenant=world.tenant_a.pk):
         row = settings_for(world.tenant_a)
-        row.time_zone = "US/Eastern"
+        for name, value in fields.items():
+            setattr(row, name, value)
         row.save()
+
+
+def test_a_zone_stored_before_the_list_is_still_accepted(world: World) -> None:
+    _settings_set(world, time_zone="US/Eastern")
     owner = client_for(world.owner_a)
     page = owner.get("/t/acme/messages/settings/").content.decode()
     assert '<option value="US/Eastern" selected>US/Eastern (kept as it is)</option>' in page
@@ -97,10 +102,7 @@ def test_a_zone_stored_before_the_list_is_still_accepted(world: World) -> None:
 
 
 def test_import_country_picker(world: World) -> None:
-    with scope(tenant=world.tenant_a.pk):
-        row = settings_for(world.tenant_a)
-        row.default_country = "FI"
-        row.save()
+    _settings_set(world, default_country="FI")
     client = client_for(world.member_a)
     upload = SimpleUploadedFile("people.csv", b"Mobile;Name\n0401234567;Ann\n")
     response = client.post("/t/acme/contacts/import/", {"file": upload})
