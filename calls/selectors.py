@@ -105,15 +105,30 @@ class Table:
     rows: list[list[Any]]
 
 
-LEG_COLUMNS = ["from", "to", "state", "duration"]
+# 46elks' leg keys, with the heading people see.
+LEG_COLUMNS = {"from": "From", "to": "To", "state": "Result", "duration": "Duration"}
+LEG_STATES = {"success": "Answered", "busy": "Busy", "failed": "Not answered"}
 
 
 def legs_table(legs: list[Any]) -> Table:
-    """46elks' `legs` as it reported them: known columns first, then any others it added."""
+    """46elks' `legs` in words: known columns first, then any others it added."""
     dicts = [leg for leg in legs if isinstance(leg, dict)]
     extra = sorted({k for leg in dicts for k in leg} - set(LEG_COLUMNS))
-    columns = [c for c in LEG_COLUMNS if any(c in leg for leg in dicts)] + extra
-    return Table(columns=columns, rows=[[_cell(leg.get(c)) for c in columns] for leg in dicts])
+    keys = [c for c in LEG_COLUMNS if any(c in leg for leg in dicts)] + extra
+    columns = [LEG_COLUMNS.get(k) or k.replace("_", " ").capitalize() for k in keys]
+    return Table(columns=columns, rows=[[_leg_cell(k, leg.get(k)) for k in keys] for leg in dicts])
+
+
+def _leg_cell(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if key in ("from", "to"):
+        return for_humans(str(value))
+    if key == "state":
+        return LEG_STATES.get(str(value), str(value).capitalize())
+    if key == "duration" and isinstance(value, int):
+        return mmss(value)
+    return _cell(value)
 
 
 _GREETING_URL = re.compile(r"/media/greetings/([^/\s]+)/")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import role_required
 from accounts.models import Membership
 from numbers.forms import ReleaseForm, RentForm, RotateCallbacksForm, RoutingForm
-from numbers.history import number_history
+from numbers.history import number_history, readable_code
 from numbers.hooks import callback_urls, hook_url, redact_callback_tokens
 from numbers.models import PhoneNumber
 from numbers.routing import sms_steps
@@ -132,17 +132,39 @@ def _detail_context(
     return context
 
 
-def _drift_for_users(drift: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
-    """Drifted settings with callback tokens hidden (a drifted URL is ours or carries ours)."""
+# What each drifted setting at 46elks decides, for people (numbers.sync._drift's keys).
+DRIFT_SETTINGS = {
+    "sms_url": "Where 46elks sends the SMS",
+    "mms_url": "Where 46elks sends the MMS",
+    "voice_start": "Who answers the calls",
+    "sms_replies": "Automatic SMS replies",
+}
 
-    def hide(value: object) -> object:
-        return redact_callback_tokens(value) if isinstance(value, str) else value
 
-    return {
-        key: {"ours": hide(d.get("ours")), "theirs": hide(d.get("theirs"))}
+def _drift_for_users(drift: dict[str, dict[str, object]]) -> list[dict[str, str]]:
+    """Each drifted setting in words: our own callback addresses are "this dashboard", never
+    a URL (not even with the token hidden); another address is shown, masked in case it
+    carries one of our tokens."""
+
+    def words(value: object) -> str:
+        if value is None or value == "":
+            return "Nothing set"
+        if isinstance(value, bool):
+            return "On" if value else "Off"
+        text = str(value)
+        if "/hooks/elks/" in text:
+            return "This dashboard"
+        return redact_callback_tokens(text)
+
+    return [
+        {
+            "setting": DRIFT_SETTINGS.get(key, readable_code(key).capitalize()),
+            "ours": words(d.get("ours")),
+            "theirs": words(d.get("theirs")),
+        }
         for key, d in drift.items()
         if isinstance(d, dict)
-    }
+    ]
 
 
 @require_POST

@@ -39,7 +39,8 @@ def test_call_page_shows_parties_legs_actions_and_recordings(world: World, numbe
     assert "Not downloaded from 46elks yet (2 attempts)" in html and "HTTP 503" in html
     assert "deleted on" in html and "retention" in html
     # Legs as a table; the actions as sentences, with no URL or raw key for the tenant.
-    assert "<th>from</th><th>to</th><th>state</th><th>duration</th>" in html
+    assert "<th>From</th><th>To</th><th>Result</th><th>Duration</th>" in html
+    assert "<td>+46 70 000 00 01</td><td>+46 70 111 11 11</td><td>Busy</td><td>0:00</td>" in html
     assert "<li>Rang +46 70 111 11 11: busy.</li>" in html
     assert "<li>Played a recorded message.</li>" in html
     assert f"<li>Recorded a voicemail ({heard_later.duration} s).</li>" in html
