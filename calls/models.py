@@ -101,6 +101,15 @@ class Call(TenantOwned):
         return f"{self.get_direction_display()} call {self.ours}↔{self.other}"
 
     @property
+    def cost_pending(self) -> bool:
+        """Answered or still going, and 46elks has not reported the cost yet."""
+        return self.cost is None and self.state in (
+            self.State.ONGOING,
+            self.State.SUCCESS,
+            self.State.UNKNOWN,
+        )
+
+    @property
     def outcome(self) -> str:
         """What happened, in the caller's words. 46elks reports `success` whenever it answered
         the call itself, so a call whose forwards were all busy and that ended in voicemail is

@@ -7,6 +7,7 @@ TenantOwned managers already filter on the tenant.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,9 +27,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
-from calls.models import Call, Recording
+from calls.models import Call, Greeting, Recording
 from core.log_filters import LogFilters
 from core.pagination import KeysetPage, keyset_page
+from core.phone import for_humans
 from numbers.hooks import redact_callback_tokens
 
 PAGE_SIZE = 50
@@ -103,30 +105,105 @@ class Table:
     rows: list[list[Any]]
 
 
-LEG_COLUMNS = ["from", "to", "state", "duration"]
+# 46elks' leg keys, with the heading people see.
+LEG_COLUMNS = {"from": "From", "to": "To", "state": "Result", "duration": "Duration"}
+LEG_STATES = {"success": "Answered", "busy": "Busy", "failed": "Not answered"}
 
 
 def legs_table(legs: list[Any]) -> Table:
-    """46elks' `legs` as it reported them: known columns first, then any others it added."""
+    """46elks' `legs` in words: known columns first, then any others it added."""
     dicts = [leg for leg in legs if isinstance(leg, dict)]
     extra = sorted({k for leg in dicts for k in leg} - set(LEG_COLUMNS))
-    columns = [c for c in LEG_COLUMNS if any(c in leg for leg in dicts)] + extra
-    return Table(columns=columns, rows=[[_cell(leg.get(c)) for c in columns] for leg in dicts])
+    keys = [c for c in LEG_COLUMNS if any(c in leg for leg in dicts)] + extra
+    columns = [LEG_COLUMNS.get(k) or k.replace("_", " ").capitalize() for k in keys]
+    return Table(columns=columns, rows=[[_leg_cell(k, leg.get(k)) for k in keys] for leg in dicts])
 
 
-def actions_table(actions: list[Any]) -> Table:
-    """Each action as: what it was (connect, play, record…), its target, its result, the rest."""
-    rows = []
+def _leg_cell(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if key in ("from", "to"):
+        return for_humans(str(value))
+    if key == "state":
+        return LEG_STATES.get(str(value), str(value).capitalize())
+    if key == "duration" and isinstance(value, int):
+        return mmss(value)
+    return _cell(value)
+
+
+_GREETING_URL = re.compile(r"/media/greetings/([^/\s]+)/")
+
+
+def action_sentences(actions: list[Any], recordings: list[Recording]) -> list[str]:
+    """Each action of the call plan as it ran, as a sentence for people: no URLs, no keys.
+
+    46elks reports `{"connect": "+46…", "result": "busy"}`, `{"play": url}`,
+    `{"record": url}`, `{"hangup": "busy"}`… (the raw list stays on the call, for staff)."""
+    voicemails = [r.duration for r in recordings if r.kind == Recording.Kind.VOICEMAIL]
+    greetings = _greeting_names(actions)
+    lines = []
     for action in actions:
-        if not isinstance(action, dict):
-            rows.append(["", _cell(action), "", ""])
+        if not isinstance(action, dict) or not action:
+            lines.append("A step 46elks reported without details.")
             continue
-        rest = {k: v for k, v in action.items() if k != "result"}
-        kind = next(iter(rest), "")
-        target = rest.pop(kind, "") if kind else ""
-        other = ", ".join(f"{k}: {_cell(v)}" for k, v in rest.items())
-        rows.append([kind, _cell(target), _cell(action.get("result", "")), other])
-    return Table(columns=["action", "target", "result", "details"], rows=rows)
+        result = str(action.get("result") or "")
+        if "connect" in action:
+            lines.append(_connect_sentence(str(action["connect"]), result))
+        elif "play" in action:
+            name = greetings.get(str(action["play"]))
+            if name:
+                lines.append(f"Played your voicemail greeting “{name}”.")
+            elif "voicemail-greeting" in str(action["play"]):
+                lines.append("Played the built-in voicemail greeting.")
+            else:
+                lines.append("Played a recorded message.")
+        elif "record" in action:
+            seconds = voicemails.pop(0) if voicemails else None
+            lines.append(
+                f"Recorded a voicemail ({seconds} s)." if seconds else "Recorded a voicemail."
+            )
+        elif "recordcall" in action:
+            lines.append("Recorded the call.")
+        elif "ivr" in action:
+            lines.append(f"Asked the caller to press a key: they pressed {result or 'nothing'}.")
+        elif "hangup" in action:
+            busy = action["hangup"] == "busy"
+            lines.append("Hung up with a busy tone." if busy else "Hung up.")
+        else:
+            lines.append("A step this dashboard does not describe (see the raw actions).")
+    return lines
+
+
+def _connect_sentence(to: str, result: str) -> str:
+    who = for_humans(to.split(",")[0])
+    if result == "success":
+        return f"Connected to {who}."
+    if result == "busy":
+        return f"Rang {who}: busy."
+    if result == "failed":
+        return f"Rang {who}: nobody answered."
+    return f"Rang {who}."
+
+
+def _greeting_names(actions: list[Any]) -> dict[str, str]:
+    """{play URL: greeting name} for the tenant's own greetings played (one query)."""
+    urls: dict[str, str] = {}
+    for action in actions:
+        if isinstance(action, dict) and isinstance(action.get("play"), str):
+            found = _GREETING_URL.search(action["play"])
+            if found:
+                urls[action["play"]] = found.group(1)
+    if not urls:
+        return {}
+    names = dict(
+        Greeting.objects.filter(public_token__in=urls.values()).values_list("public_token", "name")
+    )
+    return {url: names[token] for url, token in urls.items() if token in names}
+
+
+def raw_actions(actions: list[Any]) -> str:
+    """The actions as 46elks reported them, for staff, with callback tokens masked."""
+    return redact_callback_tokens(json.dumps(actions, indent=2, ensure_ascii=False))
 
 
 def _cell(value: Any) -> str:

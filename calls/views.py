@@ -101,8 +101,10 @@ def call_detail(request: HttpRequest, tenant_slug: str, call_id: int) -> HttpRes
         "call": call,
         "recordings": recordings,
         "legs": selectors.legs_table(call.legs or []),
-        "actions": selectors.actions_table(call.actions or []),
+        "actions": selectors.action_sentences(call.actions or [], recordings),
     }
+    if request.user.is_staff:
+        context["raw_actions"] = selectors.raw_actions(call.actions or [])
     return render(request, "calls/detail.html", context)
 
 

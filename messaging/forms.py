@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from accounts.models import Tenant
 from core.phone import to_e164
 from messaging.models import Message, MessagingSettings, OptOut
+from messaging.pickers import CountryField, country_choices, zone_choices
 from messaging.senders.selectors import sender_choices
 from messaging.services import (
     SendError,
@@ -159,10 +160,23 @@ class OptOutRecordForm(forms.Form):
 
 
 class MessagingSettingsForm(forms.ModelForm):
+    default_country = CountryField(
+        label="Default country",
+        help_text="For numbers typed in national format.",
+        error_messages={"invalid_choice": "Choose a country from the list."},
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,  # a form without it keeps the zone set
+        help_text="New campaigns are scheduled in it.",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
+
     class Meta:
         model = MessagingSettings
         fields = [
             "default_country",
+            "time_zone",
             "stop_words",
             "start_words",
             "stop_reply",
@@ -191,6 +205,14 @@ class MessagingSettingsForm(forms.ModelForm):
 
     def __init__(self, *args: Any, staff: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        current: MessagingSettings = self.instance
+        country = self.fields["default_country"]
+        zone = self.fields["time_zone"]
+        assert isinstance(country, forms.ChoiceField) and isinstance(zone, forms.ChoiceField)
+        country.choices = country_choices(first=current.default_country)
+        country.widget.attrs["data-filter"] = "Type to find a country"
+        zone.choices = zone_choices(current=current.time_zone)
+        zone.widget.attrs["data-filter"] = "Type to find a city"
         # A safety limit the customer cannot lift alone: only staff (viewing the portal) may.
         field = self.fields["max_sms_parts"]
         if staff:
@@ -204,11 +226,9 @@ class MessagingSettingsForm(forms.ModelForm):
                 "Ask us if you need longer messages."
             )
 
-    def clean_default_country(self) -> str:
-        value = self.cleaned_data["default_country"].strip().upper()
-        if len(value) != 2 or not value.isalpha():
-            raise ValidationError("Use the two-letter country code, e.g. SE.")
-        return value
+    def clean_time_zone(self) -> str:
+        current: MessagingSettings = self.instance
+        return self.cleaned_data["time_zone"] or current.time_zone
 
     def _words(self, name: str) -> str:
         words = [w.strip().upper() for w in self.cleaned_data[name].split(",") if w.strip()]

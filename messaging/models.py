@@ -198,6 +198,15 @@ class Message(TenantOwned):
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.kind} {self.ours}↔{self.other}"
 
+    @property
+    def cost_pending(self) -> bool:
+        """Sent, and its cost not reported yet (None is unknown; 0 is a real zero)."""
+        return (
+            self.cost is None
+            and self.direction == self.Direction.OUT
+            and self.status in COST_EXPECTED
+        )
+
     # Outbound statuses only move forward; a late or repeated report cannot undo a final one.
     RANK = {
         Status.QUEUED: 0,
@@ -213,6 +222,10 @@ class Message(TenantOwned):
     def statuses_below(cls, status: str) -> list[str]:
         rank = cls.RANK[cls.Status(status)]
         return [s for s, r in cls.RANK.items() if r < rank]
+
+
+# Statuses in which 46elks has accepted an outgoing message, so a cost is to come.
+COST_EXPECTED = frozenset({Message.Status.CREATED, Message.Status.SENT, Message.Status.DELIVERED})
 
 
 class MessageImage(TenantOwned):

@@ -24,6 +24,7 @@ from numbers.forms import (
     RentForm,
     RotateCallbacksForm,
 )
+from numbers.history import number_history
 from numbers.models import NumberPolicy, NumberPrice, PhoneNumber, Provider
 from numbers.selectors import NumberFilters, staff_numbers_page
 from numbers.services import (
@@ -64,7 +65,7 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
             "number": number,
             "release_form": ReleaseForm(number=number),
             "assign_form": AssignForm(),
-            "events": number.events.select_related("actor")[:30],
+            "events": number_history(number),
         },
     )
 

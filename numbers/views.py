@@ -7,15 +7,17 @@ import uuid
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import role_required
 from accounts.models import Membership
-from numbers.forms import ReleaseForm, RentForm, RoutingForm
+from numbers.forms import ReleaseForm, RentForm, RotateCallbacksForm, RoutingForm
+from numbers.history import number_history, readable_code
 from numbers.hooks import callback_urls, hook_url, redact_callback_tokens
 from numbers.models import PhoneNumber
+from numbers.routing import sms_steps
 from numbers.selectors import NumberFilters, activity_last_30_days, numbers_page
 from numbers.services import (
     NumberError,
@@ -103,23 +105,26 @@ def _detail_context(
 ) -> dict[str, object]:
     # The page shows the call plan calls answers for this number (a function, not a model:
     # numbers keeps no import of calls at module level).
-    from calls.routing import voice_action
+    from calls.routing import action_steps, voice_action
 
-    action_json = json.dumps(voice_action(number), indent=2)
+    action = voice_action(number)
     context: dict[str, object] = {
         "section": "numbers",
         "number": number,
         "form": form,
-        # Callback URLs carry the number's token: users see them with the token hidden.
-        "action_json": redact_callback_tokens(action_json),
+        "voice_steps": action_steps(action, number),
+        "sms_steps": sms_steps(number),
         "drift": _drift_for_users(number.provider_drift or {}),
-        "events": number.events.select_related("actor")[:30],
+        "events": number_history(number),
     }
     if request.user.is_staff:
+        # Staff see the raw plan and the URLs, still with the tokens hidden: the token is
+        # the only key to the number's callbacks and a screenshot is easily shared.
         kinds = ("hangup", "voicemail", "recording")
+        urls = {**callback_urls(number), **{k: hook_url(number, k) for k in kinds}}
         context["technical"] = {
-            "action_json": action_json,
-            "callback_urls": {**callback_urls(number), **{k: hook_url(number, k) for k in kinds}},
+            "action_json": redact_callback_tokens(json.dumps(action, indent=2)),
+            "callback_urls": {k: redact_callback_tokens(url) for k, url in urls.items()},
             "previous_token_until": number.previous_hook_token_until
             if number.previous_hook_token
             else None,
@@ -127,17 +132,39 @@ def _detail_context(
     return context
 
 
-def _drift_for_users(drift: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
-    """Drifted settings with callback tokens hidden (a drifted URL is ours or carries ours)."""
+# What each drifted setting at 46elks decides, for people (numbers.sync._drift's keys).
+DRIFT_SETTINGS = {
+    "sms_url": "Where 46elks sends the SMS",
+    "mms_url": "Where 46elks sends the MMS",
+    "voice_start": "Who answers the calls",
+    "sms_replies": "Automatic SMS replies",
+}
 
-    def hide(value: object) -> object:
-        return redact_callback_tokens(value) if isinstance(value, str) else value
 
-    return {
-        key: {"ours": hide(d.get("ours")), "theirs": hide(d.get("theirs"))}
+def _drift_for_users(drift: dict[str, dict[str, object]]) -> list[dict[str, str]]:
+    """Each drifted setting in words: our own callback addresses are "this dashboard", never
+    a URL (not even with the token hidden); another address is shown, masked in case it
+    carries one of our tokens."""
+
+    def words(value: object) -> str:
+        if value is None or value == "":
+            return "Nothing set"
+        if isinstance(value, bool):
+            return "On" if value else "Off"
+        text = str(value)
+        if "/hooks/elks/" in text:
+            return "This dashboard"
+        return redact_callback_tokens(text)
+
+    return [
+        {
+            "setting": DRIFT_SETTINGS.get(key, readable_code(key).capitalize()),
+            "ours": words(d.get("ours")),
+            "theirs": words(d.get("theirs")),
+        }
         for key, d in drift.items()
         if isinstance(d, dict)
-    }
+    ]
 
 
 @require_POST
@@ -217,13 +244,31 @@ def number_reapply_view(request: HttpRequest, tenant_slug: str, number_id: int) 
     )
 
 
-@require_POST
 @role_required(OWNER)
 def number_rotate_view(request: HttpRequest, tenant_slug: str, number_id: int) -> HttpResponse:
-    return _post_action(
+    """GET explains and asks to confirm; POST gives the callback URLs a new secret part."""
+    number = get_object_or_404(PhoneNumber, pk=number_id)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    form = RotateCallbacksForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        revoke = form.cleaned_data["revoke_old"]
+        try:
+            number_rotate_token(number=number, actor=request.user, keep_old=not revoke)
+        except NumberError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                "New callback URLs are registered at 46elks; the old ones no longer work."
+                if revoke
+                else "New callback URLs are registered at 46elks; the old ones work for a few "
+                "more hours.",
+            )
+            return redirect("numbers:detail", tenant_slug=tenant_slug, number_id=number.pk)
+    return render(
         request,
-        tenant_slug,
-        number_id,
-        number_rotate_token,
-        "New callback URLs are registered at 46elks; the old ones work for a few more hours.",
+        "numbers/rotate.html",
+        {"section": "numbers", "number": number, "form": form},
+        status=400 if request.method == "POST" else 200,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
+from django.utils.html import format_html
 
 from core.money import format_money
 from core.phone import for_humans
@@ -15,6 +16,28 @@ register = template.Library()
 @register.filter
 def money(value: int | None, currency: str = "") -> str:
     """`{{ tenant.usage|money:tenant.currency }}` → `12 345.60 SEK`."""
+    return format_money(value, currency)
+
+
+@register.simple_tag
+def cost(value: int | None, currency: str = "", pending: bool = False) -> str:
+    """A reported cost, or why there is none: `{% cost m.cost currency m.cost_pending %}`.
+
+    Unknown is never shown as 0.00 (a real zero is): "pending" while the provider may still
+    report it, "—" where no cost is expected. A sum with costs still to come says so."""
+    if value is None:
+        if pending:
+            return format_html(
+                '<span class="cost-pending" title="{}">pending</span>',
+                "The provider has not reported this cost yet",
+            )
+        return format_html('<span title="{}">—</span>', "No cost reported")
+    if pending:
+        return format_html(
+            '{} <small class="cost-pending" title="{}">+ pending</small>',
+            format_money(value, currency),
+            "Some costs are not reported by the provider yet",
+        )
     return format_money(value, currency)
 
 

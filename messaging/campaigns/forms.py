@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.conf import settings
@@ -18,16 +18,9 @@ from messaging.campaigns.placeholders import template_known_fields
 from messaging.campaigns.services import CampaignError, template_check
 from messaging.contacts.models import ContactList
 from messaging.models import Message
+from messaging.pickers import zone_choices
 from messaging.senders.selectors import sender_choices
 from messaging.services import SendError, sender_resolve, settings_for
-
-# Regions people actually pick first; the rest of the tz database follows.
-COMMON_ZONES = ("Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "UTC")
-
-
-def zone_choices() -> list[tuple[str, str]]:
-    rest = sorted(z for z in available_timezones() if "/" in z and z not in COMMON_ZONES)
-    return [(z, z) for z in COMMON_ZONES] + [(z, z) for z in rest]
 
 
 class CampaignForm(forms.ModelForm):
@@ -56,7 +49,10 @@ class CampaignForm(forms.ModelForm):
         label="Time",
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
-    time_zone = forms.ChoiceField(label="Time zone")
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        error_messages={"invalid_choice": "Choose a time zone from the list."},
+    )
     rate = forms.IntegerField(min_value=1, label="Send rate (messages per second)")
 
     class Meta:
@@ -81,7 +77,6 @@ class CampaignForm(forms.ModelForm):
         cap = settings.CAMPAIGN_PROVIDER_RATE
         self.fields["sender"].choices = sender_choices(tenant, mms=False)
         self.fields["lists"].queryset = ContactList.objects.order_by("name")
-        self.fields["time_zone"].choices = zone_choices()
         self.fields["template"].strip = False
         known = ", ".join(f"{{{f}}}" for f in template_known_fields(tenant))
         self.fields["template"].help_text = (
@@ -100,6 +95,10 @@ class CampaignForm(forms.ModelForm):
         instance: Campaign = self.instance
         zone = instance.time_zone if instance.pk else settings_for(tenant).time_zone
         self.initial.setdefault("time_zone", zone)
+        zones = self.fields["time_zone"]
+        assert isinstance(zones, forms.ChoiceField)
+        zones.choices = zone_choices(current=zone)
+        zones.widget.attrs["data-filter"] = "Type to find a city"
         if instance.pk:
             self.initial.setdefault("sender", instance.sender)
             self.initial.setdefault("lists", list(instance.lists.values_list("pk", flat=True)))

@@ -99,3 +99,12 @@ class CampaignRecipient(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.phone}"
+
+    @property
+    def cost_pending(self) -> bool:
+        """Sent, and 46elks has not reported its cost yet (None is unknown; 0 is a real 0)."""
+        return self.cost is None and self.status in COST_EXPECTED
+
+
+# Statuses in which 46elks has accepted a recipient's SMS, so a cost is to come.
+COST_EXPECTED = (CampaignRecipient.Status.SENT, CampaignRecipient.Status.DELIVERED)

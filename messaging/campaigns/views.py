@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,7 +32,7 @@ from accounts.models import Membership
 from core.csv_export import csv_lines, csv_response
 from core.pagination import keyset_page
 from messaging.campaigns.forms import CampaignForm
-from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.models import COST_EXPECTED, Campaign, CampaignRecipient
 from messaging.campaigns.placeholders import template_render
 from messaging.campaigns.selectors import campaign_preview, campaign_progress, campaign_summary
 from messaging.campaigns.services import (
@@ -101,6 +101,7 @@ class Row:
     sent: int
     failed: int
     cost: int | None
+    cost_pending: bool
 
     @property
     def done_percent(self) -> int:
@@ -113,15 +114,18 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     ids = [c.pk for c in page.items]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     costs: dict[int, int] = {}
-    for cid, status, n, cost in (
+    pending: set[int] = set()
+    for cid, status, n, cost, unknown in (
         CampaignRecipient.objects.filter(campaign_id__in=ids)
         .values_list("campaign_id", "status")
-        .annotate(n=Count("id"), cost=Sum("cost"))
-        .values_list("campaign_id", "status", "n", "cost")
+        .annotate(n=Count("id"), spent=Sum("cost"), unknown=Count("id", filter=Q(cost=None)))
+        .values_list("campaign_id", "status", "n", "spent", "unknown")
     ):
         counts[cid][status] = n
-        if cost:
+        if cost is not None:  # a real zero counts; None is no reported cost
             costs[cid] = costs.get(cid, 0) + cost
+        if unknown and status in COST_EXPECTED:
+            pending.add(cid)
     rows = []
     for campaign in page.items:
         c = counts.get(campaign.pk, {})
@@ -134,14 +138,17 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 sent=sent,
                 failed=c.get(RS.FAILED, 0),
                 cost=costs.get(campaign.pk),
+                cost_pending=campaign.pk in pending,
             )
         )
     # Totals of the campaigns on this page (not of every recipient ever: that table is big).
+    known = [r.cost for r in rows if r.cost is not None]
     totals = {
         "recipients": sum(r.total for r in rows),
         "sent": sum(r.sent for r in rows),
         "failed": sum(r.failed for r in rows),
-        "cost": sum(r.cost or 0 for r in rows),
+        "cost": sum(known) if known else None,
+        "cost_pending": any(r.cost_pending for r in rows),
     }
     context = {
         "section": "campaigns",
@@ -286,15 +293,17 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
     )
     live = campaign.status not in FINISHED or awaiting_reports
     # Summing costs reads every row: done once the campaign has stopped, not every second.
-    spent = (
-        None
-        if live
-        else CampaignRecipient.objects.filter(campaign=campaign).aggregate(s=Sum("cost"))["s"]
-    )
+    spent = spent_pending = None
+    if not live:
+        sums = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
+            s=Sum("cost"), unknown=Count("id", filter=Q(cost=None, status__in=COST_EXPECTED))
+        )
+        spent, spent_pending = sums["s"], bool(sums["unknown"])
     return {
         "progress": progress,
         "segments": segments,
         "spent": spent,
+        "spent_pending": spent_pending,
         "live": live,
         "awaiting_reports": campaign.status in FINISHED and awaiting_reports,
     }

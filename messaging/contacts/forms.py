@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -22,6 +21,7 @@ from messaging.contacts.imports import (
     mapping_check,
 )
 from messaging.contacts.models import Contact, ContactImport, ContactList
+from messaging.pickers import CountryField, country_choices
 from messaging.services import settings_for
 
 FIELD_KEY_MAX = 50
@@ -194,9 +194,10 @@ class ImportMapForm(forms.Form):
     new_list_name = forms.CharField(
         max_length=100, required=False, label="New list name", help_text="For a new list."
     )
-    default_country = forms.ChoiceField(
+    default_country = CountryField(
         label="Country of numbers in national format",
         help_text="Numbers starting with + are read as they are.",
+        error_messages={"invalid_choice": "Choose a country from the list."},
     )
 
     def __init__(self, *args: Any, contact_import: ContactImport, **kwargs: Any) -> None:
@@ -217,9 +218,12 @@ class ImportMapForm(forms.Form):
             (NEW_LIST, "A new list…"),
             *lists,
         ]
-        regions = sorted(phonenumbers.SUPPORTED_REGIONS)
-        self.fields["default_country"].choices = [(r, r) for r in regions]
-        self.fields["default_country"].initial = settings_for(contact_import.tenant).default_country
+        default = settings_for(contact_import.tenant).default_country
+        country = self.fields["default_country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = country_choices(first=default)
+        country.initial = default
+        country.widget.attrs["data-filter"] = "Type to find a country"
 
     def column_fields(
         self, rows: list[list[str]]

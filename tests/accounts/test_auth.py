@@ -94,6 +94,12 @@ def test_owner_invites_and_removes_a_member(world: World) -> None:
     assert b"Remove new@acme.example?" in client.get(url).content
     client.post(url)
     assert not Membership.objects.filter(pk=membership.pk).exists()
+    # The page's history reads as sentences, not event codes.
+    world.owner_a.full_name = "Anna Berg"
+    world.owner_a.save()
+    page = client.get("/t/acme/members/").content.decode()
+    assert "Anna Berg invited new@acme.example as member." in page
+    assert "Anna Berg removed new@acme.example." in page and "member.invited" not in page
 
 
 def test_invite_errors_are_shown_and_nothing_changes(world: World) -> None:

@@ -38,10 +38,13 @@ def test_call_page_shows_parties_legs_actions_and_recordings(world: World, numbe
     assert f'href="{audio}" download=' in html
     assert "Not downloaded from 46elks yet (2 attempts)" in html and "HTTP 503" in html
     assert "deleted on" in html and "retention" in html
-    # Legs and actions as readable tables.
-    assert "<th>from</th><th>to</th><th>state</th><th>duration</th>" in html
-    assert "<td>connect</td><td>+46701111111</td><td>busy</td>" in html
-    assert "timelimit: 120" in html
+    # Legs as a table; the actions as sentences, with no URL or raw key for the tenant.
+    assert "<th>From</th><th>To</th><th>Result</th><th>Duration</th>" in html
+    assert "<td>+46 70 000 00 01</td><td>+46 70 111 11 11</td><td>Busy</td><td>0:00</td>" in html
+    assert "<li>Rang +46 70 111 11 11: busy.</li>" in html
+    assert "<li>Played a recorded message.</li>" in html
+    assert f"<li>Recorded a voicemail ({heard_later.duration} s).</li>" in html
+    assert "example.com" not in html and "timelimit" not in html and "Raw actions" not in html
     # A call-back button to the other party from our number.
     assert f"/t/acme/calls/dial/?number={number.pk}&amp;to=%2B46700000001" in html
     # Opening the page marks its voicemail heard (only voicemail).

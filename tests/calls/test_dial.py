@@ -78,7 +78,7 @@ def test_hangup_callback_completes_the_clicked_call(live_tenant, rented, owner, 
     assert call.state == "success" and call.duration and call.cost
     assert [leg["to"] for leg in call.legs] == [CUSTOMER]
     page = client.get(f"{base}{call.pk}/").content.decode()
-    assert "Answered" in page and "<td>connect</td>" in page
+    assert "Answered" in page and "<li>Connected to +46 70 111 22 33.</li>" in page
     log = client.get(base).content.decode()
     assert f'id="call-{call.pk}"' in log and "+46 70 111 22 33" in log
 

@@ -1,5 +1,6 @@
-"""Callback tokens in the browser: hidden from the owner, behind a toggle for staff, rotated
-for the whole tenant from the staff console. Screenshots at 390 and 1366 px."""
+"""Callback tokens in the browser: routing in words for the owner, masked JSON behind a toggle
+for staff, rotated by the owner after a confirmation and for the whole tenant from the staff
+console. Screenshots at 390 and 1366 px."""
 
 from __future__ import annotations
 
@@ -34,10 +35,20 @@ def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:
     for width in (390, 1366):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(detail)
-        expect(page.locator("#voice-action")).to_contain_text("/hooks/elks/…/")
-        assert number.hook_token not in page.content()
+        expect(page.locator("#routing-summary #call-flow")).to_contain_text(
+            "Ring +46 70 000 00 09 for 20 s · the call is recorded"
+        )
+        assert number.hook_token not in page.content() and "/hooks/elks/" not in page.content()
         expect(page.get_by_text("Technical details")).to_have_count(0)
         screenshot(page, f"callback-tokens-owner-{width}")
+        page.get_by_role("button", name="Rotate callback URLs…").click()
+        expect(page.locator("#rotate-confirm")).to_contain_text("When to use it")
+        screenshot(page, f"callback-tokens-owner-rotate-confirm-{width}")
+    page.get_by_role("button", name="Rotate callback URLs", exact=True).click()
+    expect(page.get_by_text("the old ones no longer work")).to_be_visible()
+    with scopes_disabled():
+        number = PhoneNumber.objects.get(pk=number.pk)
+    assert number.previous_hook_token is None
 
     page.context.clear_cookies()
     sign_in(page, base, "ops@reseller.example", PASSWORD)
@@ -47,7 +58,8 @@ def test_tokens_hidden_toggle_and_rotation(page, live_server, elks) -> None:
         toggle = page.locator("#technical-details")
         expect(toggle.locator("code").first).not_to_be_visible()
         toggle.locator("summary").click()
-        expect(toggle).to_contain_text(number.hook_token)
+        expect(toggle.locator("#voice-action")).to_contain_text("/hooks/elks/…/")
+        assert number.hook_token not in page.content()
         screenshot(page, f"callback-tokens-staff-toggle-{width}")
         page.goto(f"{base}/staff/tenants/{tenant.slug}/rotate-callbacks/")
         expect(

@@ -34,8 +34,9 @@ def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:
     page.get_by_label("Label").fill("Bookings")
     page.get_by_role("button", name="Save routing").click()
     expect(page.get_by_text("Routing saved and sent to 46elks.")).to_be_visible()
-    expect(page.locator("#voice-action")).to_contain_text('"connect": "+46701234567"')
-    expect(page.locator("#voice-action")).to_contain_text('"record"')
+    flow = page.locator("#routing-summary #call-flow")
+    expect(flow).to_contain_text("Ring +46 70 123 45 67 for 20 s")
+    expect(flow).to_contain_text("Voicemail: play the built-in greeting, then record a message")
     screenshot(page, "number-routing")
 
     page.get_by_role("link", name="Numbers").first.click()

@@ -772,7 +772,7 @@ def test_settings_are_validated(world: World) -> None:
     )
     page = response.content.decode()
     assert response.status_code == 400
-    assert "two-letter country code" in page and "cannot both stop and start" in page
+    assert "Choose a country from the list." in page and "cannot both stop and start" in page
 
 
 def test_members_see_the_settings_but_cannot_change_them(world: World) -> None:

@@ -1,4 +1,4 @@
-"""Callback tokens: hidden from the tenant's users, shown to staff behind a toggle, rotated for
+"""Callback tokens: hidden from the tenant's users and masked for staff too, rotated for
 a whole tenant from one staff button (re-registered at 46elks, audited)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import AuditEvent, Membership
-from calls.selectors import actions_table
+from calls.selectors import action_sentences, raw_actions
 from numbers.hooks import redact_callback_tokens
 from numbers.models import PhoneNumber
 from tests.conftest import client_for
@@ -39,18 +39,20 @@ def test_tenant_users_never_see_callback_tokens(world, live_tenant, rented_numbe
         html = page.content.decode()
         assert page.status_code == 200
         assert number.hook_token not in html
-        assert "/hooks/elks/…/hangup/" in html  # the shape stays readable
+        assert "/hooks/elks/" not in html  # no internal URL either, only words
         assert "Technical details" not in html
+        assert "Ring <strong>+46 70 000 00 09</strong> for 20 s · the call is recorded" in html
 
 
-def test_staff_see_tokens_behind_a_toggle(world, live_tenant, rented_number) -> None:
+def test_staff_see_the_masked_json_behind_a_toggle(world, live_tenant, rented_number) -> None:
     number = _voice_number(rented_number)
     html = client_for(world.staff).get(_page(live_tenant, number)).content.decode()
     details = html[html.index('<details class="technical"') : html.index("</details>")]
     assert "Technical details" in details
-    assert f"/hooks/elks/{number.hook_token}/sms/" in details
-    # Outside the toggle the token is hidden for staff too.
-    assert number.hook_token not in html.replace(details, "")
+    assert "/hooks/elks/…/sms/" in details and "&quot;connect&quot;" in details
+    # The token is hidden for staff too, inside the toggle and out.
+    assert number.hook_token not in html
+    assert "/hooks/elks/" not in html.replace(details, "")
 
 
 def test_another_tenant_gets_404(world, live_tenant, rented_number) -> None:
@@ -60,8 +62,10 @@ def test_another_tenant_gets_404(world, live_tenant, rented_number) -> None:
 
 def test_call_actions_hide_tokens() -> None:
     url = "https://sb.example/hooks/elks/SeCrEt-tok_en/recording/"
-    table = actions_table([{"connect": "+4670", "recordcall": url, "result": "success"}])
-    assert "SeCrEt" not in str(table.rows) and "/hooks/elks/…/recording/" in str(table.rows)
+    actions = [{"connect": "+46700000009", "recordcall": url, "result": "success"}]
+    assert action_sentences(actions, []) == ["Connected to +46 70 000 00 09."]
+    raw = raw_actions(actions)
+    assert "SeCrEt" not in raw and "/hooks/elks/…/recording/" in raw
     assert redact_callback_tokens(url) == "https://sb.example/hooks/elks/…/recording/"
 
 
@@ -117,4 +121,8 @@ def test_the_drift_table_hides_tokens(world, live_tenant, rented_number) -> None
     owner = live_tenant.memberships.get(role=Membership.Role.OWNER).user
     html = client_for(owner).get(_page(live_tenant, rented_number)).content.decode()
     assert 'id="drift"' in html and "https://elsewhere.example/sms" in html
-    assert rented_number.hook_token not in html and "/hooks/elks/…/sms/" in html
+    assert rented_number.hook_token not in html and "/hooks/elks/" not in html
+    assert (
+        "<td>Where 46elks sends the SMS</td><td>This dashboard</td>"
+        "<td>https://elsewhere.example/sms</td>"
+    ) in html
