@@ -113,6 +113,7 @@ class Command(BaseCommand):
         for role, email in logins:
             self.stdout.write(f"  {role:<24} {email}")
         self.stdout.write(f"(46elks calls back to {settings.PUBLIC_BASE_URL})")
+        self.stdout.write(f"Demo control panel (staff): {settings.DEMO_URL}/staff/demo/")
         self.stdout.write("Background tasks run in this process; Ctrl-C stops everything.")
         self.stdout.write(self.style.SUCCESS(f"\nOpen {settings.DEMO_URL}/\n"))
 
