@@ -68,7 +68,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 LOGGING["loggers"] = {
     **cast(dict[str, object], LOGGING["loggers"]),
     # Only errors from runserver: no line per request in the demo's console.
-    "django.server": {"level": "WARNING"},
+    "django.server": {"level": "ERROR"},
     # The in-memory broker has no host name, which kombu warns about on every connection.
     "kombu.connection": {"level": "ERROR"},
 }
