@@ -28,6 +28,7 @@ ACTIONS = [
     ("inbound_sms", "An inbound SMS to this number"),
     ("inbound_mms", "An inbound MMS (with a picture) to this number"),
     ("inbound_call", "An inbound call to this number (forwarded or voicemail, as routed)"),
+    ("failed_delivery", "Failed delivery: SMS to the recipient below get a failed report"),
     ("outage", "A 46elks outage: every API request answers 503 for some minutes"),
 ]
 
@@ -55,8 +56,18 @@ class DemoActionForm(forms.Form):
     message = forms.CharField(
         label="Text", initial="Hello from the demo control panel!", max_length=500, required=False
     )
+    recipient = forms.CharField(
+        label="Recipient whose SMS fail (failed delivery)",
+        initial="+46701234567",
+        max_length=20,
+        required=False,
+    )
     minutes = forms.IntegerField(
-        label="Outage length (minutes)", initial=2, min_value=1, max_value=30, required=False
+        label="For how long (minutes: outage, failed delivery)",
+        initial=2,
+        min_value=1,
+        max_value=30,
+        required=False,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,8 +84,12 @@ class DemoActionForm(forms.Form):
                 self.add_error("number", "Choose the tenant number that receives it.")
             if not str(data.get("sender", "")).startswith("+"):
                 self.add_error("sender", "Give the sender as +46701112233 (E.164).")
-        if data.get("action") == "outage" and not data.get("minutes"):
-            self.add_error("minutes", "Give the outage length in minutes (1 to 30).")
+        if data.get("action") == "failed_delivery" and not str(
+            data.get("recipient", "")
+        ).startswith("+"):
+            self.add_error("recipient", "Give the recipient as +46701234567 (E.164).")
+        if data.get("action") in ("outage", "failed_delivery") and not data.get("minutes"):
+            self.add_error("minutes", "Give how long, in minutes (1 to 30).")
         return data
 
 
@@ -93,20 +108,39 @@ def _control(path: str, params: dict[str, Any], *, method: str = "POST") -> Any:
         raise DemoPanelError(f"The 46elks sandbox did not do it ({exc}).") from exc
 
 
+def _later(minutes: int, path: str, params: dict[str, Any], *, method: str = "POST") -> None:
+    """Undo an action after some minutes: the demo is one process, a timer in it does."""
+    timer = threading.Timer(minutes * 60, _control, args=(path, params), kwargs={"method": method})
+    timer.daemon = True
+    timer.start()
+
+
 def demo_action(
     *, data: dict[str, Any], number: PhoneNumber | None, actor: User, request: HttpRequest
 ) -> str:
     """Do one panel action through the sandbox, audit it, and say what was done."""
     action = data["action"]
+    if action == "failed_delivery":
+        minutes, recipient = int(data["minutes"]), data["recipient"]
+        # The sandbox fails every SMS (and call) to a recipient ending in fail_suffix.
+        _control("config", {"fail_suffix": recipient})
+        _later(minutes, "config", {"fail_suffix": ""})
+        audit_record(
+            action=AuditEvent.Action.DEMO_SIMULATED,
+            actor=actor,
+            request=request,
+            kind=action,
+            recipient=recipient,
+            minutes=minutes,
+        )
+        return (
+            f"For the next {minutes} minute(s), every SMS sent to {recipient} gets a failed "
+            "delivery report from the sandbox (calls to it are busy)."
+        )
     if action == "outage":
         minutes = int(data["minutes"])
         _control("chaos", {"rate": 1, "mode": "503"})
-        # The demo is one process: a timer in it ends the outage.
-        timer = threading.Timer(
-            minutes * 60, _control, args=("chaos", {}), kwargs={"method": "DELETE"}
-        )
-        timer.daemon = True
-        timer.start()
+        _later(minutes, "chaos", {}, method="DELETE")
         audit_record(
             action=AuditEvent.Action.DEMO_SIMULATED,
             actor=actor,

@@ -82,18 +82,24 @@ def test_an_inbound_call_is_placed_by_the_sandbox(demo) -> None:
     assert demo_panel._control("state", {}, method="GET")["counts"]["calls"] >= 1
 
 
-def test_an_outage_makes_the_sandbox_fail_and_schedules_its_end(demo, monkeypatch) -> None:
-    timers: list[tuple[float, tuple[Any, ...]]] = []
+@pytest.fixture
+def timers(monkeypatch) -> list[tuple[float, tuple[Any, ...]]]:
+    """The timers that would undo an action later (not started)."""
+    started: list[tuple[float, tuple[Any, ...]]] = []
 
     class FakeTimer:
         def __init__(self, interval: float, function: Any, args: Any, kwargs: Any) -> None:
-            timers.append((interval, args))
+            started.append((interval, args))
             self.daemon = False
 
         def start(self) -> None:
             pass
 
     monkeypatch.setattr(demo_panel.threading, "Timer", FakeTimer)
+    return started
+
+
+def test_an_outage_makes_the_sandbox_fail_and_schedules_its_end(demo, timers) -> None:
     response = _staff_client().post(URL, {"action": "outage", "minutes": "3"}, follow=True)
 
     assert "503 for 3 minute(s)" in response.text
@@ -102,12 +108,28 @@ def test_an_outage_makes_the_sandbox_fail_and_schedules_its_end(demo, monkeypatc
     demo.clear_chaos()
 
 
+def test_a_failed_delivery_fails_sms_to_the_recipient_for_a_while(demo, timers) -> None:
+    response = _staff_client().post(
+        URL,
+        {"action": "failed_delivery", "recipient": "+46701234567", "minutes": "5"},
+        follow=True,
+    )
+
+    assert "every SMS sent to +46701234567 gets a failed delivery report" in response.text
+    assert demo.config.fail_suffix == "+46701234567"
+    assert timers == [(300, ("config", {"fail_suffix": ""}))]
+    event = AuditEvent.objects.get(action=AuditEvent.Action.DEMO_SIMULATED)
+    assert event.detail == {"kind": "failed_delivery", "recipient": "+46701234567", "minutes": 5}
+    demo.configure(fail_suffix="")
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
         ({"action": "inbound_sms", "sender": "+46701112233"}, "Choose the tenant number"),
         ({"action": "inbound_sms", "number": "999999", "sender": "+4670"}, "Select a valid"),
         ({"action": "outage", "minutes": "0"}, "greater than or equal to 1"),
+        ({"action": "failed_delivery", "minutes": "2"}, "Give the recipient as"),
         ({"action": "explode"}, "Select a valid choice"),
     ],
 )
