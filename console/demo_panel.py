@@ -119,54 +119,46 @@ def demo_action(
     *, data: dict[str, Any], number: PhoneNumber | None, actor: User, request: HttpRequest
 ) -> str:
     """Do one panel action through the sandbox, audit it, and say what was done."""
-    action = data["action"]
+    done, detail = _simulate(data["action"], data, number)
+    audit_record(
+        action=AuditEvent.Action.DEMO_SIMULATED,
+        actor=actor,
+        tenant=number.tenant if number else None,
+        request=request,
+        kind=data["action"],
+        **detail,
+    )
+    return done
+
+
+def _simulate(
+    action: str, data: dict[str, Any], number: PhoneNumber | None
+) -> tuple[str, dict[str, object]]:
+    """Ask the sandbox; returns the plain-words confirmation and what the audit records."""
     if action == "failed_delivery":
         minutes, recipient = int(data["minutes"]), data["recipient"]
         # The sandbox fails every SMS (and call) to a recipient ending in fail_suffix.
         _control("config", {"fail_suffix": recipient})
         _later(minutes, "config", {"fail_suffix": ""})
-        audit_record(
-            action=AuditEvent.Action.DEMO_SIMULATED,
-            actor=actor,
-            request=request,
-            kind=action,
-            recipient=recipient,
-            minutes=minutes,
-        )
         return (
             f"For the next {minutes} minute(s), every SMS sent to {recipient} gets a failed "
-            "delivery report from the sandbox (calls to it are busy)."
+            "delivery report from the sandbox (calls to it are busy).",
+            {"recipient": recipient, "minutes": minutes},
         )
     if action == "outage":
         minutes = int(data["minutes"])
         _control("chaos", {"rate": 1, "mode": "503"})
         _later(minutes, "chaos", {}, method="DELETE")
-        audit_record(
-            action=AuditEvent.Action.DEMO_SIMULATED,
-            actor=actor,
-            request=request,
-            kind="outage",
-            minutes=minutes,
-        )
         return (
             f"46elks (the sandbox) now answers every API request with 503 for {minutes} "
-            "minute(s), then recovers by itself. Sends wait and retry meanwhile."
+            "minute(s), then recovers by itself. Sends wait and retry meanwhile.",
+            {"minutes": minutes},
         )
     assert number is not None  # the form requires one for the inbound actions
     params = {"to": number.number, "from": data["sender"], "message": data["message"]}
-    path = action.replace("_", "-")
     if action == "inbound_call":
         params.pop("message")
-    _control(path, params)
-    audit_record(
-        action=AuditEvent.Action.DEMO_SIMULATED,
-        kind=action,
-        actor=actor,
-        tenant=number.tenant,
-        request=request,
-        number=number.number,
-        sender=data["sender"],
-    )
+    _control(action.replace("_", "-"), params)
     what = {
         "inbound_sms": "an SMS",
         "inbound_mms": "an MMS with a picture",
@@ -174,5 +166,6 @@ def demo_action(
     }[action]
     return (
         f"The sandbox sent {what} from {data['sender']} to {number.number} "
-        f"({_owner(number)}), calling back to the console as 46elks would."
+        f"({_owner(number)}), calling back to the console as 46elks would.",
+        {"number": number.number, "sender": data["sender"]},
     )
