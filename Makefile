@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Serves the dashboard with demo data at http://127.0.0.1:8000 (SQLite, 46elks sandbox, eager Celery).
+# Serves the dashboard with demo data at http://127.0.0.1:8000 (SQLite, 46elks sandbox, Celery in-process).
 # Another address: DEMO_ADDR=127.0.0.1:8100 make demo (callbacks, sandbox ports and state follow).
 demo: venv
 	DJANGO_SETTINGS_MODULE=config.settings.demo $(BIN)/python manage.py demo

@@ -202,6 +202,7 @@ class AuditEvent(models.Model):
         DENY_REMOVED = "sender_deny.removed", "Sender deny-list entry removed"
         SMS_PARTS_LIMIT_CHANGED = "messaging.parts_limit_changed", "SMS parts limit changed"
         CALLBACK_TOKENS_ROTATED = "numbers.callback_tokens_rotated", "Callback URLs rotated"
+        DEMO_SIMULATED = "demo.simulated", "Demo event simulated"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

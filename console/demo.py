@@ -29,18 +29,61 @@ class DemoTenant:
     limit: int  # 1/10000 of SEK
     owner: str
     member: str
+    owner_phone: str  # so click-to-call rings them in the sandbox
+    member_phone: str
 
 
 DEMO_TENANTS = [
-    DemoTenant("Acme Taxi", 5_000 * 10_000, "owner@acme.test", "member@acme.test"),
-    DemoTenant("Nordic Florist", 1_500 * 10_000, "owner@florist.test", "member@florist.test"),
+    DemoTenant(
+        "Acme Taxi",
+        5_000 * 10_000,
+        "owner@acme.test",
+        "member@acme.test",
+        "+46709990001",
+        "+46709990002",
+    ),
+    DemoTenant(
+        "Nordic Florist",
+        1_500 * 10_000,
+        "owner@florist.test",
+        "member@florist.test",
+        "+46709990003",
+        "+46709990004",
+    ),
+]
+
+# A list to send a campaign to: enough recipients that its run page has progress to show.
+DEMO_LIST = "Regulars"
+DEMO_CONTACTS = [
+    "Alva Berg",
+    "Bo Ek",
+    "Cecilia Lund",
+    "Dag Lind",
+    "Eva Ström",
+    "Fia Holm",
+    "Gustav Nyberg",
+    "Hanna Sjö",
+    "Ivar Dahl",
+    "Julia Wik",
+    "Karl Öberg",
+    "Lina Falk",
+    "Måns Hed",
+    "Nora Ask",
+    "Olle Rask",
+    "Pia Borg",
+    "Rut Moberg",
+    "Sam Lönn",
+    "Tove Ahl",
+    "Ulf Strand",
 ]
 
 
-def _user(email: str, *, staff: bool = False) -> User:
+def _user(email: str, *, staff: bool = False, phone: str = "") -> User:
     user = User.objects.filter(email=email).first() or User(email=email)
     user.is_staff = user.is_superuser = staff
     user.is_active = True
+    if phone:
+        user.phone = phone
     user.set_password(DEMO_PASSWORD)
     user.save()
     return user
@@ -173,7 +216,8 @@ def seed_demo() -> list[tuple[str, str]]:
             _numbers(tenant, owner, DEMO_ROUTING[demo.name])
         elif _ensure_subaccount(tenant):
             _numbers(tenant, _user(demo.owner), DEMO_ROUTING[demo.name])
-        owner, member = _user(demo.owner), _user(demo.member)
+        owner = _user(demo.owner, phone=demo.owner_phone)
+        member = _user(demo.member, phone=demo.member_phone)
         Membership.objects.get_or_create(
             user=owner, tenant=tenant, defaults={"role": Membership.Role.OWNER}
         )
@@ -181,10 +225,34 @@ def seed_demo() -> list[tuple[str, str]]:
             user=member, tenant=tenant, defaults={"role": Membership.Role.MEMBER}
         )
         _sender_names(tenant, owner, staff)
+        _contacts(tenant, offset=DEMO_TENANTS.index(demo))
         logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
     provider_sync()
     _repoint_numbers(staff)
+    # Chart rollups (branch i14-charts): once merged, backfill the daily rollups over the
+    # seeded 60 days here, in this one call (it must be idempotent, as this seeding is).
+    _backfill_rollups()
     return logins
+
+
+def _backfill_rollups() -> None:
+    """The single place the chart rollup backfill will be called from (not merged yet)."""
+
+
+def _contacts(tenant: Tenant, *, offset: int) -> None:
+    """Named contacts in one list, once per tenant (a second run finds the list)."""
+    from django_scopes import scope
+
+    from messaging.contacts.models import ContactList
+    from messaging.contacts.services import contact_create, list_create
+
+    with scope(tenant=tenant.pk):
+        if ContactList.objects.filter(tenant=tenant, name=DEMO_LIST).exists():
+            return
+        regulars = list_create(tenant=tenant, name=DEMO_LIST)
+        for n, name in enumerate(DEMO_CONTACTS):
+            phone = f"+467055{offset}{n:04d}"
+            contact_create(tenant=tenant, phone=phone, name=name, lists=[regulars])
 
 
 def _repoint_numbers(staff: User) -> None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("sync/", views.sync_now, name="sync"),
     path("view/end/", views.view_end, name="view_end"),
     path("orphans/<int:pk>/resolve/", views.orphan_resolve, name="orphan_resolve"),
+    path("demo/", views.demo_panel, name="demo"),
     path("tenants/new/", views.tenant_new, name="tenant_new"),
     path("tenants/<slug:slug>/", views.tenant_detail, name="tenant"),
     path("tenants/<slug:slug>/limit/", views.tenant_limit, name="tenant_limit"),

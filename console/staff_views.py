@@ -208,3 +208,28 @@ def orphan_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     orphan.save(update_fields=["resolved"])
     messages.success(request, f"Marked subaccount {orphan.subaccount_id} as handled.")
     return redirect("staff:console")
+
+
+@staff_required
+def demo_panel(request: HttpRequest) -> HttpResponse:
+    """Simulate provider events in `make demo` (404 anywhere else)."""
+    from django.http import Http404
+
+    from console.demo_panel import DemoActionForm, DemoPanelError, demo_action
+
+    if not getattr(settings, "DEMO_ADDR", None):
+        raise Http404
+    form = DemoActionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        number = form.numbers.get(form.cleaned_data.get("number") or 0)
+        try:
+            done = demo_action(
+                data=form.cleaned_data, number=number, actor=request.user, request=request
+            )
+        except DemoPanelError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done)
+            return redirect("staff:demo")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "staff/demo.html", {"form": form}, status=status)

@@ -1,4 +1,4 @@
-"""`make demo`: SQLite, eager Celery, console email and the built-in sandboxes, DEBUG off.
+"""`make demo`: SQLite, in-process Celery, file email and the built-in sandboxes, DEBUG off.
 
 Only environment defaults are set here; everything else comes from base. Everything that
 depends on where the demo listens (public base URL, allowed hosts, sandbox ports, state
@@ -12,6 +12,7 @@ page listing every URL pattern. Only what needs HTTPS is relaxed (the demo serve
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 from console.demo_address import DEFAULT_ADDR, addr_from_command_line, demo_address
 
@@ -32,8 +33,7 @@ for _key, _value in {
     # Demo-only keys: never used outside `make demo`.
     "SECRET_KEY": "demo-insecure-secret-key-not-for-production-0123456789abcdef",
     "FIELD_ENCRYPTION_KEY": "ZGVtby1vbmx5LWtleS1kZW1vLW9ubHkta2V5LWRlbW8=",
-    "CELERY_TASK_ALWAYS_EAGER": "true",
-    "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+    "LOG_LEVEL": "WARNING",
     "ELKS_USERNAME": "sandbox-master",
     "ELKS_PASSWORD": "sandbox-master-secret",
     "INFOBIP_API_KEY": "sandbox-infobip-key",
@@ -54,3 +54,21 @@ SANDBOX_DB = os.environ.get("SANDBOX_DB", str(_demo.state_dir / "sandbox.sqlite3
 # (static/ and the apps') as runserver would, with no collectstatic step in the demo.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Mail (invitations, resets) goes to files in the state folder, not the console: the demo
+# password is fixed and printed with the logins.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = str(_demo.state_dir / "mail")
+# The worker threads write while requests read: WAL lets readers go on during a write.
+DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+# Not eager: `manage.py demo` runs a worker and beat in threads of its own process on the
+# in-memory broker (console/demo_worker.py), so requests return while tasks run. Always that
+# broker, even with REDIS_URL set.
+CELERY_BROKER_URL = "memory://"
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING["loggers"] = {
+    **cast(dict[str, object], LOGGING["loggers"]),
+    # Only errors from runserver: no line per request in the demo's console.
+    "django.server": {"level": "ERROR"},
+    # The in-memory broker has no host name, which kombu warns about on every connection.
+    "kombu.connection": {"level": "ERROR"},
+}

@@ -126,6 +126,10 @@ print(json.dumps({
     "DATABASE": str(settings.DATABASES["default"]["NAME"]),
     "SANDBOX_DB": settings.SANDBOX_DB,
     "hook_url": hook_url(PhoneNumber(hook_token="tok"), "sms"),
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "broker": settings.CELERY_BROKER_URL,
+    "EMAIL_BACKEND": settings.EMAIL_BACKEND,
+    "EMAIL_FILE_PATH": settings.EMAIL_FILE_PATH,
 }))
 """
     environ = {
@@ -182,6 +186,12 @@ def test_two_demo_settings_on_different_addresses_differ_in_everything_address_b
     assert second["DATABASE"] == str(tmp_path / "8310" / "db.sqlite3")
     assert second["SANDBOX_DB"] == str(tmp_path / "8310" / "sandbox.sqlite3")
     assert first["DATABASE"] == str(tmp_path / "db.sqlite3")
+    # Background work runs in the demo's own worker thread, not inside the request.
+    assert first["eager"] is False
+    assert first["broker"] == "memory://"
+    # Invitation mail goes to a file in the state folder, not the console.
+    assert first["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert first["EMAIL_FILE_PATH"] == str(tmp_path / "mail")
 
 
 def test_the_command_refuses_settings_other_than_the_demo_ones() -> None:
@@ -221,3 +231,23 @@ def test_a_demo_moved_to_another_address_points_its_numbers_callbacks_there(
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8310"
     seed_demo()
     assert callback_bases() == {"http://127.0.0.1:8310"}
+
+
+@pytest.mark.django_db
+def test_seeding_gives_phones_and_a_named_contact_list_once(elks, settings) -> None:
+    from accounts.models import User
+    from console.demo import DEMO_CONTACTS, DEMO_LIST, DEMO_TENANTS, seed_demo
+    from messaging.contacts.models import Contact, ContactList
+
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    seed_demo()
+    seed_demo()  # a second `make demo` on the same state adds nothing
+
+    with scopes_disabled():
+        for demo in DEMO_TENANTS:
+            assert User.objects.get(email=demo.owner).phone == demo.owner_phone
+            assert User.objects.get(email=demo.member).phone == demo.member_phone
+            regulars = ContactList.objects.get(tenant__name=demo.name, name=DEMO_LIST)
+            assert regulars.contacts.count() == len(DEMO_CONTACTS)
+        assert Contact.objects.count() == len(DEMO_CONTACTS) * len(DEMO_TENANTS)
+        assert not Contact.objects.filter(name="").exists()

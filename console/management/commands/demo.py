@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from console.demo import DEMO_PASSWORD, seed_demo
 from console.demo_address import parse_addr
+from console.demo_worker import DemoBackground, start_background, wait_ready
 from providers.elks.sandbox.server import SandboxServer
 from providers.infobip.sandbox import InfobipSandbox
 
@@ -78,22 +79,49 @@ class Command(BaseCommand):
                 "--addr, or INFOBIP_SANDBOX_PORT, moves it."
             ) from exc
         self.stdout.write(f"Infobip sandbox serving {infobip_sandbox.base_url}")
-        logins = seed_demo()
+        background = start_background(settings.DEMO_STATE_DIR)
+        try:
+            if not wait_ready(background):
+                raise CommandError("The demo's background worker did not start.")
+            logins = seed_demo()
+            if options["no_serve"]:
+                self._print_logins(logins)
+                return
+            ready = threading.Thread(
+                target=self._when_serving, args=(sandbox, logins), name="demo-ready", daemon=True
+            )
+            ready.start()
+            call_command(
+                "runserver",
+                settings.DEMO_ADDR,
+                use_reloader=False,
+                use_ipv6=":" in host.strip("[]"),
+            )
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _stop(background, sandbox, infobip_sandbox)
+
+    def _when_serving(self, sandbox: SandboxServer, logins: list[tuple[str, str]]) -> None:
+        """Once the dashboard answers: the first inbound SMS, then the logins, printed last."""
+        if _wait_for_server(settings.DEMO_URL):
+            _demo_inbound(sandbox)
+        self._print_logins(logins)
+
+    def _print_logins(self, logins: list[tuple[str, str]]) -> None:
         self.stdout.write(self.style.SUCCESS(f"\nDemo logins (password for all: {DEMO_PASSWORD})"))
         for role, email in logins:
             self.stdout.write(f"  {role:<24} {email}")
-        self.stdout.write(f"\nOpen {settings.DEMO_URL}/")
-        self.stdout.write(f"(46elks calls back to {settings.PUBLIC_BASE_URL})\n")
-        if options["no_serve"]:
-            sandbox.stop()
-            infobip_sandbox.stop()
-            return
-        inbound = threading.Thread(target=_demo_inbound, args=(sandbox, settings.DEMO_URL))
-        inbound.daemon = True
-        inbound.start()
-        call_command(
-            "runserver", settings.DEMO_ADDR, use_reloader=False, use_ipv6=":" in host.strip("[]")
-        )
+        self.stdout.write(f"(46elks calls back to {settings.PUBLIC_BASE_URL})")
+        self.stdout.write(f"Demo control panel (staff): {settings.DEMO_URL}/staff/demo/")
+        self.stdout.write("Background tasks run in this process; Ctrl-C stops everything.")
+        self.stdout.write(self.style.SUCCESS(f"\nOpen {settings.DEMO_URL}/\n"))
+
+
+def _stop(background: DemoBackground, *servers: SandboxServer | InfobipSandbox) -> None:
+    background.stop()
+    for server in servers:
+        server.stop()
 
 
 def _check_free(host: str, port: int, *, what: str) -> None:
@@ -115,18 +143,22 @@ DEMO_INBOUND = [
 ]
 
 
-def _demo_inbound(sandbox: SandboxServer, url: str) -> None:
-    """Once the server answers, let the sandbox post a few inbound SMS for real.
-
-    Only for demo numbers whose inbox is still empty, so a second `make demo` adds nothing.
-    """
-    deadline = time.monotonic() + 30
+def _wait_for_server(url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
+            return True
         except OSError:
             time.sleep(0.3)
+    return False
+
+
+def _demo_inbound(sandbox: SandboxServer) -> None:
+    """Let the sandbox post a few inbound SMS for real, once the dashboard answers.
+
+    Only for demo numbers whose inbox is still empty, so a second `make demo` adds nothing.
+    """
     from django_scopes import scopes_disabled
 
     from messaging.models import Message
