@@ -14,6 +14,7 @@ from django_scopes import scopes_disabled
 from accounts.models import Membership, Tenant, User
 from console.sync import provider_sync
 from console.tenants import tenant_create
+from console.traffic.services import traffic_rollup_rebuild
 from providers.clients import elks_for_tenant, elks_master
 from providers.elks.errors import ElksError
 
@@ -229,14 +230,110 @@ def seed_demo() -> list[tuple[str, str]]:
         logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
     provider_sync()
     _repoint_numbers(staff)
-    # Chart rollups (branch i14-charts): once merged, backfill the daily rollups over the
-    # seeded 60 days here, in this one call (it must be idempotent, as this seeding is).
-    _backfill_rollups()
+    for demo in DEMO_TENANTS:
+        _history(Tenant.objects.get(name=demo.name), seed=DEMO_TENANTS.index(demo))
+    # The charts read daily rollups: build them over the seeded days before beat takes over
+    # (the backfill is idempotent, as this seeding is).
+    traffic_rollup_rebuild(HISTORY_DAYS + 1)
     return logins
 
 
-def _backfill_rollups() -> None:
-    """The single place the chart rollup backfill will be called from (not merged yet)."""
+HISTORY_DAYS = 60
+
+
+def _history(tenant: Tenant, *, seed: int) -> None:
+    """Past traffic over the last HISTORY_DAYS days, so the charts have something to show.
+
+    Rows only (the sandbox has no past to replay), marked as 46elks history so usage does not
+    count them twice; written once per tenant.
+    """
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from calls.models import Call
+    from messaging.models import Message
+    from numbers.models import PhoneNumber
+
+    if Message.objects.filter(tenant=tenant, source=Message.Source.HISTORY).exists():
+        return
+    number = PhoneNumber.objects.filter(tenant=tenant, status="active").first()
+    if number is None:
+        return
+    rng = random.Random(seed)  # the same history on every machine
+    now = timezone.now()
+    messages: list[Message] = []
+    calls: list[Call] = []
+    for day in range(HISTORY_DAYS, 0, -1):
+        weekday = (now - timedelta(days=day)).weekday()
+        busy = (1.0 if weekday < 5 else 0.4) * (1 + (HISTORY_DAYS - day) / HISTORY_DAYS)
+        for _ in range(int(rng.randint(6, 14) * busy)):
+            at = now - timedelta(days=day, seconds=rng.randint(0, 86_000))
+            other = f"+4670{rng.randint(1_000_000, 9_999_999)}"
+            outgoing = rng.random() < 0.6
+            if outgoing:
+                failed = rng.random() < 0.06
+                parts = rng.choice([1, 1, 1, 2])
+                messages.append(
+                    Message(
+                        tenant=tenant,
+                        number=number,
+                        direction=Message.Direction.OUT,
+                        source=Message.Source.HISTORY,
+                        status=Message.Status.FAILED if failed else Message.Status.DELIVERED,
+                        ours=number.number,
+                        other=other,
+                        body="Your car is on its way.",
+                        parts=parts,
+                        cost=3_500 * parts,
+                        created=at,
+                        sent_at=at,
+                        delivered_at=None if failed else at + timedelta(seconds=4),
+                        failed_at=at + timedelta(seconds=30) if failed else None,
+                        updated=at,
+                    )
+                )
+            else:
+                messages.append(
+                    Message(
+                        tenant=tenant,
+                        number=number,
+                        direction=Message.Direction.IN,
+                        source=Message.Source.HISTORY,
+                        status=Message.Status.RECEIVED,
+                        ours=number.number,
+                        other=other,
+                        body="Thanks!",
+                        created=at,
+                        read_at=at,
+                        updated=at,
+                    )
+                )
+        for _ in range(int(rng.randint(1, 5) * busy)):
+            at = now - timedelta(days=day, seconds=rng.randint(0, 86_000))
+            answered = rng.random() < 0.8
+            duration = rng.randint(20, 400) if answered else 0
+            calls.append(
+                Call(
+                    tenant=tenant,
+                    number=number,
+                    direction=rng.choice(
+                        [Call.Direction.IN, Call.Direction.IN, Call.Direction.OUT]
+                    ),
+                    source=Call.Source.HISTORY,
+                    state=Call.State.SUCCESS if answered else Call.State.FAILED,
+                    ours=number.number,
+                    other=f"+4670{rng.randint(1_000_000, 9_999_999)}",
+                    created=at,
+                    start=at,
+                    duration=duration,
+                    cost=(duration // 60 + 1) * 4_500 if answered else 0,
+                    updated=at,
+                )
+            )
+    Message.objects.bulk_create(messages, batch_size=500)
+    Call.objects.bulk_create(calls, batch_size=500)
 
 
 def _contacts(tenant: Tenant, *, offset: int) -> None:

@@ -251,3 +251,39 @@ def test_seeding_gives_phones_and_a_named_contact_list_once(elks, settings) -> N
             assert regulars.contacts.count() == len(DEMO_CONTACTS)
         assert Contact.objects.count() == len(DEMO_CONTACTS) * len(DEMO_TENANTS)
         assert not Contact.objects.filter(name="").exists()
+
+
+@pytest.mark.django_db
+def test_seeding_spreads_60_days_of_traffic_into_the_chart_rollups(elks, settings) -> None:
+    from datetime import timedelta
+
+    from django.db.models import Count, Max, Min, Sum
+    from django.utils import timezone
+
+    from calls.models import Call
+    from console.demo import HISTORY_DAYS, seed_demo
+    from console.traffic.models import DailyTraffic
+    from messaging.models import Message
+
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    seed_demo()
+    with scopes_disabled():
+        history = Message.objects.filter(source=Message.Source.HISTORY)
+        first_run = (history.count(), Call.objects.filter(source=Call.Source.HISTORY).count())
+        span = history.aggregate(first=Min("created"), last=Max("created"))
+        statuses = dict(
+            history.filter(direction="out").values_list("status").annotate(n=Count("id"))
+        )
+        seed_demo()  # a second `make demo` adds no history twice
+        assert first_run == (
+            history.count(),
+            Call.objects.filter(source=Call.Source.HISTORY).count(),
+        )
+        rolled = DailyTraffic.objects.aggregate(
+            days=Count("day", distinct=True), calls=Sum("calls_in")
+        )
+    now = timezone.now()
+    assert now - span["first"] > timedelta(days=HISTORY_DAYS - 2)
+    assert now - span["last"] < timedelta(days=2)
+    assert statuses.get("failed") and statuses.get("delivered")  # some deliveries fail
+    assert rolled["days"] >= HISTORY_DAYS - 1 and rolled["calls"] > 0
