@@ -124,7 +124,7 @@ def test_inbox_and_thread_name_the_contact_beside_the_number(world: World) -> No
     found = client.get("/t/acme/messages/", {"q": "berg"}).content.decode()
     assert "Anna Berg" in found and "+46 70 000 00 02" not in found
     thread = client.get(f"/t/acme/messages/c/{_conversation(world.tenant_a).pk}/").content.decode()
-    assert "<h2>Anna Berg <small" in thread
+    assert "<h1>Anna Berg <small" in thread
 
 
 def test_inbox_poll_answers_204_until_something_changes(world: World) -> None:
