@@ -168,7 +168,7 @@ def _demo_inbound(sandbox: SandboxServer) -> None:
         numbers = [
             n
             for n in PhoneNumber.objects.filter(status="active", has_sms=True)
-            if not Message.objects.filter(number=n).exists()
+            if not Message.objects.filter(number=n).exclude(source=Message.Source.HISTORY).exists()
         ]
     for number, (sender, text) in zip(numbers, DEMO_INBOUND, strict=False):
         sandbox.inbound_sms(to=number.number, from_=sender, message=text)
