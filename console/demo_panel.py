@@ -93,7 +93,7 @@ class DemoActionForm(forms.Form):
         return data
 
 
-def _control(path: str, params: dict[str, Any], *, method: str = "POST") -> Any:
+def sandbox_control(path: str, params: dict[str, Any], *, method: str = "POST") -> Any:
     """One request to the sandbox's control API (``/sandbox/...``, next to ``/a1``)."""
     api = urlsplit(settings.ELKS_API_URL)
     url = f"{api.scheme}://{api.netloc}/sandbox/{path}"
@@ -110,7 +110,9 @@ def _control(path: str, params: dict[str, Any], *, method: str = "POST") -> Any:
 
 def _later(minutes: int, path: str, params: dict[str, Any], *, method: str = "POST") -> None:
     """Undo an action after some minutes: the demo is one process, a timer in it does."""
-    timer = threading.Timer(minutes * 60, _control, args=(path, params), kwargs={"method": method})
+    timer = threading.Timer(
+        minutes * 60, sandbox_control, args=(path, params), kwargs={"method": method}
+    )
     timer.daemon = True
     timer.start()
 
@@ -138,7 +140,7 @@ def _simulate(
     if action == "failed_delivery":
         minutes, recipient = int(data["minutes"]), data["recipient"]
         # The sandbox fails every SMS (and call) to a recipient ending in fail_suffix.
-        _control("config", {"fail_suffix": recipient})
+        sandbox_control("config", {"fail_suffix": recipient})
         _later(minutes, "config", {"fail_suffix": ""})
         return (
             f"For the next {minutes} minute(s), every SMS sent to {recipient} gets a failed "
@@ -147,7 +149,7 @@ def _simulate(
         )
     if action == "outage":
         minutes = int(data["minutes"])
-        _control("chaos", {"rate": 1, "mode": "503"})
+        sandbox_control("chaos", {"rate": 1, "mode": "503"})
         _later(minutes, "chaos", {}, method="DELETE")
         return (
             f"46elks (the sandbox) now answers every API request with 503 for {minutes} "
@@ -158,7 +160,7 @@ def _simulate(
     params = {"to": number.number, "from": data["sender"], "message": data["message"]}
     if action == "inbound_call":
         params.pop("message")
-    _control(action.replace("_", "-"), params)
+    sandbox_control(action.replace("_", "-"), params)
     what = {
         "inbound_sms": "an SMS",
         "inbound_mms": "an MMS with a picture",

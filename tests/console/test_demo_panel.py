@@ -52,7 +52,7 @@ def test_only_staff_see_the_panel(demo) -> None:
 
 def test_an_inbound_sms_goes_through_the_sandbox_and_is_audited(demo) -> None:
     number = _acme_number()
-    before = demo_panel._control("state", {}, method="GET")["counts"]["messages"]
+    before = demo_panel.sandbox_control("state", {}, method="GET")["counts"]["messages"]
 
     response = _staff_client().post(
         URL,
@@ -67,7 +67,7 @@ def test_an_inbound_sms_goes_through_the_sandbox_and_is_audited(demo) -> None:
 
     assert response.status_code == 200
     assert f"The sandbox sent an SMS from +46701112233 to {number.number}" in response.text
-    assert demo_panel._control("state", {}, method="GET")["counts"]["messages"] == before + 1
+    assert demo_panel.sandbox_control("state", {}, method="GET")["counts"]["messages"] == before + 1
     event = AuditEvent.objects.get(action=AuditEvent.Action.DEMO_SIMULATED)
     assert event.tenant == number.tenant
     assert event.detail["kind"] == "inbound_sms"
@@ -79,7 +79,7 @@ def test_an_inbound_call_is_placed_by_the_sandbox(demo) -> None:
         URL, {"action": "inbound_call", "number": number.pk, "sender": "+46701112233"}
     )
     assert response.status_code == 302
-    assert demo_panel._control("state", {}, method="GET")["counts"]["calls"] >= 1
+    assert demo_panel.sandbox_control("state", {}, method="GET")["counts"]["calls"] >= 1
 
 
 @pytest.fixture

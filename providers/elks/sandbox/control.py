@@ -108,6 +108,20 @@ def balance(server: SandboxServer, method: str, params: Params) -> Any:
     return {"balance": server.account()["balance"]}
 
 
+def spend(server: SandboxServer, method: str, params: Params) -> Any:
+    """Add to a subaccount's spend, as past traffic would have (the demo's seeded history)."""
+    _method(method, "POST")
+    subaccount, amount = str(_need(params, "subaccount")), int(_need(params, "amount"))
+    server.store.execute(
+        "UPDATE subaccounts SET balanceused = COALESCE(balanceused, 0) + ? WHERE id = ?",
+        (amount, subaccount),
+    )
+    row = server.get("subaccounts", subaccount)
+    if row is None:
+        raise ApiError(404, f"No subaccount {subaccount}")
+    return {"balanceused": row["balanceused"]}
+
+
 def state(server: SandboxServer, method: str, params: Params) -> Any:
     _method(method, "GET")
     counts = {
@@ -132,5 +146,6 @@ CONTROL_ROUTES: dict[str, Callable[[SandboxServer, str, Params], Any]] = {
     "requests": requests_log,
     "pool": pool,
     "balance": balance,
+    "spend": spend,
     "state": state,
 }
