@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest
 
 
@@ -7,4 +8,6 @@ def tenancy(request: HttpRequest) -> dict[str, object]:
         "tenant": getattr(request, "tenant", None),
         "tenant_access": access,
         "staff_view": bool(access and access.staff_view),
+        # Only `make demo` has a demo control panel (console.staff_views.demo_panel).
+        "demo_mode": bool(getattr(settings, "DEMO_ADDR", None)),
     }

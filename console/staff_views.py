@@ -232,4 +232,6 @@ def demo_panel(request: HttpRequest) -> HttpResponse:
             messages.success(request, done)
             return redirect("staff:demo")
     status = 400 if request.method == "POST" else 200
-    return render(request, "staff/demo.html", {"form": form}, status=status)
+    return render(
+        request, "staff/demo.html", {"form": form, "staff_section": "demo"}, status=status
+    )

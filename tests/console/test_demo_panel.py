@@ -137,3 +137,13 @@ def test_bad_input_is_named_not_a_500(demo, data: dict[str, str], error: str) ->
     response = _staff_client().post(URL, data)
     assert response.status_code == 400
     assert error in response.text
+
+
+def test_the_staff_nav_links_the_panel_only_in_the_demo(world, settings) -> None:
+    from tests.conftest import client_for
+
+    staff = client_for(world.staff)
+    settings.DEMO_ADDR = None
+    assert "Demo controls" not in staff.get("/staff/").content.decode()
+    settings.DEMO_ADDR = "127.0.0.1:8000"
+    assert "Demo controls" in staff.get("/staff/").content.decode()
