@@ -253,6 +253,8 @@ def _history(tenant: Tenant, *, seed: int) -> None:
 
     from django.utils import timezone
 
+    from billing.models import UsageSnapshot
+    from billing.selectors import month_start
     from calls.models import Call
     from messaging.models import Message
     from numbers.models import PhoneNumber
@@ -339,6 +341,14 @@ def _history(tenant: Tenant, *, seed: int) -> None:
     # spend chart would disagree.
     spent = sum(m.cost or 0 for m in messages) + sum(c.cost or 0 for c in calls)
     sandbox_control("spend", {"subaccount": tenant.elks_subaccount_id, "amount": spent})
+    # The tenant has been a customer since its history began, and its spend before this month
+    # was snapshotted then: "usage this month" is this month's, as the spend chart says.
+    start = month_start(now)
+    before = sum(r.cost or 0 for r in [*messages, *calls] if r.created < start)
+    Tenant.objects.filter(pk=tenant.pk).update(created=now - timedelta(days=HISTORY_DAYS + 1))
+    UsageSnapshot.objects.create(
+        tenant=tenant, balanceused=before, taken_at=start - timedelta(seconds=1)
+    )
 
 
 def _contacts(tenant: Tenant, *, offset: int) -> None:

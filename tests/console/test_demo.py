@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from console.demo_address import (
     addr_from_command_line,
@@ -295,3 +295,21 @@ def test_seeding_spreads_60_days_of_traffic_into_the_chart_rollups(elks, setting
     tenant.refresh_from_db()
     assert tenant.usage >= seeded["s"] + seeded_calls["s"]
     assert tenant.usage < seeded["s"] + seeded_calls["s"] + 100_000  # plus a few live sends
+    # "Usage this month" is this month's spend (the history before it was snapshotted).
+    from billing.selectors import month_start, usage_this_month
+
+    with scopes_disabled():
+        this_month = (
+            Message.objects.filter(
+                tenant=tenant, source="history", created__gte=month_start()
+            ).aggregate(s=Sum("cost"))["s"]
+            or 0
+        )
+        this_month += (
+            Call.objects.filter(
+                tenant=tenant, source="history", created__gte=month_start()
+            ).aggregate(s=Sum("cost"))["s"]
+            or 0
+        )
+    with scope(tenant=tenant.pk):  # the selector reads the tenant's own snapshots
+        assert this_month <= usage_this_month(tenant=tenant) < this_month + 100_000
