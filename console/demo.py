@@ -344,7 +344,8 @@ def _history(tenant: Tenant, *, seed: int) -> None:
     # The tenant has been a customer since its history began, and its spend before this month
     # was snapshotted then: "usage this month" is this month's, as the spend chart says.
     start = month_start(now)
-    before = sum(r.cost or 0 for r in [*messages, *calls] if r.created < start)
+    before = sum(m.cost or 0 for m in messages if m.created < start)
+    before += sum(c.cost or 0 for c in calls if c.created < start)
     Tenant.objects.filter(pk=tenant.pk).update(created=now - timedelta(days=HISTORY_DAYS + 1))
     UsageSnapshot.objects.create(
         tenant=tenant, balanceused=before, taken_at=start - timedelta(seconds=1)
