@@ -1,9 +1,136 @@
+"""Billing writes: the tenant's account, spend reservations, top-ups, snapshots.
+
+Every send, call, rental and campaign message reserves its estimated price with
+`spend_reserve` before it reaches the provider: one conditional UPDATE on the tenant's
+account row, so two processes can never both take the last of the limit. Rating
+(`billing.ledger.services.usage_record`) settles: it releases the reservation and adds the
+real price to the period, in the same UPDATE.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime
 
-from accounts.models import Tenant
-from billing.models import UsageSnapshot
+from django.db import transaction
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
+from django.db.models.functions import Greatest
+
+from accounts.models import Tenant, User
+from billing.models import BillingAccount, RatePlan, TopUp, UsageSnapshot
+from billing.periods import current_period
+
+
+class SpendRefused(Exception):
+    """The reservation does not fit the tenant's limit or balance: a message for the user."""
+
+
+def default_plan() -> RatePlan:
+    plan = RatePlan.objects.filter(is_default=True).first()
+    if plan is None:  # the migration creates one; a test database flushed of it gets it back
+        plan, _ = RatePlan.objects.get_or_create(name="Standard", defaults={"is_default": True})
+    return plan
+
+
+def account_create(*, tenant: Tenant, monthly_limit: int | None = None) -> BillingAccount:
+    """The tenant's account on the default plan, postpaid, its limit the tenant's usage limit."""
+    from billing.plans.services import plan_ensure_version
+
+    plan = default_plan()
+    plan_ensure_version(plan=plan)
+    account, _ = BillingAccount.objects.get_or_create(
+        tenant=tenant,
+        defaults={
+            "plan": plan,
+            "monthly_limit": tenant.usage_limit if monthly_limit is None else monthly_limit,
+            "period_start": current_period("Europe/Stockholm"),
+        },
+    )
+    return account
+
+
+def account_for(tenant: Tenant | int) -> BillingAccount:
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    try:
+        return BillingAccount.objects.get(pk=tenant_id)
+    except BillingAccount.DoesNotExist:
+        obj = tenant if isinstance(tenant, Tenant) else Tenant.objects.get(pk=tenant_id)
+        return account_create(tenant=obj)
+
+
+def _spent_now(period: object) -> Case:
+    """`period_spent`, or 0 when the stored period is over (the new one has not started)."""
+    return Case(
+        When(period_start__lt=period, then=Value(0)),
+        default=F("period_spent"),
+        output_field=BigIntegerField(),
+    )
+
+
+def spend_reserve(*, tenant_id: int, amount: int, at: datetime | None = None) -> bool:
+    """Reserve `amount` (tenant price) if it fits; False when it does not. Atomic."""
+    if amount <= 0:
+        return True
+    account = account_for(tenant_id)
+    period = current_period(account.time_zone, at)
+    fits = Q(
+        mode=BillingAccount.Mode.POSTPAID,
+        monthly_limit__gte=_spent_now(period) + F("reserved") + amount,
+    ) | Q(mode=BillingAccount.Mode.PREPAID, balance__gte=F("reserved") + amount)
+    return bool(
+        BillingAccount.objects.filter(fits, pk=tenant_id).update(reserved=F("reserved") + amount)
+    )
+
+
+def spend_reserve_or_refuse(*, tenant_id: int, amount: int, what: str) -> None:
+    """`spend_reserve`, raising `SpendRefused` with a sentence the user can act on."""
+    if spend_reserve(tenant_id=tenant_id, amount=amount):
+        return
+    account = account_for(tenant_id)
+    if account.is_prepaid:
+        raise SpendRefused(
+            f"Not enough balance for {what}: ask your provider to top up your account."
+        )
+    raise SpendRefused(
+        f"This would take you over your monthly spending limit, so {what} was not started. "
+        "Ask your provider to raise the limit, or wait for next month."
+    )
+
+
+def spend_release(*, tenant_id: int, amount: int) -> None:
+    """Give back a reservation whose send never reached the provider."""
+    if amount > 0:
+        BillingAccount.objects.filter(pk=tenant_id).update(
+            reserved=Greatest(F("reserved") - amount, Value(0), output_field=BigIntegerField())
+        )
+
+
+def spend_settle(*, tenant_id: int, price: int, release: int, at: datetime | None = None) -> None:
+    """Add a rated `price` to the period (and take it off a prepaid balance), releasing
+    `release` of the reservation, in one UPDATE; starts a new period when one began."""
+    account = BillingAccount.objects.only("time_zone").get(pk=tenant_id)
+    period = current_period(account.time_zone, at)
+    BillingAccount.objects.filter(pk=tenant_id).update(
+        reserved=Greatest(F("reserved") - release, Value(0), output_field=BigIntegerField()),
+        period_spent=Case(
+            When(period_start__lt=period, then=Value(price)),
+            default=F("period_spent") + price,
+            output_field=BigIntegerField(),
+        ),
+        period_start=Greatest(F("period_start"), Value(period)),
+        balance=Case(
+            When(mode=BillingAccount.Mode.PREPAID, then=F("balance") - price),
+            default=F("balance"),
+            output_field=BigIntegerField(),
+        ),
+    )
+
+
+def top_up_record(*, tenant: Tenant, amount: int, note: str, actor: User | None) -> TopUp:
+    """Add `amount` to a prepaid balance; the TopUp row and the balance move together."""
+    with transaction.atomic():
+        top_up = TopUp.objects.create(tenant=tenant, amount=amount, note=note, created_by=actor)
+        BillingAccount.objects.filter(pk=tenant.pk).update(balance=F("balance") + amount)
+    return top_up
 
 
 def usage_snapshot_record(*, tenant: Tenant, balanceused: int, taken_at: datetime) -> None:

@@ -1,0 +1,105 @@
+"""Invoices (postpaid) and statements (prepaid), one per tenant and month.
+
+Drafted by the `invoice-drafting` beat task on the first of the month (drafting again changes
+nothing: one document per tenant, period and kind). Staff add adjustment lines and issue;
+issuing takes the next number of the series under a row lock, so numbers have no gaps even
+when two staff issue at once. An issued document is immutable: the model refuses to save it,
+and on PostgreSQL a trigger refuses any UPDATE or DELETE of an issued row or its lines.
+
+Amounts are in 1/10000 of the currency like the ledger; line amounts, VAT and totals are
+rounded to the currency's minor unit (1/100, i.e. multiples of 100) half away from zero.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import TenantOwned
+from numbers.models import PhoneNumber
+
+
+class Invoice(TenantOwned):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        STATEMENT = "statement", "Statement"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INVOICE)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    period = models.DateField(help_text="First day of the month billed.")
+    number = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    currency = models.CharField(max_length=3, default="SEK")
+    vat_rate_bp = models.PositiveIntegerField(default=2500)
+    reverse_charge = models.BooleanField(default=False)
+    # Snapshots taken at issue: a later change of address never rewrites an issued invoice.
+    seller = models.JSONField(default=dict, blank=True)
+    buyer = models.JSONField(default=dict, blank=True)
+    subtotal = models.BigIntegerField(default=0)
+    vat = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "tenant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "period", "kind"], name="invoice_once"),
+        ]
+        indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number or 'draft'} {self.period:%Y-%m}"
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == self.Status.ISSUED
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding and self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True)
+            if stored.first() == self.Status.ISSUED:
+                raise TypeError("An issued invoice cannot be changed.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]  # passes Django's own options
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=12, blank=True, help_text="Usage kind, or 'adjustment'.")
+    number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.CharField(max_length=200)
+    quantity = models.BigIntegerField(default=1)
+    unit = models.CharField(max_length=12, blank=True)
+    unit_price = models.BigIntegerField(default=0, help_text="Average, 1/10000 units.")
+    amount = models.BigIntegerField(help_text="Rounded to the minor unit.")
+    provider_cost = models.BigIntegerField(default=0)  # staff only: margin per line
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["invoice", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class InvoiceSeries(models.Model):
+    """The last number issued in a series; locked with SELECT ... FOR UPDATE to issue."""
+
+    name = models.CharField(max_length=20, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_number}"
