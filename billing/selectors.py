@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Tenant
-from billing.models import UsageSnapshot
+from billing.models import BillingAccount, UsageSnapshot
+from billing.periods import current_period
+from billing.services import account_for
 from calls.models import Call
 from messaging.models import Message
 
@@ -97,4 +99,56 @@ def live_usage(*, tenant: Tenant, now: datetime | None = None) -> LiveUsage:
         reserved=tenant.reserved,
         month=usage_this_month(tenant=tenant, now=now) + since,
         limit=tenant.usage_limit,
+    )
+
+
+@dataclass(frozen=True)
+class PeriodUsage:
+    """The one spend figure every page shows, tenants and staff alike: the tenant's price
+    billed this period (calendar month in its billing time zone), plus what is reserved for
+    sends in flight, against its monthly limit (postpaid) or its balance (prepaid)."""
+
+    period: date
+    mode: str
+    spent: int  # priced usage billed this period
+    reserved: int
+    limit: int  # postpaid: the monthly limit; prepaid: 0
+    balance: int  # prepaid: what is left before reservations; postpaid: 0
+
+    @property
+    def prepaid(self) -> bool:
+        return self.mode == BillingAccount.Mode.PREPAID
+
+    @property
+    def committed(self) -> int:
+        return self.spent + self.reserved
+
+    @property
+    def remaining(self) -> int:
+        if self.prepaid:
+            return max(0, self.balance - self.reserved)
+        return max(0, self.limit - self.committed)
+
+    @property
+    def percent(self) -> int:
+        """Share of the limit used (postpaid), 0..100."""
+        if self.prepaid:
+            return 0
+        if self.limit <= 0:
+            return 100 if self.committed > 0 else 0
+        return min(100, self.committed * 100 // self.limit)
+
+
+def period_usage(*, tenant: Tenant | int, at: datetime | None = None) -> PeriodUsage:
+    """Reads the account row fresh (counters move); needs no tenant scope."""
+    account = account_for(tenant)
+    period = current_period(account.time_zone, at)
+    spent = account.period_spent if account.period_start >= period else 0
+    return PeriodUsage(
+        period=period,
+        mode=account.mode,
+        spent=spent,
+        reserved=account.reserved,
+        limit=account.monthly_limit,
+        balance=account.balance if account.is_prepaid else 0,
     )
