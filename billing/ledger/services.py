@@ -15,7 +15,7 @@ campaign tick): rating 500 inbound messages costs a handful of queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from django.db.models import Sum
@@ -23,7 +23,7 @@ from django_scopes import scope
 
 from billing.ledger.models import DailyUsage, UsageEntry, UsageKind
 from billing.models import BillingAccount
-from billing.periods import local_day
+from billing.periods import local_day, period_of
 from billing.plans.models import RatePlanVersion
 from billing.plans.pricing import PlanBook, Priced
 from billing.plans.services import plan_ensure_version, version_on
@@ -105,19 +105,31 @@ class Rater:
 
 
 def usage_record(
-    *, tenant_id: int, event: UsageEvent, release: int = 0, rater: Rater | None = None
+    *,
+    tenant_id: int,
+    event: UsageEvent,
+    release: int = 0,
+    rater: Rater | None = None,
+    billed_on: date | None = None,
 ) -> Rating:
     """Rate `event` (first time) or append its correction (later), and settle the account:
     `release` of the tenant's reservation is given back as the price is added.
 
     Call it inside the transaction that records the event. An event priced at 0 with no
-    provider cost (a free inbound message) appends nothing.
+    provider cost (a free inbound message) appends nothing. An entry is billed on the tenant's
+    local day it is appended; `billed_on` overrides that for backfills (demo history), and
+    an entry billed in an earlier period does not count against the current one.
     """
     with scope(tenant=tenant_id):
-        return _record(tenant_id=tenant_id, event=event, release=release, rater=rater or Rater())
+        return _record(
+            tenant_id=tenant_id, event=event, release=release, rater=rater or Rater(),
+            billed_on=billed_on,
+        )  # fmt: skip
 
 
-def _record(*, tenant_id: int, event: UsageEvent, release: int, rater: Rater) -> Rating:
+def _record(
+    *, tenant_id: int, event: UsageEvent, release: int, rater: Rater, billed_on: date | None
+) -> Rating:
     previous = list(
         UsageEntry.objects.filter(tenant_id=tenant_id, source=event.source)
         .order_by("seq")
@@ -141,7 +153,8 @@ def _record(*, tenant_id: int, event: UsageEvent, release: int, rater: Rater) ->
             spend_settle(tenant_id=tenant_id, price=0, release=release)
         return Rating(priced.price, priced.provider_cost, priced.estimated, None)
     account = rater.account(tenant_id)
-    day = local_day(account.time_zone)
+    today = local_day(account.time_zone)
+    day = billed_on or today
     entry = UsageEntry.objects.create(
         tenant_id=tenant_id,
         kind=event.kind,
@@ -167,7 +180,8 @@ def _record(*, tenant_id: int, event: UsageEvent, release: int, rater: Rater) ->
         provider_cost=d_cost,
         price=d_price,
     )
-    spend_settle(tenant_id=tenant_id, price=d_price, release=release)
+    in_period = period_of(day) >= period_of(today)
+    spend_settle(tenant_id=tenant_id, price=d_price if in_period else 0, release=release)
     return Rating(priced.price, priced.provider_cost, priced.estimated, entry)
 
 
