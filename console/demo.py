@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
+from console.demo_billing import demo_accounts, demo_history_rated
 from console.demo_panel import sandbox_control
 from console.sync import provider_sync
 from console.tenants import tenant_create
@@ -231,6 +232,10 @@ def seed_demo() -> list[tuple[str, str]]:
         logins += [(f"{demo.name} owner", demo.owner), (f"{demo.name} member", demo.member)]
     for demo in DEMO_TENANTS:
         _history(Tenant.objects.get(name=demo.name), seed=DEMO_TENANTS.index(demo))
+    acme, florist = (Tenant.objects.get(name=demo.name) for demo in DEMO_TENANTS)
+    demo_accounts(acme=acme, florist=florist, staff=staff)
+    for tenant in (acme, florist):
+        demo_history_rated(tenant)
     provider_sync()
     _repoint_numbers(staff)
     # The charts read daily rollups: build them over the seeded days before beat takes over

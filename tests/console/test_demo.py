@@ -313,3 +313,34 @@ def test_seeding_spreads_60_days_of_traffic_into_the_chart_rollups(elks, setting
         )
     with scope(tenant=tenant.pk):  # the selector reads the tenant's own snapshots
         assert this_month <= usage_this_month(tenant=tenant) < this_month + 100_000
+
+
+@pytest.mark.django_db
+def test_seeding_rates_the_history_into_the_ledger_once(elks, settings) -> None:
+    from django.db.models import Sum
+
+    from billing.ledger.models import UsageEntry
+    from billing.models import BillingAccount, TopUp
+    from console.demo import seed_demo
+    from messaging.models import Message
+
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    seed_demo()
+    with scopes_disabled():
+        entries = UsageEntry.objects.count()
+        history = Message.objects.filter(source=Message.Source.HISTORY, direction="out")
+        rated = UsageEntry.objects.filter(
+            source__in=[f"message:{pk}" for pk in history.values_list("pk", flat=True)]
+        )
+        assert rated.values("source").distinct().count() == history.count()
+        # Billed on the days they happened: the ledger spans the history, not just today.
+        assert UsageEntry.objects.values("day").distinct().count() > 30
+        assert UsageEntry.objects.filter(kind="number").exists()
+        seed_demo()  # a second seeding rates nothing twice
+        assert UsageEntry.objects.count() == entries
+        acme = BillingAccount.objects.get(tenant__name="Acme Taxi")
+        florist = BillingAccount.objects.get(tenant__name="Nordic Florist")
+        assert acme.plan.name == "Business" and not acme.is_prepaid
+        assert florist.is_prepaid and TopUp.objects.filter(tenant=florist.tenant).count() == 1
+        price = UsageEntry.objects.aggregate(p=Sum("price"), c=Sum("provider_cost"))
+    assert price["p"] > price["c"] > 0  # the reseller's margin is there
