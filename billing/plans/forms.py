@@ -121,7 +121,6 @@ class PriceRowForm(forms.Form):
         choices=KIND_CHOICES, required=False, widget=forms.Select(attrs={"aria-label": "For"})
     )
     country = forms.CharField(
-        max_length=2,
         required=False,
         widget=forms.TextInput(attrs={"aria-label": "Country (empty: any)", "size": 3}),
     )
