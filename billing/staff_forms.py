@@ -41,9 +41,22 @@ class BillingSettingsForm(forms.ModelForm):
         ]
         labels = {
             "time_zone": "Billing time zone",
+            "vat_number": "VAT number",
+            "members_see_invoices": "Members see invoices (not only owners)",
             "reverse_charge": "Reverse charge (EU business)",
         }
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3})}
+
+    field_order = [
+        "mode",
+        "monthly_limit",
+        "thresholds",
+        "low_balance",
+        "time_zone",
+        "vat_percent",
+        "vat_number",
+        "reverse_charge",
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

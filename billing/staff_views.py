@@ -152,7 +152,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     editable = version_is_editable(version=version, today=today)
     prices = version_prices(version=version)
     initial = [
-        {"kind": p.kind, "country": p.country, "category": p.category, "price": p.price}
+        {"kind": p.kind, "country": p.country.upper(), "category": p.category, "price": p.price}
         for p in prices
     ]
     form = VersionForm(instance=version, prefix="v")

@@ -83,6 +83,7 @@ class VersionForm(forms.ModelForm):
     call_connection_fee = PriceField(label="Call connection fee")
     sms_in_price = PriceField(label="Inbound SMS price")
     mms_in_price = PriceField(label="Inbound MMS price")
+    field_order = ["markup_percent"]
 
     class Meta:
         model = RatePlanVersion
@@ -112,8 +113,8 @@ class VersionForm(forms.ModelForm):
         return data
 
 
-KIND_CHOICES = [("", "—"), *PriceKind.choices]
-CATEGORY_CHOICES = [("", "Any"), *Category.choices]
+KIND_CHOICES = [("", "Price for…"), *PriceKind.choices]
+CATEGORY_CHOICES = [("", "Any category"), *Category.choices]
 
 
 class PriceRowForm(forms.Form):
@@ -122,14 +123,19 @@ class PriceRowForm(forms.Form):
     )
     country = forms.CharField(
         required=False,
-        widget=forms.TextInput(attrs={"aria-label": "Country (empty: any)", "size": 3}),
+        widget=forms.TextInput(
+            attrs={"aria-label": "Country (empty: any)", "placeholder": "Any country"}
+        ),
     )
     category = forms.ChoiceField(
         choices=CATEGORY_CHOICES,
         required=False,
         widget=forms.Select(attrs={"aria-label": "Number category"}),
     )
-    price = PriceField(required=False, widget=forms.NumberInput(attrs={"aria-label": "Price"}))
+    price = PriceField(
+        required=False,
+        widget=forms.NumberInput(attrs={"aria-label": "Price", "placeholder": "Price"}),
+    )
 
     def clean_country(self) -> str:
         country = (self.cleaned_data.get("country") or "").strip().lower()
