@@ -168,3 +168,32 @@ def test_master_balance_alert(world: World, elks, settings, django_capture_on_co
     assert staff.post(f"/staff/billing/alerts/{alert.pk}/resolve/").status_code == 302
     assert StaffAlert.objects.get().resolved is not None
     assert "Master balance low" not in staff.get("/staff/").content.decode()
+
+
+def test_the_minute_check_is_cheap(world: World, django_assert_max_num_queries) -> None:
+    from tests.factories import TenantFactory
+
+    tenants = [TenantFactory() for _ in range(30)]
+    for n, tenant in enumerate(tenants):
+        # Most have spent a little, some have alerted already: none is newly due.
+        BillingAccount.objects.filter(pk=tenant.pk).update(
+            monthly_limit=100_000, period_spent=1_000 + n, period_start=NOV.date().replace(day=1)
+        )
+    with django_assert_max_num_queries(2):
+        assert alerts_check(at=NOV) == []
+    BillingAccount.objects.filter(pk=tenants[0].pk).update(period_spent=85_000)
+    # One newly due costs its insert (in a savepoint); the rest stays two queries.
+    with django_assert_max_num_queries(5):
+        assert len(alerts_check(at=NOV)) == 1
+    with django_assert_max_num_queries(2):
+        assert alerts_check(at=NOV) == []
+
+
+def test_beat_tasks_run(world: World, elks, settings) -> None:
+    from billing import tasks
+
+    settings.BILLING_MASTER_BALANCE_FLOOR = 0
+    assert tasks.alerts_check() == 0
+    assert tasks.master_balance_check() is False
+    assert tasks.backstop_raise() == 0  # the world's subaccounts are not at the sandbox
+    assert tasks.reconcile() == 0
