@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from billing.models import BillingAccount, RatePlan
 from tests.e2e.conftest import screenshot, shop_create, sign_in
+from tests.e2e.test_a11y import axe_page  # noqa: F401 (fixture)
 from tests.factories import StaffFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -84,3 +85,28 @@ def test_staff_create_plan_version_and_assign(page, live_server, elks) -> None:
     version = gold.versions.get(effective_from=start)
     assert version.markup_bp == 2000 and version.call_connection_fee == 2500
     assert version.prices.count() == 4
+
+
+def test_billing_staff_pages_pass_axe(axe_page, live_server, elks) -> None:  # noqa: F811
+    from billing.models import PlanPrice, RatePlanVersion
+    from tests.e2e.test_a11y import _violations
+    from tests.e2e.test_layout import staff_sign_in
+
+    shop = shop_create()
+    plan = RatePlan.objects.get(is_default=True)
+    current = plan.versions.get()
+    PlanPrice.objects.create(version=current, kind="sms_part", country="se", price=4500)
+    future = RatePlanVersion.objects.create(
+        plan=plan, effective_from=timezone.localdate() + timedelta(days=2)
+    )
+    BillingAccount.objects.filter(pk=shop.tenant.pk).update(mode="prepaid", balance=10_000)
+    paths = [
+        "/staff/billing/plans/",
+        f"/staff/billing/plans/{plan.pk}/",
+        f"/staff/billing/versions/{current.pk}/",
+        f"/staff/billing/versions/{future.pk}/",
+        f"/staff/billing/tenants/{shop.tenant.slug}/",
+    ]
+    staff_sign_in(axe_page, live_server.url)
+    problems = _violations(axe_page, live_server.url, paths, "staff")
+    assert not problems, "\n".join(problems)
