@@ -203,6 +203,13 @@ class AuditEvent(models.Model):
         SMS_PARTS_LIMIT_CHANGED = "messaging.parts_limit_changed", "SMS parts limit changed"
         CALLBACK_TOKENS_ROTATED = "numbers.callback_tokens_rotated", "Callback URLs rotated"
         DEMO_SIMULATED = "demo.simulated", "Demo event simulated"
+        PLAN_CREATED = "billing.plan_created", "Rate plan created"
+        PLAN_CHANGED = "billing.plan_changed", "Rate plan changed"
+        PLAN_VERSION_ADDED = "billing.plan_version_added", "Rate plan version added"
+        PLAN_PRICES_CHANGED = "billing.plan_prices_changed", "Rate plan prices changed"
+        PLAN_ASSIGNED = "billing.plan_assigned", "Rate plan assigned"
+        BILLING_SETTINGS_CHANGED = "billing.settings_changed", "Billing settings changed"
+        TOP_UP_RECORDED = "billing.top_up", "Prepaid top-up recorded"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

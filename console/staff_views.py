@@ -14,6 +14,7 @@ from accounts.access import staff_required
 from accounts.forms import ConfirmForm, TenantCreateForm, UsageLimitForm
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant
 from accounts.services import TenantError, staff_view_end
+from billing.services import account_for
 from console.sync import provider_sync
 from console.tenants import tenant_create, tenant_reactivate, tenant_set_limit, tenant_suspend
 from core.crypto import mask
@@ -109,7 +110,7 @@ def _detail_context(tenant: Tenant, **extra: object) -> dict[str, object]:
         "t": tenant,
         "secret_masked": mask(tenant.elks_secret),
         "limit_form": extra.pop("limit_form", None)
-        or UsageLimitForm(initial={"usage_limit": tenant.effective_limit}),
+        or UsageLimitForm(initial={"usage_limit": account_for(tenant).monthly_limit}),
         "memberships": Membership.objects.filter(tenant=tenant).select_related("user"),
         "events": AuditEvent.objects.filter(tenant=tenant).select_related("actor")[:20],
         **extra,
@@ -132,7 +133,7 @@ def tenant_limit(request: HttpRequest, slug: str) -> HttpResponse:
         except TenantError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, "Usage limit saved at 46elks.")
+            messages.success(request, "Monthly limit saved; the 46elks backstop follows it.")
             return redirect("staff:tenant", slug=slug)
     return render(
         request, "staff/tenant_detail.html", _detail_context(tenant, limit_form=form), status=400

@@ -20,6 +20,8 @@ from django.utils.text import slugify
 
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant, User
 from accounts.services import TenantError, audit_record, set_password_email_send, set_password_url
+from billing.backstop import BackstopError, backstop_apply, backstop_limit, scaled
+from billing.models import BillingAccount
 from providers.clients import elks_master
 from providers.elks.errors import ElksError
 
@@ -48,6 +50,11 @@ def tenant_create(
 ) -> TenantCreated:
     """Create a tenant, its 46elks subaccount and its owner's login.
 
+    `usage_limit` is the tenant's monthly spending limit (its price), kept on its billing
+    account; 46elks gets the backstop above it (`billing.backstop`: a new subaccount has
+    spent nothing, so `usage_limit * BILLING_BACKSTOP_RATIO`), which `Tenant.usage_limit`
+    then mirrors.
+
     The tenant row is committed first as `provisioning` so the name and slug are claimed
     before money-bearing state exists at 46elks. If 46elks refuses, that row is deleted and
     nothing remains. If 46elks accepted but recording the result fails, the subaccount is
@@ -70,7 +77,7 @@ def tenant_create(
         raise TenantError("A tenant with that name already exists.") from exc
 
     try:
-        sub = elks_master().subaccount_create(name=tenant.name, usagelimit=usage_limit)
+        sub = elks_master().subaccount_create(name=tenant.name, usagelimit=scaled(usage_limit))
     except ElksError as exc:
         tenant.delete()
         raise TenantError(f"46elks refused to create the subaccount: {exc}") from exc
@@ -145,15 +152,12 @@ def orphan_record(*, subaccount_id: str, name: str, reason: str) -> None:
 def tenant_set_limit(
     *, tenant: Tenant, usage_limit: int, actor: User, request: HttpRequest | None
 ) -> None:
-    """Change the limit at 46elks first, then here. A suspended tenant keeps limit 0 there."""
-    old = tenant.effective_limit
-    if tenant.status == Tenant.Status.SUSPENDED:
-        tenant.suspended_usage_limit = usage_limit
-        tenant.save(update_fields=["suspended_usage_limit", "updated"])
-    else:
-        _provider_set_limit(tenant, usage_limit)
-        tenant.usage_limit = usage_limit
-        tenant.save(update_fields=["usage_limit", "updated"])
+    """Change the tenant's monthly limit (its price, on the billing account), then move the
+    46elks backstop above it. The local limit is what stops sends, so it is saved even when
+    46elks refuses the backstop; the hourly `backstop_raise` retries that."""
+    account = BillingAccount.objects.get(pk=tenant.pk)
+    old = account.monthly_limit
+    BillingAccount.objects.filter(pk=tenant.pk).update(monthly_limit=usage_limit)
     audit_record(
         action=AuditEvent.Action.TENANT_LIMIT_CHANGED,
         actor=actor,
@@ -162,6 +166,12 @@ def tenant_set_limit(
         old=old,
         new=usage_limit,
     )
+    try:
+        backstop_apply(tenant=tenant)
+    except BackstopError as exc:
+        raise TenantError(
+            f"The monthly limit is saved, but {exc}. The hourly backstop task will retry."
+        ) from exc
 
 
 def _provider_set_limit(tenant: Tenant, usage_limit: int) -> None:
@@ -193,7 +203,8 @@ def tenant_suspend(*, tenant: Tenant, actor: User, request: HttpRequest | None) 
 def tenant_reactivate(*, tenant: Tenant, actor: User, request: HttpRequest | None) -> None:
     if tenant.status != Tenant.Status.SUSPENDED:
         raise TenantError("Only a suspended tenant can be reactivated.")
-    restored = tenant.suspended_usage_limit or 0
+    # The backstop rule again, not the figure kept at suspension: a period may have passed.
+    restored = backstop_limit(tenant=tenant)
     _provider_set_limit(tenant, restored)
     tenant.usage_limit = restored
     tenant.suspended_usage_limit = None

@@ -245,3 +245,17 @@ def _sender_name(tenant: Tenant) -> int:
 
 
 SAMPLES["sender_name_id"] = _sender_name
+
+
+def _billing_alert(tenant: Tenant) -> int:
+    """A spend alert of this period (the owner may dismiss its banner)."""
+    from billing.models import BillingAlert
+    from billing.periods import current_period
+
+    found, _ = BillingAlert.objects.get_or_create(
+        tenant=tenant, period=current_period("Europe/Stockholm"), key="80"
+    )
+    return found.pk
+
+
+SAMPLES["alert_id"] = _billing_alert

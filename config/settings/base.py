@@ -317,6 +317,11 @@ CELERY_TASK_ROUTES = {
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
     "console.tasks.traffic_rollup": {"queue": "default"},
+    # Billing: spend alerts, the 46elks backstop, the master balance, reconciliation.
+    "billing.tasks.alerts_check": {"queue": "default"},
+    "billing.tasks.backstop_raise": {"queue": "sync"},
+    "billing.tasks.master_balance_check": {"queue": "sync"},
+    "billing.tasks.reconcile": {"queue": "sync"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -351,7 +356,26 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Chart rollups of today and yesterday (console.traffic.services).
     "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
+    # Spend alerts: one cheap pass a minute over accounts with spend (billing.alerts).
+    "billing-alerts": {"task": "billing.tasks.alerts_check", "schedule": 60.0},
+    # The 46elks backstop follows each tenant's period start (billing.backstop); hourly, so
+    # every time zone's midnight on the 1st is caught within the hour.
+    "billing-backstop": {"task": "billing.tasks.backstop_raise", "schedule": crontab(minute=3)},
+    "billing-master-balance": {
+        "task": "billing.tasks.master_balance_check",
+        "schedule": crontab(minute="*/15"),
+    },
+    "billing-reconcile": {
+        "task": "billing.tasks.reconcile",
+        "schedule": crontab(minute=30, hour=4),
+    },
 }
+# The subaccount's `usagelimit` at 46elks is a backstop above the local limit (billing.backstop).
+BILLING_BACKSTOP_RATIO = env.float("BILLING_BACKSTOP_RATIO", default=1.2)
+# Staff are alerted when the master account's balance (1/10000 units) falls below this.
+BILLING_MASTER_BALANCE_FLOOR = env.int("BILLING_MASTER_BALANCE_FLOOR", default=1_000_000)
+# Reconciliation flags a month whose rated cost and 46elks' movement differ by more than this.
+BILLING_RECONCILE_TOLERANCE_BP = env.int("BILLING_RECONCILE_TOLERANCE_BP", default=100)
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 
 # Security: safe by default; the demo turns DEBUG on, which relaxes only what needs HTTPS.

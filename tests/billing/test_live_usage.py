@@ -99,9 +99,10 @@ def test_pre_flight_sees_a_send_made_after_the_last_sync(world: World, elks) -> 
     tenant = _subaccount(world, "Live", limit=10_000)
     usage_refresh()
     with scope(tenant=tenant.pk):
-        assert remaining_limit(tenant) == 10_000
+        # tenant.usage_limit mirrors the 46elks backstop (10_000 x 1.2, billing.backstop).
+        assert remaining_limit(tenant) == 12_000
         _message(tenant, cost=3_500, created=timezone.now())
-        assert remaining_limit(tenant) == 6_500  # not 10,000 until the next refresh
+        assert remaining_limit(tenant) == 8_500  # not 12,000 until the next refresh
 
 
 def test_overlapping_refresh_and_sync_release_a_reservation_once(world: World, elks) -> None:

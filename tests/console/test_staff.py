@@ -32,10 +32,12 @@ def test_create_tenant_end_to_end(world: World, elks) -> None:
     assert response.status_code == 302
     tenant = Tenant.objects.get(name="Cafe Nord")
     assert tenant.status == Tenant.Status.ACTIVE
-    assert tenant.usage_limit == 2_500_000  # 250.00 SEK in 1/10000
+    # 250.00 SEK in 1/10000 is the monthly limit; 46elks holds the backstop (x1.2) above it.
+    assert tenant.billing.monthly_limit == 2_500_000
+    assert tenant.usage_limit == 3_000_000
     assert _subaccount_posts(elks) == 1
     sub = elks_master().subaccount_get(tenant.elks_subaccount_id)
-    assert sub.usagelimit == 2_500_000 and sub.name == "Cafe Nord"
+    assert sub.usagelimit == 3_000_000 and sub.name == "Cafe Nord"
     assert tenant.elks_secret == sub.secret
     with connection.cursor() as cur:
         cur.execute("SELECT elks_secret FROM accounts_tenant WHERE id=%s", [tenant.pk])
@@ -126,7 +128,9 @@ def test_limit_change_suspend_and_reactivate(world: World, elks) -> None:
     slug = tenant.slug
 
     assert staff.post(f"/staff/tenants/{slug}/limit/", {"usage_limit": "400"}).status_code == 302
-    assert elks_master().subaccount_get(tenant.elks_subaccount_id).usagelimit == 4_000_000
+    tenant.billing.refresh_from_db()
+    assert tenant.billing.monthly_limit == 4_000_000  # the limit is the billing account's
+    assert elks_master().subaccount_get(tenant.elks_subaccount_id).usagelimit == 4_800_000
 
     response = staff.post(f"/staff/tenants/{slug}/limit/", {"usage_limit": "-1"})
     assert response.status_code == 400 and "cannot be negative" in response.content.decode()
@@ -137,15 +141,15 @@ def test_limit_change_suspend_and_reactivate(world: World, elks) -> None:
     assert response.status_code == 400
     staff.post(f"/staff/tenants/{slug}/suspend/", {"confirm": "Cafe Nord"})
     tenant.refresh_from_db()
-    assert tenant.status == "suspended" and tenant.suspended_usage_limit == 4_000_000
+    assert tenant.status == "suspended" and tenant.suspended_usage_limit == 4_800_000
     assert elks_master().subaccount_get(tenant.elks_subaccount_id).usagelimit == 0
     owner = Membership.objects.get(tenant=tenant).user
     assert client_for(owner).get(f"/t/{slug}/").status_code == 302  # signed out
 
     staff.post(f"/staff/tenants/{slug}/reactivate/", {"confirm": "Cafe Nord"})
     tenant.refresh_from_db()
-    assert tenant.status == "active" and tenant.usage_limit == 4_000_000
-    assert elks_master().subaccount_get(tenant.elks_subaccount_id).usagelimit == 4_000_000
+    assert tenant.status == "active" and tenant.usage_limit == 4_800_000
+    assert elks_master().subaccount_get(tenant.elks_subaccount_id).usagelimit == 4_800_000
     assert client_for(owner).get(f"/t/{slug}/").status_code == 200
     actions = list(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
     assert {"tenant.limit_changed", "tenant.suspended", "tenant.reactivated"} <= set(actions)

@@ -62,7 +62,8 @@ def test_sync_keeps_a_suspended_tenants_limit(world: World, elks) -> None:
     tenant_suspend(tenant=tenant, actor=world.staff, request=None)
     provider_sync()
     tenant.refresh_from_db()
-    assert tenant.usage_limit == 0 and tenant.suspended_usage_limit == 5_000_000
+    # The backstop at 46elks when suspended (5_000_000 x 1.2) is kept, not the 0 it holds.
+    assert tenant.usage_limit == 0 and tenant.suspended_usage_limit == 6_000_000
 
 
 def test_unknown_subaccounts_are_reported_as_orphans(world: World, elks) -> None:
