@@ -10,6 +10,7 @@ import logging
 
 from django.utils import timezone
 
+from calls.billing import call_rate
 from calls.models import Call, Recording
 from core.tasks import publish
 from numbers.models import PhoneNumber
@@ -53,6 +54,7 @@ def call_hangup(event: WebhookEvent) -> None:
     call.actions = hangup.actions or call.actions
     call.updated = timezone.now()
     call.save()
+    call_rate(call=call)
 
 
 def recording_received(event: WebhookEvent) -> None:

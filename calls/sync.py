@@ -9,6 +9,7 @@ from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
+from calls.billing import call_rate
 from calls.models import Call, CallSettings, Recording
 from calls.services import settings_for
 from numbers.models import PhoneNumber
@@ -81,8 +82,12 @@ def _upsert_call(tenant: Tenant, item: ElksCall) -> int:
             }
             if dirty:
                 Call.objects.filter(pk=call.pk).update(**dirty)
+                for name, value in dirty.items():
+                    setattr(call, name, value)
+            if dirty or call.price is None:
+                call_rate(call=call)  # a new cost or duration corrects; never rated: rated
             return int(bool(dirty))
-        Call.objects.create(
+        call = Call.objects.create(
             tenant=tenant,
             elks_id=item.id,
             direction=Call.Direction.IN if incoming else Call.Direction.OUT,
@@ -93,6 +98,7 @@ def _upsert_call(tenant: Tenant, item: ElksCall) -> int:
             created=item.created,
             **{k: v for k, v in fields.items() if v is not None},
         )
+        call_rate(call=call)
     return 1
 
 
