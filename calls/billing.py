@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from billing.ledger.models import UsageEntry
 from billing.ledger.services import Rater, UsageEvent, usage_record
+from billing.plans.pricing import country_of
 from billing.services import spend_release, spend_reserve_or_refuse
 from calls.models import Call
 
@@ -99,6 +100,7 @@ def call_rate(*, call: Call, rater: Rater | None = None) -> None:
             occurred_at=at,
             to=leg.to,
             seconds=leg.seconds,
+            country=country_of(leg.to),
             provider_cost=share,
             number_id=number_id,
         )
