@@ -13,13 +13,14 @@ again appends nothing.
 
 Click-to-call reserves before 46elks is asked: for both legs (the user's phone, then the
 customer), the plan's price of a CALL_RESERVE_MINUTES-minute call (connection fee included).
-The reservation is stored on the call, released when the call is rated or the provider
-refused it.
+The reservation is stored on the call, released when the call is rated, the provider
+refused it, or (history sync) CALL_RESERVATION_MAX_SECONDS after it was placed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -155,3 +156,14 @@ def call_reservation_release(*, call: Call) -> None:
     if call.reserved and Call.objects.filter(pk=call.pk, reserved=call.reserved).update(reserved=0):
         spend_release(tenant_id=call.tenant_id, amount=call.reserved)
         call.reserved = 0
+
+
+def call_reservations_expire(*, tenant_id: int) -> int:
+    """Release what click-to-calls still hold long after they were placed: 46elks never
+    confirmed the call (a timeout) or its hang-up never came and the history did not list it.
+    Run by the history sync; a call rated later still settles its real price."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CALL_RESERVATION_MAX_SECONDS)
+    stale = list(Call.objects.filter(tenant_id=tenant_id, reserved__gt=0, created__lt=cutoff))
+    for call in stale:
+        call_reservation_release(call=call)
+    return len(stale)

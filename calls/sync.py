@@ -9,7 +9,7 @@ from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from calls.billing import call_rate
+from calls.billing import call_rate, call_reservations_expire
 from calls.models import Call, CallSettings, Recording
 from calls.services import settings_for
 from numbers.models import PhoneNumber
@@ -58,6 +58,7 @@ def calls_sync(*, tenant: Tenant) -> tuple[int, int]:
     CallSettings.objects.filter(pk=prefs.pk).update(
         calls_synced_until=newest, recordings_synced_until=newest_rec
     )
+    call_reservations_expire(tenant_id=tenant.pk)
     return changed, found
 
 
@@ -84,8 +85,10 @@ def _upsert_call(tenant: Tenant, item: ElksCall) -> int:
                 Call.objects.filter(pk=call.pk).update(**dirty)
                 for name, value in dirty.items():
                     setattr(call, name, value)
-            if dirty or call.price is None:
-                call_rate(call=call)  # a new cost or duration corrects; never rated: rated
+            if dirty:
+                # A new cost or duration: rated, or corrected if it was. A row unchanged since
+                # before rating existed is left alone (not billed now for an old month).
+                call_rate(call=call)
             return int(bool(dirty))
         call = Call.objects.create(
             tenant=tenant,

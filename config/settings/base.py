@@ -228,6 +228,9 @@ SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
 # over CALL_MINUTE_COST_ESTIMATE (46elks' price per minute, 1/10000) per minute.
 CALL_RESERVE_MINUTES = env.int("CALL_RESERVE_MINUTES", default=10)
 CALL_MINUTE_COST_ESTIMATE = env.int("CALL_MINUTE_COST_ESTIMATE", default=4500)
+# A click-to-call still holding its reservation this long after it was placed (no hang-up,
+# not in 46elks' history) gives it back.
+CALL_RESERVATION_MAX_SECONDS = env.int("CALL_RESERVATION_MAX_SECONDS", default=6 * 3600)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
 # Request bodies (core/uploads.py): form fields without files are limited by Django
 # (DATA_UPLOAD_MAX_MEMORY_SIZE); uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temp

@@ -18,7 +18,7 @@ from django_scopes import scope, scopes_disabled
 from billing.ledger.models import UsageEntry
 from billing.models import BillingAccount, PlanPrice, RatePlan, RatePlanVersion
 from billing.periods import current_period, next_period
-from calls.billing import click_to_call_estimate
+from calls.billing import call_reservations_expire, click_to_call_estimate
 from calls.models import Call
 from calls.services import CallError, click_to_call
 from calls.sync import _upsert_call
@@ -227,6 +227,24 @@ def test_click_to_call_refused_by_46elks_releases_the_reservation(
         )
     assert BillingAccount.objects.get(pk=live_tenant.pk).reserved == 0
     assert Call.objects.get().reserved == 0
+
+
+def test_an_unconfirmed_click_to_call_keeps_its_reservation_until_it_expires(
+    world, live_tenant, owner, elks, settings
+) -> None:
+    rented = _rent(live_tenant, world)
+    settings.ELKS_TIMEOUT = 0.5
+    elks.set_chaos(rate=1, mode="timeout", timeout_sleep=1.5, paths=["calls"], methods=["POST"])
+    call = click_to_call(
+        tenant=live_tenant, user=owner, number=rented, to=CUSTOMER, request_key=uuid.uuid4()
+    )
+    elks.clear_chaos()
+    assert call.state == "unknown" and call.reserved > 0
+    assert call_reservations_expire(tenant_id=live_tenant.pk) == 0  # it may still be going
+    settings.CALL_RESERVATION_MAX_SECONDS = 0
+    assert call_reservations_expire(tenant_id=live_tenant.pk) == 1
+    assert call_reservations_expire(tenant_id=live_tenant.pk) == 0
+    assert BillingAccount.objects.get(pk=live_tenant.pk).reserved == 0
 
 
 def test_a_call_that_does_not_fit_is_refused_on_the_form(world, live_tenant, owner, elks) -> None:
