@@ -19,6 +19,7 @@ refused it, or (history sync) CALL_RESERVATION_MAX_SECONDS after it was placed.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -69,15 +70,38 @@ def _shares(cost: int | None, legs: list[Leg]) -> list[int | None]:
     return shares
 
 
-def call_rate(*, call: Call, rater: Rater | None = None) -> None:
+def batch_rater() -> Rater:
+    """A Rater shared by the hang-ups one process handles within RATER_SECONDS: a drain of
+    many hang-ups loads the tenant's account and plan once, not once per call. A plan
+    version added by staff is seen within that time (versions take effect by the day)."""
+    global _rater, _rater_until
+    now = time.monotonic()
+    if _rater is None or now >= _rater_until:
+        _rater, _rater_until = Rater(), now + RATER_SECONDS
+    return _rater
+
+
+def forget_batch_rater() -> None:
+    """Tests: the next hang-up loads accounts and plans afresh."""
+    global _rater
+    _rater = None
+
+
+RATER_SECONDS = 2.0
+_rater: Rater | None = None
+_rater_until = 0.0
+
+
+def call_rate(*, call: Call, rater: Rater | None = None, save: bool = True) -> None:
     """Rate a call that has ended (or append its corrections); no-op while it goes on.
 
-    Call inside the transaction that saved the call. Releases the click-to-call reservation
+    Call inside the transaction that records the call; with `save=False` the caller saves
+    the row after (`price`, `reserved` set here). Releases the click-to-call reservation
     once (claimed with a conditional update, so a replayed hang-up cannot release twice).
     """
     if call.state not in FINAL_STATES:
         return
-    rater = rater or Rater()
+    rater = rater or batch_rater()
     tenant_id = call.tenant_id
     release = 0
     if call.reserved and Call.objects.filter(pk=call.pk, reserved=call.reserved).update(reserved=0):
@@ -86,10 +110,14 @@ def call_rate(*, call: Call, rater: Rater | None = None) -> None:
     prefix = f"call:{call.pk}:"
     # Sources by name (the unique index), not by prefix: a call has a handful of legs.
     known = [f"{prefix}{n}" for n in range(len(legs) + MAX_VANISHED_LEGS)]
-    seen = set(
-        UsageEntry.objects.filter(tenant_id=tenant_id, source__in=known)
-        .values_list("source", flat=True)
-        .distinct()
+    seen = (  # a call never rated has no entries: no query
+        set()
+        if call.price is None
+        else set(
+            UsageEntry.objects.filter(tenant_id=tenant_id, source__in=known)
+            .values_list("source", flat=True)
+            .distinct()
+        )
     )
     at = call.start or call.created
     number_id = call.number_id
@@ -117,9 +145,9 @@ def call_rate(*, call: Call, rater: Rater | None = None) -> None:
         usage_record(tenant_id=tenant_id, event=gone, rater=rater)
     if not legs and release:
         spend_release(tenant_id=tenant_id, amount=release)
-    if call.price != total:
+    if save and call.price != total:
         Call.objects.filter(pk=call.pk).update(price=total)
-        call.price = total
+    call.price = total
     call.reserved = 0 if release else call.reserved
 
 

@@ -53,8 +53,8 @@ def call_hangup(event: WebhookEvent) -> None:
     call.legs = hangup.legs or call.legs
     call.actions = hangup.actions or call.actions
     call.updated = timezone.now()
+    call_rate(call=call, save=False)  # sets its price, saved with the rest in one UPDATE
     call.save()
-    call_rate(call=call)
 
 
 def recording_received(event: WebhookEvent) -> None:
