@@ -163,6 +163,22 @@ def test_history_sync_corrects_a_later_cost_and_rates_unseen_calls(world: World,
     assert BillingAccount.objects.get(pk=a).period_spent == 37_000 + 13_000
 
 
+def test_history_sync_leaves_a_call_from_before_rating_alone(world: World, number) -> None:
+    a = world.tenant_a.pk
+    with scope(tenant=a):
+        old = Call.objects.create(
+            tenant=world.tenant_a, elks_id="c-old", direction="out", state="success",
+            number=number, ours=OURS, other=CUSTOMER, duration=30, cost=1500,
+        )  # fmt: skip
+        same = {
+            "id": "c-old", "direction": "outgoing", "from": OURS, "to": CUSTOMER,
+            "state": "success", "duration": 30, "cost": 1500,
+        }  # fmt: skip
+        assert _upsert_call(world.tenant_a, ElksCall.from_api(same)) == 0
+        old.refresh_from_db()
+    assert old.price is None and _entries(a, "call:") == []
+
+
 def test_unanswered_call_rates_nothing(world: World, number) -> None:
     a = world.tenant_a.pk
     _plan(a)
