@@ -14,7 +14,7 @@ again.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,7 +29,7 @@ from numbers.models import NumberPrice, PhoneNumber
 from providers.elks.types import Number as ElksNumber
 
 
-def month_source(number_id: int, period: datetime | object) -> str:
+def month_source(number_id: int, period: date) -> str:
     return f"number:{number_id}:{period:%Y-%m}"
 
 
