@@ -10,6 +10,7 @@ import logging
 
 from django.utils import timezone
 
+from calls.billing import call_rate
 from calls.models import Call, Recording
 from core.tasks import publish
 from numbers.models import PhoneNumber
@@ -52,6 +53,7 @@ def call_hangup(event: WebhookEvent) -> None:
     call.legs = hangup.legs or call.legs
     call.actions = hangup.actions or call.actions
     call.updated = timezone.now()
+    call_rate(call=call, save=False)  # sets its price, saved with the rest in one UPDATE
     call.save()
 
 

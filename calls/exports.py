@@ -22,21 +22,22 @@ FIELDS = (
     "other",
     "start",
     "duration",
-    "cost",
+    "price",
     "elks_id",
     "recording_count",
     "placed_by__email",
     "error",
 )
-HEADER = (*FIELDS[:9], "cost_formatted", "elks_id", "recordings", "placed_by", "error")
-COST = FIELDS.index("cost")
+# The tenant's price only: 46elks' cost is never exported to a tenant.
+HEADER = (*FIELDS[:9], "price_formatted", "elks_id", "recordings", "placed_by", "error")
+PRICE = FIELDS.index("price")
 
 
 def _rows(qs: QuerySet, currency: str) -> Iterator[Sequence[Any]]:
     for row in qs.values_list(*FIELDS).iterator(chunk_size=CHUNK):
-        cost = row[COST]
-        formatted = format_money(cost, currency) if cost is not None else ""
-        yield (*row[: COST + 1], formatted, *row[COST + 1 :])
+        price = row[PRICE]
+        formatted = format_money(price, currency) if price is not None else ""
+        yield (*row[: PRICE + 1], formatted, *row[PRICE + 1 :])
 
 
 def call_log_csv(*, calls: QuerySet, currency: str, filename: str) -> StreamingHttpResponse:

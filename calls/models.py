@@ -84,6 +84,10 @@ class Call(TenantOwned):
     start = models.DateTimeField(null=True, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True, help_text="Seconds.")
     cost = models.BigIntegerField(null=True, blank=True)
+    # The tenant's price (all legs, corrections included): what tenant pages show, never cost.
+    price = models.BigIntegerField(null=True, blank=True)
+    # Click-to-call: the spend reserved before 46elks was asked, released when it is rated.
+    reserved = models.BigIntegerField(default=0)
     legs = models.JSONField(default=list, blank=True)
     actions = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
@@ -107,6 +111,13 @@ class Call(TenantOwned):
             self.State.ONGOING,
             self.State.SUCCESS,
             self.State.UNKNOWN,
+        )
+
+    @property
+    def price_pending(self) -> bool:
+        """Not rated yet but it will be (the call is going, or its cost is to come)."""
+        return self.price is None and (
+            self.state in (self.State.QUEUED, self.State.ONGOING) or self.cost_pending
         )
 
     @property

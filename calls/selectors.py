@@ -107,13 +107,15 @@ class Table:
 
 # 46elks' leg keys, with the heading people see.
 LEG_COLUMNS = {"from": "From", "to": "To", "state": "Result", "duration": "Duration"}
+PROVIDER_ONLY = frozenset({"cost", "price"})
 LEG_STATES = {"success": "Answered", "busy": "Busy", "failed": "Not answered"}
 
 
 def legs_table(legs: list[Any]) -> Table:
     """46elks' `legs` in words: known columns first, then any others it added."""
     dicts = [leg for leg in legs if isinstance(leg, dict)]
-    extra = sorted({k for leg in dicts for k in leg} - set(LEG_COLUMNS))
+    # 46elks' cost of a leg is the reseller's, never shown on a tenant's page.
+    extra = sorted({k for leg in dicts for k in leg} - set(LEG_COLUMNS) - PROVIDER_ONLY)
     keys = [c for c in LEG_COLUMNS if any(c in leg for leg in dicts)] + extra
     columns = [LEG_COLUMNS.get(k) or k.replace("_", " ").capitalize() for k in keys]
     return Table(columns=columns, rows=[[_leg_cell(k, leg.get(k)) for k in keys] for leg in dicts])

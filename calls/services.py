@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from billing.services import SpendRefused, spend_release
+from calls.billing import call_reservation_release, click_to_call_reserve
 from calls.models import Call, CallSettings, Recording
 from core.phone import to_e164
 from numbers.hooks import hook_url
@@ -79,7 +81,8 @@ def click_to_call(
 ) -> Call:
     """Ring the user's own phone first, then connect the customer with our number as caller id.
 
-    Claimed by a Call row unique on the request key: a double click places one call.
+    Claimed by a Call row unique on the request key: a double click places one call. The
+    estimated price is reserved first (calls.billing); refused, nothing reaches 46elks.
     """
     if not user.phone:
         raise CallError("Add your own phone number to your profile first: 46elks rings it first.")
@@ -91,23 +94,31 @@ def click_to_call(
         agent = to_e164(user.phone, region=region)
     except Exception as exc:
         raise CallError(str(getattr(exc, "message", exc))) from exc
-    with transaction.atomic():
-        call, created = Call.objects.get_or_create(
-            request_key=request_key,
-            defaults={
-                "tenant": tenant,
-                "direction": Call.Direction.OUT,
-                "state": Call.State.QUEUED,
-                "source": Call.Source.CLICK_TO_CALL,
-                "number": number,
-                "ours": number.number,
-                "other": customer,
-                "agent_phone": agent,
-                "placed_by": user,
-            },
-        )
-    if not created:
-        return call
+    existing = Call.objects.filter(request_key=request_key).first()
+    if existing is not None:
+        return existing
+    try:
+        reserved = click_to_call_reserve(tenant_id=tenant.pk, agent=agent, customer=customer)
+    except SpendRefused as exc:
+        raise CallError(str(exc)) from exc
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                request_key=request_key,
+                tenant=tenant,
+                direction=Call.Direction.OUT,
+                state=Call.State.QUEUED,
+                source=Call.Source.CLICK_TO_CALL,
+                number=number,
+                ours=number.number,
+                other=customer,
+                agent_phone=agent,
+                placed_by=user,
+                reserved=reserved,
+            )
+    except IntegrityError:  # a concurrent submission of the same form won the claim
+        spend_release(tenant_id=tenant.pk, amount=reserved)
+        return Call.objects.get(request_key=request_key)
     try:
         remote = elks_for_tenant(tenant).call_create(
             from_=number.number,
@@ -121,6 +132,8 @@ def click_to_call(
         Call.objects.filter(pk=call.pk).update(
             state=state, error=str(exc)[:500], updated=timezone.now()
         )
+        if state == Call.State.FAILED:
+            call_reservation_release(call=call)  # else kept until the hang-up or history
         call.refresh_from_db()
         if state == Call.State.FAILED:
             raise CallError(f"46elks could not place the call: {exc}") from exc

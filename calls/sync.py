@@ -9,6 +9,7 @@ from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
+from calls.billing import call_rate, call_reservations_expire
 from calls.models import Call, CallSettings, Recording
 from calls.services import settings_for
 from numbers.models import PhoneNumber
@@ -57,6 +58,7 @@ def calls_sync(*, tenant: Tenant) -> tuple[int, int]:
     CallSettings.objects.filter(pk=prefs.pk).update(
         calls_synced_until=newest, recordings_synced_until=newest_rec
     )
+    call_reservations_expire(tenant_id=tenant.pk)
     return changed, found
 
 
@@ -81,8 +83,14 @@ def _upsert_call(tenant: Tenant, item: ElksCall) -> int:
             }
             if dirty:
                 Call.objects.filter(pk=call.pk).update(**dirty)
+                for name, value in dirty.items():
+                    setattr(call, name, value)
+            if dirty:
+                # A new cost or duration: rated, or corrected if it was. A row unchanged since
+                # before rating existed is left alone (not billed now for an old month).
+                call_rate(call=call)
             return int(bool(dirty))
-        Call.objects.create(
+        call = Call.objects.create(
             tenant=tenant,
             elks_id=item.id,
             direction=Call.Direction.IN if incoming else Call.Direction.OUT,
@@ -93,6 +101,7 @@ def _upsert_call(tenant: Tenant, item: ElksCall) -> int:
             created=item.created,
             **{k: v for k, v in fields.items() if v is not None},
         )
+        call_rate(call=call)
     return 1
 
 

@@ -105,6 +105,8 @@ def call_detail(request: HttpRequest, tenant_slug: str, call_id: int) -> HttpRes
     }
     if request.user.is_staff:
         context["raw_actions"] = selectors.raw_actions(call.actions or [])
+        # Staff see price, cost and margin side by side; a tenant only ever its price.
+        context["margin"] = (call.price or 0) - (call.cost or 0)
     return render(request, "calls/detail.html", context)
 
 

@@ -50,7 +50,13 @@ class NumberPolicy(models.Model):
 
 
 class NumberPrice(models.Model):
-    """What the reseller charges per month for a number, by country and category."""
+    """The catalogue of numbers offered, by country and category, with 46elks' monthly cost.
+
+    A country and category is offered to tenants only if it has a row here. The tenant's price
+    is its plan's (billing.plans): the plan's listed number-month price for the country and
+    category, else the plan's markup over `monthly_price`, else `monthly_price` itself. So a
+    plan with no number prices sells at this list, as before plans existed.
+    """
 
     country = models.CharField(max_length=2, help_text="ISO 3166 alpha-2, lower case.")
     category = models.CharField(max_length=10, choices=Category.choices)
@@ -97,7 +103,12 @@ class PhoneNumber(TenantOwned):
     label = models.CharField(max_length=50, blank=True)
     note = models.TextField(blank=True)
     expires = models.DateTimeField(null=True, blank=True)
+    # 46elks' monthly cost of the number as known at rental (the catalogue's NumberPrice, or
+    # 46elks' allocation answer): the provider cost of each number-month. Staff only; the
+    # tenant's price comes from its plan (numbers.billing).
     monthly_price = models.BigIntegerField(null=True, blank=True)
+    # The first month's price reserved before 46elks is asked, released once it is rated.
+    reserved = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="SEK")
 
     # Idempotency of rental: one row per submitted form.

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
+from billing.ledger.models import UsageEntry
 from core.pagination import KeysetPage, keyset_page
+from numbers.billing import number_month_price
 from numbers.models import PhoneNumber
 
 PAGE_SIZE = 50
@@ -166,3 +168,34 @@ def activity_last_30_days(numbers: list[PhoneNumber]) -> dict[int, tuple[int, in
     messages = messages_per_number(number_ids=ids, since=since)
     calls = calls_per_number(number_ids=ids, since=since)
     return {pk: (messages.get(pk, 0), calls.get(pk, 0)) for pk in ids}
+
+
+@dataclass(frozen=True)
+class NumberMoney:
+    """Staff: a number's monthly price (the tenant's plan), 46elks' cost and the margin, and
+    what its months were billed so far (ledger totals)."""
+
+    price: int | None
+    cost: int | None
+    billed_price: int
+    billed_cost: int
+
+    @property
+    def margin(self) -> int | None:
+        return None if self.price is None or self.cost is None else self.price - self.cost
+
+    @property
+    def billed_margin(self) -> int:
+        return self.billed_price - self.billed_cost
+
+
+def number_money(number: PhoneNumber) -> NumberMoney:
+    if number.tenant_id is None:
+        return NumberMoney(None, number.monthly_price, 0, 0)
+    with scope(tenant=number.tenant_id):
+        sums = UsageEntry.objects.filter(
+            tenant_id=number.tenant_id, number_id=number.pk, kind="number"
+        ).aggregate(price=Sum("price"), cost=Sum("provider_cost"))
+    return NumberMoney(
+        number_month_price(number), number.monthly_price, sums["price"] or 0, sums["cost"] or 0
+    )

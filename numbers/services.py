@@ -19,8 +19,16 @@ from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent, Tenant, User
 from accounts.services import audit_record
+from billing.services import SpendRefused, spend_release
+from numbers.billing import (
+    allocation_cost,
+    catalogue_price,
+    number_month_rate,
+    rental_release,
+    rental_reserve,
+)
 from numbers.hooks import callback_urls
-from numbers.models import Category, NumberEvent, NumberPolicy, NumberPrice, PhoneNumber, Provider
+from numbers.models import Category, NumberEvent, NumberPolicy, PhoneNumber, Provider
 from providers.clients import elks_for_tenant, elks_master, infobip
 from providers.elks.errors import ElksError, ElksNotFound
 from providers.elks.types import Number as ElksNumber
@@ -44,12 +52,6 @@ def number_event(
         actor=actor if actor and actor.is_authenticated else None,
         detail=detail,
     )
-
-
-def price_for(*, tenant: Tenant, country: str, category: str) -> NumberPrice | None:
-    return NumberPrice.objects.filter(
-        country=country.lower(), category=category, currency=tenant.currency
-    ).first()
 
 
 def apply_provider_number(number: PhoneNumber, remote: ElksNumber) -> None:
@@ -82,13 +84,15 @@ def number_rent(
     """Rent a number from 46elks under the tenant's own subaccount.
 
     Idempotent on `request_key`: a second call with the same key returns the first rental
-    (or re-checks a rental whose answer was lost) and never allocates again.
+    (or re-checks a rental whose answer was lost) and never allocates again. The first
+    month's price is reserved before 46elks is asked (numbers.billing): refused, nothing is
+    sent; rented, the month is rated and the reservation released.
     """
     if tenant.status != Tenant.Status.ACTIVE:
         raise NumberError(f"{tenant.name} is {tenant.get_status_display().lower()}: no rentals.")
     if category == Category.FIXED and "sms" in capabilities:
         raise NumberError("Fixed-line numbers cannot receive SMS; untick SMS or choose mobile.")
-    price = price_for(tenant=tenant, country=country, category=category)
+    price = catalogue_price(tenant=tenant, country=country, category=category)
     if price is None:
         raise NumberError(
             f"{category.capitalize()} numbers in {country.upper()} are not offered yet; "
@@ -98,8 +102,15 @@ def number_rent(
     if existing is not None:
         return _resume_rental(existing)
     try:
+        reserved = rental_reserve(
+            tenant=tenant, country=country, category=category, cost=price.monthly_price
+        )
+    except SpendRefused as exc:
+        raise NumberError(str(exc)) from exc
+    try:
         with transaction.atomic():
             number = PhoneNumber.objects.create(
+                reserved=reserved,
                 tenant=tenant,
                 provider=Provider.ELKS,
                 country=country.lower(),
@@ -114,6 +125,7 @@ def number_rent(
             )
     except IntegrityError:
         # A concurrent submission of the same form won the claim.
+        spend_release(tenant_id=tenant.pk, amount=reserved)
         return _resume_rental(PhoneNumber.objects.get(request_key=request_key))
 
     try:
@@ -129,6 +141,7 @@ def number_rent(
             number.last_error = "46elks did not answer in time; checking whether it was rented."
             number.save(update_fields=["last_error"])
             return _resume_rental(number)
+        rental_release(number=number)
         number.delete()
         raise NumberError(f"46elks could not rent a number: {exc}") from exc
     _activate(number, remote, actor=actor)
@@ -136,11 +149,26 @@ def number_rent(
 
 
 def _activate(number: PhoneNumber, remote: ElksNumber, *, actor: User | None) -> None:
+    """Active, and its first month rated (releasing the reservation), in one transaction."""
     apply_provider_number(number, remote)
     number.status = PhoneNumber.Status.ACTIVE
     number.allocated_at = timezone.now()
     number.last_error = ""
-    number.save()
+    cost = allocation_cost(remote)
+    if cost is not None:
+        number.monthly_price = cost
+    with transaction.atomic():
+        number.save()
+        _rate_first_month(number)
+        _activated_event(number, remote, actor=actor)
+
+
+def _rate_first_month(number: PhoneNumber) -> None:
+    if number.tenant_id is not None:
+        number_month_rate(number=number)
+
+
+def _activated_event(number: PhoneNumber, remote: ElksNumber, *, actor: User | None) -> None:
     number_event(
         number=number,
         action="rented",

@@ -12,8 +12,10 @@ from django_scopes import scope
 
 from accounts.access import staff_required
 from accounts.models import Tenant
+from billing.ledger.services import Rater
 from core.redirects import next_url
 from numbers import infobip_services
+from numbers.billing import monthly_price_quote
 from numbers.forms import (
     AssignForm,
     CloseTenantForm,
@@ -26,7 +28,7 @@ from numbers.forms import (
 )
 from numbers.history import number_history
 from numbers.models import NumberPolicy, NumberPrice, PhoneNumber, Provider
-from numbers.selectors import NumberFilters, staff_numbers_page
+from numbers.selectors import NumberFilters, number_money, staff_numbers_page
 from numbers.services import (
     NumberError,
     number_release_now,
@@ -66,6 +68,7 @@ def number_detail(request: HttpRequest, number_id: int) -> HttpResponse:
             "release_form": ReleaseForm(number=number),
             "assign_form": AssignForm(),
             "events": number_history(number),
+            "money": number_money(number),
         },
     )
 
@@ -126,9 +129,25 @@ def rent_for_tenant(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "staff/rent_for_tenant.html",
-        {"t": tenant, "form": form, "prices": NumberPrice.objects.filter(currency=tenant.currency)},
+        {"t": tenant, "form": form, "prices": _catalogue_for(tenant)},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _catalogue_for(tenant: Tenant) -> list[tuple[NumberPrice, int, int]]:
+    """Each offered country and category: the tenant's plan price, 46elks' cost, margin."""
+    rater = Rater()
+    rows = []
+    for row in NumberPrice.objects.filter(currency=tenant.currency):
+        price = monthly_price_quote(
+            tenant_id=tenant.pk,
+            country=row.country,
+            category=row.category,
+            cost=row.monthly_price,
+            rater=rater,
+        )
+        rows.append((row, price, price - row.monthly_price))
+    return rows
 
 
 @staff_required

@@ -7,10 +7,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
+from numbers.billing import number_month_rate, rental_release
 from numbers.models import PhoneNumber, Provider
 from numbers.services import apply_provider_number, expected_provider_routing, number_event
 from providers.clients import elks_for_tenant, infobip
@@ -85,8 +87,10 @@ def _adopt_pending(pending: list[PhoneNumber], item: ElksNumber) -> PhoneNumber 
             number.status = PhoneNumber.Status.ACTIVE
             number.allocated_at = timezone.now()
             number.last_error = ""
-            number.save()
-            number_event(number=number, action="rented", source="sync")
+            with transaction.atomic():
+                number.save()
+                number_month_rate(number=number)  # its first month, releasing the reservation
+                number_event(number=number, action="rented", source="sync")
             pending.remove(number)
             return number
     return None
@@ -100,6 +104,7 @@ def _give_up_on_stale_pending(pending: list[PhoneNumber]) -> None:
             number.released_at = timezone.now()
             number.last_error = "46elks never confirmed this rental; it was not rented."
             number.save(update_fields=["status", "released_at", "last_error"])
+            rental_release(number=number)
             number_event(number=number, action="rental_abandoned")
 
 

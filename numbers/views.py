@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import role_required
 from accounts.models import Membership
+from numbers.billing import number_month_price, offered_price
 from numbers.forms import ReleaseForm, RentForm, RotateCallbacksForm, RoutingForm
 from numbers.history import number_history, readable_code
 from numbers.hooks import callback_urls, hook_url, redact_callback_tokens
@@ -27,7 +28,6 @@ from numbers.services import (
     number_restore,
     number_rotate_token,
     number_route,
-    price_for,
 )
 
 OWNER = Membership.Role.OWNER
@@ -78,7 +78,7 @@ def _price_context(request: HttpRequest, form: RentForm) -> dict[str, object]:
     country = (source.get("country") or "").strip().lower()
     category = source.get("category") or "mobile"
     price = (
-        price_for(tenant=request.tenant, country=country, category=category)
+        offered_price(tenant=request.tenant, country=country, category=category)
         if len(country) == 2
         else None
     )
@@ -111,6 +111,7 @@ def _detail_context(
     context: dict[str, object] = {
         "section": "numbers",
         "number": number,
+        "month_price": number_month_price(number),
         "form": form,
         "voice_steps": action_steps(action, number),
         "sms_steps": sms_steps(number),

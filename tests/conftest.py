@@ -74,11 +74,13 @@ def elks(elks_sandbox, settings):
 def _clear_cache() -> None:
     from django.core.cache import cache
 
+    from calls.billing import forget_batch_rater
     from numbers.selectors import forget_hook_numbers
     from providers.wake import forget_window
 
     cache.clear()  # on Redis this also closes the webhook wake window (same database)
     forget_hook_numbers()
+    forget_batch_rater()
     forget_window()
 
 

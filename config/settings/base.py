@@ -222,6 +222,15 @@ SMS_PART_PRICES = env.json(
     default={"+46": 3500, "+47": 4700, "+358": 5200, "+45": 4200, "+44": 3800, "+1": 900},
 )
 SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
+# Click-to-call reserves, for each of its two legs (your phone, then the customer), the plan's
+# price of a call of this many minutes (connection fee included) before 46elks is asked;
+# hang-up settles the real price. A plan without a listed minute price is quoted its markup
+# over CALL_MINUTE_COST_ESTIMATE (46elks' price per minute, 1/10000) per minute.
+CALL_RESERVE_MINUTES = env.int("CALL_RESERVE_MINUTES", default=10)
+CALL_MINUTE_COST_ESTIMATE = env.int("CALL_MINUTE_COST_ESTIMATE", default=4500)
+# A click-to-call still holding its reservation this long after it was placed (no hang-up,
+# not in 46elks' history) gives it back.
+CALL_RESERVATION_MAX_SECONDS = env.int("CALL_RESERVATION_MAX_SECONDS", default=6 * 3600)
 MMS_MAX_BYTES = env.int("MMS_MAX_BYTES", default=1_000_000)
 # Request bodies (core/uploads.py): form fields without files are limited by Django
 # (DATA_UPLOAD_MAX_MEMORY_SIZE); uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temp
@@ -316,6 +325,7 @@ CELERY_TASK_ROUTES = {
     "messaging.tasks.mms_images_*": {"queue": "default"},
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
+    "numbers.tasks.number_months": {"queue": "default"},
     "console.tasks.traffic_rollup": {"queue": "default"},
     # Billing: spend alerts, the 46elks backstop, the master balance, reconciliation.
     "billing.tasks.alerts_check": {"queue": "default"},
@@ -354,6 +364,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "numbers.tasks.quarantine_expire",
         "schedule": crontab(minute="*"),
     },
+    # Each active number's new month is rated once (idempotent by its source key): daily, so a
+    # month is billed within a day of its start in any tenant's time zone.
+    "number-months": {"task": "numbers.tasks.number_months", "schedule": crontab(minute=5, hour=0)},
     # Chart rollups of today and yesterday (console.traffic.services).
     "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
     # Spend alerts: one cheap pass a minute over accounts with spend (billing.alerts).

@@ -60,6 +60,7 @@ def make_call(number: PhoneNumber, **fields: Any) -> Call:
         "other": OTHER,
         "duration": 75,
         "cost": 12_500,
+        "price": 15_000,
     }
     defaults.update(fields)
     return Call.objects.create(**defaults)

@@ -32,7 +32,8 @@ def test_call_page_shows_parties_legs_actions_and_recordings(world: World, numbe
 
     html = client_for(world.member_a).get(f"{BASE}{call.pk}/").content.decode()
     assert "Call from +46 70 000 00 01" in html
-    assert "1:15" in html and "1.25 SEK" in html
+    # The tenant's price, never 46elks' cost.
+    assert "1:15" in html and "1.50 SEK" in html and "1.25 SEK" not in html
     audio = f"/t/acme/calls/recordings/{heard_later.pk}/audio/"
     assert f'<audio controls preload="none" src="{audio}"></audio>' in html
     assert f'href="{audio}" download=' in html

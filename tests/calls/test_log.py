@@ -32,7 +32,12 @@ def test_log_shows_each_call_formatted(world: World, number) -> None:
     incoming = make_call(number, elks_id="c1")
     make_recording(incoming)  # an unheard voicemail
     outgoing = make_call(
-        number, direction=Call.Direction.OUT, state=Call.State.BUSY, duration=None, cost=None
+        number,
+        direction=Call.Direction.OUT,
+        state=Call.State.BUSY,
+        duration=None,
+        cost=None,
+        price=None,
     )
     recorded = make_call(number, duration=3725)
     make_recording(recorded, kind=Recording.Kind.CALL)
@@ -43,7 +48,7 @@ def test_log_shows_each_call_formatted(world: World, number) -> None:
     assert "Out</span> to +46 70 000 00 01</td>" in html  # out: the callee
     assert 'title="From +46700000001 to +46766861475"' in html
     assert "1:15" in html and "62:05" in html  # mm:ss
-    assert "1.25 SEK" in html
+    assert "1.50 SEK" in html and "1.25 SEK" not in html  # the price, never 46elks' cost
     assert "Voicemail · new" in html and ">Recording</a>" in html
     assert "Busy" in html
 
@@ -144,7 +149,7 @@ def test_empty_log_polls_from_the_epoch(world: World, acme) -> None:
 
 
 def test_csv_export_streams_the_filtered_set(world: World, number) -> None:
-    out = make_call(number, direction=Call.Direction.OUT, elks_id="c-out", cost=3500)
+    out = make_call(number, direction=Call.Direction.OUT, elks_id="c-out", cost=3500, price=4900)
     make_recording(out, kind=Recording.Kind.CALL)
     make_call(number, elks_id="c-in", other="=HYPERLINK(1)")
     response = client_for(world.member_a).get(f"{BASE}export.csv?direction=out")
@@ -154,7 +159,8 @@ def test_csv_export_streams_the_filtered_set(world: World, number) -> None:
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["elks_id"] for r in rows] == ["c-out"]
     [row] = rows
-    assert row["cost"] == "3500" and row["cost_formatted"] == "0.35 SEK"
+    assert row["price"] == "4900" and row["price_formatted"] == "0.49 SEK"
+    assert "cost" not in row and "cost_formatted" not in row  # a tenant never sees 46elks' cost
     assert row["recordings"] == "1" and row["ours"] == OURS and row["direction"] == "out"
     datetime.fromisoformat(row["created"])
     everything = client_for(world.owner_a).get(f"{BASE}export.csv")

@@ -97,20 +97,21 @@ def _call(number: PhoneNumber, elks_id: str, **fields: object) -> Call:
 def test_call_log_page_and_export(world: World) -> None:
     number = _number(world)
     unknown = _call(number, "c-unknown", duration=12)
-    _call(number, "c-free", duration=3, cost=0)
+    _call(number, "c-free", duration=3, cost=0, price=0)
     busy = _call(number, "c-busy", state="busy")
     client = client_for(world.member_a)
     page = client.get(f"/t/acme/calls/{unknown.pk}/").content.decode()
-    assert f"<dt>Cost</dt><dd>{PENDING}</dd>" in page and "0.00 SEK" not in page
+    # Tenants see the call's price (calls.billing), pending until the call is rated.
+    assert f"<dt>Price</dt><dd>{PENDING}</dd>" in page and "0.00 SEK" not in page
     busy_page = client.get(f"/t/acme/calls/{busy.pk}/").content.decode()
-    assert f"<dt>Cost</dt><dd>{NONE}</dd>" in busy_page
+    assert f"<dt>Price</dt><dd>{NONE}</dd>" in busy_page
     log = client.get("/t/acme/calls/").content.decode()
     assert PENDING in log and "0.00 SEK" in log
     export = client.get("/t/acme/calls/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     by_id = {r["elks_id"]: r for r in rows}
-    assert (by_id["c-unknown"]["cost"], by_id["c-unknown"]["cost_formatted"]) == ("", "")
-    assert by_id["c-free"]["cost_formatted"] == "0.00 SEK"
+    assert (by_id["c-unknown"]["price"], by_id["c-unknown"]["price_formatted"]) == ("", "")
+    assert by_id["c-free"]["price_formatted"] == "0.00 SEK"
 
 
 def _campaign(world: World, name: str, statuses: list[tuple[str, int | None]]) -> Campaign:

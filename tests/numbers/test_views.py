@@ -22,7 +22,8 @@ def test_rent_page_shows_the_price_and_rents(world, live_tenant, elks) -> None:
     page = client.get(f"{base}/rent/").content.decode()
     assert "a specific number cannot be chosen" in page
     price = client.get(f"{base}/rent/price/?country=SE&category=mobile", HTTP_HX_REQUEST="true")
-    assert "25.00 SEK" in price.content.decode()
+    # The default plan's 25% markup over the catalogue's 25.00 SEK: the tenant's price.
+    assert "31.25 SEK" in price.content.decode()
     assert (
         "not offered"
         in client.get(f"{base}/rent/price/?country=FI&category=mobile").content.decode()
