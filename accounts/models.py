@@ -203,6 +203,9 @@ class AuditEvent(models.Model):
         SMS_PARTS_LIMIT_CHANGED = "messaging.parts_limit_changed", "SMS parts limit changed"
         CALLBACK_TOKENS_ROTATED = "numbers.callback_tokens_rotated", "Callback URLs rotated"
         DEMO_SIMULATED = "demo.simulated", "Demo event simulated"
+        INVOICE_ADJUSTED = "invoice.adjusted", "Invoice adjustment added or removed"
+        INVOICE_ISSUED = "invoice.issued", "Invoice issued"
+        INVOICES_MEMBERS_CHANGED = "invoice.members_changed", "Members' access to invoices changed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

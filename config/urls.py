@@ -37,6 +37,7 @@ urlpatterns = [
     path("staff/", include("console.provider_event_urls")),
     path("staff/", include("messaging.campaigns.staff_urls")),
     path("staff/", include("messaging.senders.staff_urls")),
+    path("staff/", include("billing.staff_urls")),
     path("admin/", admin.site.urls),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
     path("media/mms/in/<str:token>/", mms_webhook_image, name="mms_webhook_image"),

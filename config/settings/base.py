@@ -317,6 +317,7 @@ CELERY_TASK_ROUTES = {
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
     "console.tasks.traffic_rollup": {"queue": "default"},
+    "billing.invoices.tasks.invoices_draft_due": {"queue": "default"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -351,7 +352,25 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Chart rollups of today and yesterday (console.traffic.services).
     "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
+    # Drafts last month's invoices and statements; idempotent, so any day may run it again.
+    "invoice-drafting": {
+        "task": "billing.invoices.tasks.invoices_draft_due",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+    },
 }
+# The reseller as it appears on invoices (seller details; snapshotted on each issued invoice).
+BILLING_COMPANY = env.json(
+    "BILLING_COMPANY",
+    default={
+        "name": "Switchboard Reseller AB",
+        "address": "Storgatan 1\n111 22 Stockholm\nSweden",
+        "org_number": "556000-0000",
+        "vat_number": "SE556000000001",
+        "bank": "Bankgiro 000-0000",
+        "email": "billing@switchboard.example",
+        "payment_terms_days": 30,
+    },
+)
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 
 # Security: safe by default; the demo turns DEBUG on, which relaxes only what needs HTTPS.
