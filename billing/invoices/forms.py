@@ -27,7 +27,7 @@ class AdjustmentForm(forms.Form):
 
 class DraftForm(forms.Form):
     period = forms.CharField(
-        label="Month",
+        label="Month to draft",
         max_length=7,
         widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-11"}),
         help_text=(
