@@ -20,6 +20,7 @@ import argparse
 import os
 import statistics
 import time
+from datetime import date
 
 os.environ.setdefault("BENCH_DB", "switchboard_bench_invoices")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/13")
@@ -125,7 +126,9 @@ def common_indexes(conn: common.Connection, table: str) -> list[tuple[str, str]]
     ).fetchall()
 
 
-def fill_ledger(tenant_ids: list[int], *, entries: int, period, chunk: int) -> dict[str, float]:
+def fill_ledger(
+    tenant_ids: list[int], *, entries: int, period: date, chunk: int
+) -> dict[str, float]:
     from billing.periods import next_period
 
     after = next_period(period)
@@ -174,8 +177,6 @@ def fill_ledger(tenant_ids: list[int], *, entries: int, period, chunk: int) -> d
             conn.execute(f'ALTER TABLE billing_usageentry ADD CONSTRAINT "{name}" {definition}')
         figures["index_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        from datetime import date
-
         conn.execute(DAILY_SQL, {"last": date.fromordinal(last)})
         conn.execute(DELTA_SQL, {"last": date.fromordinal(last)})
         figures["daily_s"] = time.perf_counter() - started
