@@ -353,9 +353,10 @@ CELERY_BEAT_SCHEDULE = {
     # Chart rollups of today and yesterday (console.traffic.services).
     "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
     # Drafts last month's invoices and statements; idempotent, so any day may run it again.
+    # At noon UTC on the 1st the month is over in every time zone (UTC-12 to UTC+14).
     "invoice-drafting": {
         "task": "billing.invoices.tasks.invoices_draft_due",
-        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+        "schedule": crontab(minute=0, hour=12, day_of_month=1),
     },
 }
 # The reseller as it appears on invoices (seller details; snapshotted on each issued invoice).
