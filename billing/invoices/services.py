@@ -375,6 +375,12 @@ def invoice_adjustment_add(
         raise InvoiceError("The amount must be non-zero, in whole hundredths (e.g. -12.50).")
     with scopes_disabled(), transaction.atomic():
         invoice = _draft_locked(invoice_id)
+        if invoice.is_statement:
+            # A statement follows the balance; a line here would not move it.
+            raise InvoiceError(
+                "A statement follows the prepaid balance: correct the balance with a top-up "
+                "(negative for a charge) instead."
+            )
         position = invoice.lines.order_by("-position").values_list("position", flat=True)[:1]
         line = InvoiceLine.objects.create(
             invoice=invoice, kind=ADJUSTMENT, description=description[:200], quantity=1,

@@ -201,6 +201,16 @@ def test_prepaid_statement_with_top_ups_and_balances(world: World) -> None:
     assert statement.opening_balance == 450_000 - 600_000 + 200_000
     kinds = [ln.kind for ln in lines_of(statement)]
     assert kinds == ["sms_out", "top_up", "top_up"]
+    with pytest.raises(InvoiceError, match="top-up"):
+        invoice_adjustment_add(
+            invoice_id=statement.pk, description="Credit", amount=-100, actor=world.staff
+        )
+    issued = invoice_issue(invoice_id=statement.pk, actor=world.staff)
+    assert issued.reference == "ST-000001"
+    page = client_for(world.owner_a).get(f"/t/acme/billing/invoices/{issued.pk}/").content.decode()
+    assert "Balance at the end of the month" in page and "45.00" in page and "Top-up" in page
+    pdf = client_for(world.owner_a).get(f"/t/acme/billing/invoices/{issued.pk}/pdf/")
+    assert pdf.content.startswith(b"%PDF")
 
 
 # --- adjustments, issuing, immutability ------------------------------------------------------
