@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types imports check browser e2e venv clean worker worker-webhooks worker-campaigns worker-main beat
+.PHONY: demo test lint types imports check browser pdf-libs e2e venv clean worker worker-webhooks worker-campaigns worker-main beat
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | pdf-libs
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -26,6 +26,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi; }
+
+# Debian's pango and harfbuzz, which WeasyPrint (invoice PDFs) loads at run time.
+pdf-libs:
+	@ldconfig -p 2>/dev/null | grep -q libpango-1.0 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core; \
+	  else echo "pango is not installed and cannot be installed here: invoice PDFs will fail"; fi; }
 
 lint: venv types imports
 	$(BIN)/ruff check .

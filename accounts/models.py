@@ -210,6 +210,9 @@ class AuditEvent(models.Model):
         PLAN_ASSIGNED = "billing.plan_assigned", "Rate plan assigned"
         BILLING_SETTINGS_CHANGED = "billing.settings_changed", "Billing settings changed"
         TOP_UP_RECORDED = "billing.top_up", "Prepaid top-up recorded"
+        INVOICE_ADJUSTED = "invoice.adjusted", "Invoice adjustment added or removed"
+        INVOICE_ISSUED = "invoice.issued", "Invoice issued"
+        INVOICES_MEMBERS_CHANGED = "invoice.members_changed", "Members' access to invoices changed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

@@ -2,10 +2,16 @@ from django.urls import path
 
 from billing import views
 from billing.alerts import views as alert_views
+from billing.invoices import views as invoices
 
 app_name = "billing"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("usage/", views.usage, name="usage"),
     path("alerts/<int:alert_id>/dismiss/", alert_views.dismiss, name="alert_dismiss"),
+    path("invoices/", invoices.invoices, name="invoices"),
+    path("invoices/members/", invoices.invoices_members, name="invoices_members"),
+    path("invoices/<int:invoice_id>/", invoices.invoice, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", invoices.invoice_pdf_view, name="invoice_pdf"),
+    path("invoices/<int:invoice_id>/csv/", invoices.invoice_csv_view, name="invoice_csv"),
 ]

@@ -20,3 +20,5 @@ app = Celery("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name, routing_key=name) for name in QUEUES]
 app.autodiscover_tasks()
+# Subpackages of an app are not autodiscovered: their tasks modules are named here.
+app.autodiscover_tasks(["billing.invoices"])

@@ -259,3 +259,19 @@ def _billing_alert(tenant: Tenant) -> int:
 
 
 SAMPLES["alert_id"] = _billing_alert
+def _invoice(tenant: Tenant) -> int:
+    """An issued invoice (tenants never see drafts), with one line."""
+    from billing.invoices.models import Invoice, InvoiceLine
+    from billing.invoices.services import invoice_issue
+
+    invoice = Invoice.objects.filter(tenant=tenant, status=Invoice.Status.ISSUED).first()
+    if invoice is None:
+        from datetime import date
+
+        draft = Invoice.objects.create(tenant=tenant, period=date(2026, 10, 1), subtotal=10_000)
+        InvoiceLine.objects.create(invoice=draft, kind="sms_out", description="SMS", amount=10_000)
+        invoice = invoice_issue(invoice_id=draft.pk, actor=None)
+    return invoice.pk
+
+
+SAMPLES["invoice_id"] = _invoice

@@ -8,6 +8,11 @@ and on PostgreSQL a trigger refuses any UPDATE or DELETE of an issued row or its
 
 Amounts are in 1/10000 of the currency like the ledger; line amounts, VAT and totals are
 rounded to the currency's minor unit (1/100, i.e. multiples of 100) half away from zero.
+
+Invoices and statements are numbered in two series (`InvoiceSeries` named after the kind):
+an invoice number is unique among invoices, so the invoice series has no gaps from statements.
+A statement also carries the prepaid balance before and after its month, and its top-ups (lines
+of kind `top_up`, outside the subtotal).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ class Invoice(TenantOwned):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INVOICE)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     period = models.DateField(help_text="First day of the month billed.")
-    number = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    number = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="SEK")
     vat_rate_bp = models.PositiveIntegerField(default=2500)
     reverse_charge = models.BooleanField(default=False)
@@ -48,16 +53,36 @@ class Invoice(TenantOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     due_date = models.DateField(null=True, blank=True)
+    # Statements (prepaid): the balance before and after the month, and what was paid in.
+    opening_balance = models.BigIntegerField(default=0)
+    top_ups = models.BigIntegerField(default=0)
+    closing_balance = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-period", "tenant_id"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "period", "kind"], name="invoice_once"),
+            models.UniqueConstraint(
+                fields=["kind", "number"],
+                condition=models.Q(number__isnull=False),
+                name="invoice_number_once",
+            ),
         ]
         indexes = [models.Index(fields=["status", "period"], name="invoice_status_period")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.number or 'draft'} {self.period:%Y-%m}"
+        return f"{self.get_kind_display()} {self.reference} {self.period:%Y-%m}"
+
+    @property
+    def reference(self) -> str:
+        """What the document is called on paper: INV-000042, ST-000007, or draft."""
+        if self.number is None:
+            return "draft"
+        return f"{'INV' if self.kind == self.Kind.INVOICE else 'ST'}-{self.number:06d}"
+
+    @property
+    def is_statement(self) -> bool:
+        return self.kind == self.Kind.STATEMENT
 
     @property
     def is_issued(self) -> bool:
@@ -69,6 +94,11 @@ class Invoice(TenantOwned):
             if stored.first() == self.Status.ISSUED:
                 raise TypeError("An issued invoice cannot be changed.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]  # passes Django's own options
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        if type(self).objects.filter(pk=self.pk, status=self.Status.ISSUED).exists():
+            raise TypeError("An issued invoice cannot be deleted.")
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]  # Django's own options
 
 
 class InvoiceLine(models.Model):
@@ -93,6 +123,19 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description}: {self.amount}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self._refuse_if_issued()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]  # passes Django's own options
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        self._refuse_if_issued()
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]  # Django's own options
+
+    def _refuse_if_issued(self) -> None:
+        issued = Invoice.objects.filter(pk=self.invoice_id, status=Invoice.Status.ISSUED)
+        if issued.exists():
+            raise TypeError("The lines of an issued invoice cannot be changed.")
 
 
 class InvoiceSeries(models.Model):

@@ -332,6 +332,7 @@ CELERY_TASK_ROUTES = {
     "billing.tasks.backstop_raise": {"queue": "sync"},
     "billing.tasks.master_balance_check": {"queue": "sync"},
     "billing.tasks.reconcile": {"queue": "sync"},
+    "billing.invoices.tasks.invoices_draft_due": {"queue": "default"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -382,6 +383,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.reconcile",
         "schedule": crontab(minute=30, hour=4),
     },
+    # Drafts last month's invoices and statements; idempotent, so any day may run it again.
+    # At noon UTC on the 1st the month is over in every time zone (UTC-12 to UTC+14).
+    "invoice-drafting": {
+        "task": "billing.invoices.tasks.invoices_draft_due",
+        "schedule": crontab(minute=0, hour=12, day_of_month=1),
+    },
 }
 # The subaccount's `usagelimit` at 46elks is a backstop above the local limit (billing.backstop).
 BILLING_BACKSTOP_RATIO = env.float("BILLING_BACKSTOP_RATIO", default=1.2)
@@ -389,6 +396,19 @@ BILLING_BACKSTOP_RATIO = env.float("BILLING_BACKSTOP_RATIO", default=1.2)
 BILLING_MASTER_BALANCE_FLOOR = env.int("BILLING_MASTER_BALANCE_FLOOR", default=1_000_000)
 # Reconciliation flags a month whose rated cost and 46elks' movement differ by more than this.
 BILLING_RECONCILE_TOLERANCE_BP = env.int("BILLING_RECONCILE_TOLERANCE_BP", default=100)
+# The reseller as it appears on invoices (seller details; snapshotted on each issued invoice).
+BILLING_COMPANY = env.json(
+    "BILLING_COMPANY",
+    default={
+        "name": "Switchboard Reseller AB",
+        "address": "Storgatan 1\n111 22 Stockholm\nSweden",
+        "org_number": "556000-0000",
+        "vat_number": "SE556000000001",
+        "bank": "Bankgiro 000-0000",
+        "email": "billing@switchboard.example",
+        "payment_terms_days": 30,
+    },
+)
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 
 # Security: safe by default; the demo turns DEBUG on, which relaxes only what needs HTTPS.
