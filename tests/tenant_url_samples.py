@@ -259,6 +259,8 @@ def _billing_alert(tenant: Tenant) -> int:
 
 
 SAMPLES["alert_id"] = _billing_alert
+
+
 def _invoice(tenant: Tenant) -> int:
     """An issued invoice (tenants never see drafts), with one line."""
     from billing.invoices.models import Invoice, InvoiceLine
