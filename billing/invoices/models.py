@@ -106,7 +106,13 @@ class InvoiceLine(models.Model):
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=12, blank=True, help_text="Usage kind, or 'adjustment'.")
     number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PhoneNumber,
+        null=True,
+        blank=True,
+        # Kept as written: an append-only row outlives its number (no cascade may touch it).
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     description = models.CharField(max_length=200)
     quantity = models.BigIntegerField(default=1)

@@ -47,7 +47,13 @@ class UsageEntry(TenantOwned):
     source = models.CharField(max_length=64)
     seq = models.PositiveSmallIntegerField(default=0)
     number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PhoneNumber,
+        null=True,
+        blank=True,
+        # Kept as written: an append-only row outlives its number (no cascade may touch it).
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     country = models.CharField(max_length=2, blank=True)
     # Parts for SMS, messages for MMS, billed seconds for calls, months for numbers. A
@@ -94,7 +100,13 @@ class DailyUsage(TenantOwned):
     day = models.DateField()
     kind = models.CharField(max_length=8, choices=UsageKind.choices)
     number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        PhoneNumber,
+        null=True,
+        blank=True,
+        # Kept as written: an append-only row outlives its number (no cascade may touch it).
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     events = models.BigIntegerField(default=0)
     quantity = models.BigIntegerField(default=0)
