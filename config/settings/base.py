@@ -317,6 +317,8 @@ CELERY_TASK_ROUTES = {
     "calls.tasks.recording*": {"queue": "default"},
     "numbers.tasks.quarantine_expire": {"queue": "default"},
     "console.tasks.traffic_rollup": {"queue": "default"},
+    "billing.tasks.usage_squash": {"queue": "default"},
+    "billing.tasks.snapshot_prune": {"queue": "default"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -351,6 +353,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Chart rollups of today and yesterday (console.traffic.services).
     "traffic-rollup": {"task": "console.tasks.traffic_rollup", "schedule": 60.0},
+    "usage-squash": {"task": "billing.tasks.usage_squash", "schedule": 60.0},
+    "snapshot-prune": {
+        "task": "billing.tasks.snapshot_prune",
+        "schedule": crontab(minute=23, hour=2),
+    },
 }
 PROVIDER_SYNC_LOCK_SECONDS = env.int("PROVIDER_SYNC_LOCK_SECONDS", default=10 * 60)
 
