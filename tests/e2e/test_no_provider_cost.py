@@ -61,14 +61,14 @@ def _seed(tenant: Tenant) -> None:
                 number=number, ours=number.number, other="+46700000001", body="cost probe",
                 cost=COST,
             )  # fmt: skip
-        for direction, source in (
+        for leg, origin in (
             (Call.Direction.OUT, Call.Source.CLICK_TO_CALL),
             (Call.Direction.IN, Call.Source.INBOUND),
         ):
             Call.objects.create(
-                tenant=tenant, direction=direction, state=Call.State.SUCCESS, source=source,
+                tenant=tenant, direction=leg, state=Call.State.SUCCESS, source=origin,
                 number=number, ours=number.number, other="+46700000001", start=now,
-                duration=61, cost=COST, elks_id=f"c-cost-{direction}",
+                duration=61, cost=COST, elks_id=f"c-cost-{leg}",
             )  # fmt: skip
         campaign = Campaign.objects.create(
             tenant=tenant, name="Cost probe", sender="Shop", template="Hej",
