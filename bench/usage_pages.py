@@ -123,7 +123,7 @@ class Draining:
         self.client.force_login(user)
 
     def get(self, url: str) -> Any:
-        response = self.client.get(url)
+        response: Any = self.client.get(url)
         if getattr(response, "streaming", False):
             body = b"".join(response.streaming_content)
             return SimpleNamespace(status_code=response.status_code, content=body)
