@@ -19,7 +19,8 @@ from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
 from billing.ledger.models import DailyUsage, UsageKind
-from billing.periods import next_period, previous_period
+from billing.periods import local_day, next_period, previous_period
+from billing.services import account_for
 from core.money import format_money
 
 MAX_PERIODS = 24  # the period picker goes back two years
@@ -34,13 +35,14 @@ MARGIN_SORTS = {
 }
 
 
-def parse_period(value: str | None, current: date) -> date:
-    """`?period=2026-10` → date(2026, 10, 1); anything else, or a future month, → current."""
+def parse_period(value: str | None, current: date, default: date | None = None) -> date:
+    """`?period=2026-10` → date(2026, 10, 1); a future month → `current`; anything else →
+    `default` (or `current`)."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
         period = date(year, month, 1)
     except ValueError:
-        return current
+        return default or current
     return period if period <= current else current
 
 
@@ -132,9 +134,11 @@ def usage_report(*, tenant: Tenant, period: date, current: date) -> UsageReport:
 def usage_chart(*, tenant: Tenant, period: date, staff: bool) -> dict[str, Any]:
     """The period's price per day by kind (stacked bars); staff also get cost and margin lines.
 
-    Chart.js-shaped like console.traffic.selectors; one query.
+    Chart.js-shaped like console.traffic.selectors; two queries (the account's time zone).
     """
-    last = next_period(period) - timedelta(days=1)
+    # The current period ends today (the tenant's local day): no flat tail of days to come.
+    today = local_day(account_for(tenant).time_zone)
+    last = min(next_period(period) - timedelta(days=1), max(today, period))
     days = [period + timedelta(days=i) for i in range((last - period).days + 1)]
     sums: dict[tuple[date, str], dict[str, Any]] = {
         (r["day"], r["kind"]): r
@@ -265,11 +269,17 @@ def margin_totals(rows: list[MarginRow]) -> list[dict[str, Any]]:
     ]
 
 
-def margin_chart(rows: list[MarginRow]) -> dict[str, Any]:
-    """Revenue, cost and margin per month (all tenants), from the report's own rows."""
-    months = sorted({r.month for r in rows})
+def margin_chart(rows: list[MarginRow], *, first: date, last: date) -> dict[str, Any]:
+    """Revenue, cost and margin per month of [first, last] (all tenants), grouped bars, from
+    the report's own rows; months without usage show as zeros."""
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = next_period(month)
     by_month = {m: [0, 0] for m in months}
     for r in rows:
+        by_month.setdefault(r.month, [0, 0])
         by_month[r.month][0] += r.revenue
         by_month[r.month][1] += r.cost
     revenue = [by_month[m][0] for m in months]
@@ -291,7 +301,7 @@ def margin_chart(rows: list[MarginRow]) -> dict[str, Any]:
         "datasets": [
             {"label": "Revenue", "data": revenue},
             {"label": "Provider cost", "data": cost},
-            {"label": "Margin", "data": margin, "type": "line"},
+            {"label": "Margin", "data": margin},
         ],
         "summary": (summary or "No usage in these months") + ".",
         "empty": not rows,

@@ -60,7 +60,9 @@ def _months(request: HttpRequest) -> tuple[date, date, str]:
     """`?from=2026-01&to=2026-11&sort=-margin`; defaults: the last three months, by margin."""
     current = timezone.localdate().replace(day=1)
     last = selectors.parse_period(request.GET.get("to"), current)
-    first = selectors.parse_period(request.GET.get("from"), previous_period(previous_period(last)))
+    first = selectors.parse_period(
+        request.GET.get("from"), current, previous_period(previous_period(last))
+    )
     if first > last:
         first, last = last, first
     sort = request.GET.get("sort", "-margin")
@@ -110,7 +112,9 @@ def margin(request: HttpRequest) -> HttpResponse:
 def margin_chart(request: HttpRequest) -> JsonResponse:
     first, last, _ = _months(request)
     return JsonResponse(
-        selectors.margin_chart(selectors.margin_report(first=first, last=last, sort="month"))
+        selectors.margin_chart(
+            selectors.margin_report(first=first, last=last, sort="month"), first=first, last=last
+        )
     )
 
 

@@ -16,7 +16,7 @@ from accounts.models import Tenant
 from billing.ledger.models import DailyUsage
 from billing.ledger.rollup import usage_squash
 from billing.models import BillingAccount
-from billing.periods import current_period, previous_period
+from billing.periods import current_period, local_day, previous_period
 from billing.selectors import period_usage
 from billing.services import account_for
 from billing.usage.selectors import parse_period, usage_report
@@ -39,12 +39,14 @@ def _number(tenant: Tenant, e164: str) -> PhoneNumber:
 
 def _usage(tenant: Tenant, *, days: int = 3, kinds=("sms_out", "sms_in", "call"), number=None):
     """Delta rows as rating appends them, one per day and kind."""
-    today = current_period(account_for(tenant).time_zone).replace(day=1)
+    zone = account_for(tenant).time_zone
+    first, today = current_period(zone), local_day(zone)
     with scopes_disabled():
         for i in range(days):
             for kind in kinds:
                 DailyUsage.objects.create(
-                    tenant=tenant, day=today + timedelta(days=i), kind=kind, number=number,
+                    tenant=tenant, day=max(first, today - timedelta(days=i)), kind=kind,
+                    number=number,
                     events=1, quantity=2, provider_cost=COST, price=PRICE,
                 )  # fmt: skip
 
@@ -190,5 +192,5 @@ def test_overview_spend_chart_is_the_priced_figure(world: World) -> None:
     tenant = world.tenant_a
     _usage(tenant, days=1)
     data = client_for(world.owner_a).get(f"/t/{tenant.slug}/charts/spend.json").json()
-    assert data["datasets"][0]["data"][0] == 3 * PRICE
+    assert data["datasets"][0]["data"][-1] == 3 * PRICE  # cumulative
     assert str(COST) not in json.dumps(data)
