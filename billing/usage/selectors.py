@@ -26,13 +26,7 @@ from core.money import format_money
 MAX_PERIODS = 24  # the period picker goes back two years
 KIND_ORDER = [k.value for k in UsageKind]
 FIGURES = ("events", "quantity", "price", "provider_cost")
-MARGIN_SORTS = {
-    "tenant": "tenant__name",
-    "month": "month",
-    "revenue": "revenue",
-    "cost": "cost",
-    "margin": "margin",
-}
+MARGIN_SORTS = ("tenant", "month", "revenue", "cost", "margin")
 
 
 def parse_period(value: str | None, current: date, default: date | None = None) -> date:
@@ -223,32 +217,43 @@ class MarginRow:
 def margin_report(*, first: date, last: date, sort: str = "-margin") -> list[MarginRow]:
     """Revenue (price), provider cost and margin per tenant and month in [first, last] months.
 
-    One grouped query; sorted in SQL by `sort` (a MARGIN_SORTS key, '-' for descending).
+    Two queries: the daily rows grouped by tenant id and month (no join in the scan), then
+    the names of the tenants found. Sorted here by `sort` (a MARGIN_SORTS key, '-' for
+    descending), then by tenant and month; the rows are tenants x months, not days.
     """
-    descending = sort.startswith("-")
-    column = MARGIN_SORTS.get(sort.lstrip("-"), "margin")
-    order = [f"-{column}" if descending else column, "tenant__name", "month"]
     with scopes_disabled():
-        rows = (
+        sums = list(
             DailyUsage.objects.filter(day__gte=first, day__lt=next_period(last))
             .annotate(month=TruncMonth("day"))
-            .values("tenant_id", "tenant__name", "tenant__slug", "tenant__currency", "month")
+            .values("tenant_id", "month")
             .annotate(revenue=Sum("price"), cost=Sum("provider_cost"))
-            .annotate(margin=F("revenue") - F("cost"))
-            .order_by(*order)
+            .order_by()
         )
-        return [
-            MarginRow(
-                tenant_id=r["tenant_id"],
-                tenant=r["tenant__name"],
-                slug=r["tenant__slug"],
-                currency=r["tenant__currency"],
-                month=_as_date(r["month"]),
-                revenue=int(r["revenue"] or 0),
-                cost=int(r["cost"] or 0),
+        tenants = {
+            t["pk"]: t
+            for t in Tenant.objects.filter(pk__in={r["tenant_id"] for r in sums}).values(
+                "pk", "name", "slug", "currency"
             )
-            for r in rows
-        ]
+        }
+    rows = [
+        MarginRow(
+            tenant_id=r["tenant_id"],
+            tenant=tenants[r["tenant_id"]]["name"],
+            slug=tenants[r["tenant_id"]]["slug"],
+            currency=tenants[r["tenant_id"]]["currency"],
+            month=_as_date(r["month"]),
+            revenue=int(r["revenue"] or 0),
+            cost=int(r["cost"] or 0),
+        )
+        for r in sums
+    ]
+    key = sort.lstrip("-") if sort.lstrip("-") in MARGIN_SORTS else "margin"
+    rows.sort(key=lambda r: (r.tenant.lower(), r.month))
+    if key != "tenant":
+        rows.sort(key=lambda r: getattr(r, key), reverse=sort.startswith("-"))
+    elif sort.startswith("-"):
+        rows.sort(key=lambda r: r.tenant.lower(), reverse=True)
+    return rows
 
 
 def _as_date(value: Any) -> date:
