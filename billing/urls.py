@@ -7,7 +7,10 @@ from billing.invoices import views as invoices
 app_name = "billing"
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("usage/", views.usage, name="usage"),
+    path("usage/card/", views.usage, name="usage"),
+    path("usage/", views.usage_page, name="usage_page"),
+    path("usage/chart.json", views.usage_chart, name="usage_chart"),
+    path("usage/export.csv", views.usage_export, name="usage_export"),
     path("alerts/<int:alert_id>/dismiss/", alert_views.dismiss, name="alert_dismiss"),
     path("invoices/", invoices.invoices, name="invoices"),
     path("invoices/members/", invoices.invoices_members, name="invoices_members"),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from billing.usage import staff_views as usage
 from console import staff_views as views
 from console.traffic import views as traffic
 
@@ -18,4 +19,16 @@ urlpatterns = [
     path("tenants/<slug:slug>/suspend/", views.tenant_suspend_view, name="tenant_suspend"),
     path("tenants/<slug:slug>/reactivate/", views.tenant_reactivate_view, name="tenant_reactivate"),
     path("tenants/<slug:slug>/view/", views.tenant_view_start, name="tenant_view"),
+    path("tenants/<slug:slug>/usage/", usage.tenant_usage, name="tenant_usage"),
+    path(
+        "tenants/<slug:slug>/usage/chart.json", usage.tenant_usage_chart, name="tenant_usage_chart"
+    ),
+    path(
+        "tenants/<slug:slug>/usage/export.csv",
+        usage.tenant_usage_export,
+        name="tenant_usage_export",
+    ),
+    path("billing/margin/", usage.margin, name="margin"),
+    path("billing/margin/chart.json", usage.margin_chart, name="margin_chart"),
+    path("billing/margin/export.csv", usage.margin_export, name="margin_export"),
 ]

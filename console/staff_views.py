@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -14,6 +16,8 @@ from accounts.access import staff_required
 from accounts.forms import ConfirmForm, TenantCreateForm, UsageLimitForm
 from accounts.models import AuditEvent, Membership, OrphanSubaccount, Tenant
 from accounts.services import TenantError, staff_view_end
+from billing.models import BillingAccount
+from billing.selectors import PeriodUsage, period_usage, period_usage_of
 from billing.services import account_for
 from console.sync import provider_sync
 from console.tenants import tenant_create, tenant_reactivate, tenant_set_limit, tenant_suspend
@@ -26,7 +30,7 @@ TENANTS_PER_PAGE = 50
 
 @staff_required
 def console(request: HttpRequest) -> HttpResponse:
-    tenants = Tenant.objects.order_by("name")
+    tenants = Tenant.objects.select_related("billing").order_by("name")
     status = request.GET.get("status", "")
     if status in Tenant.Status.values:
         tenants = tenants.filter(status=status)
@@ -39,6 +43,7 @@ def console(request: HttpRequest) -> HttpResponse:
         "staff/console.html",
         {
             "page": page,
+            "spend": _spend(page),
             "status": status,
             "query": query,
             "statuses": Tenant.Status.choices,
@@ -46,6 +51,18 @@ def console(request: HttpRequest) -> HttpResponse:
             "events": AuditEvent.objects.select_related("actor", "tenant")[:15],
         },
     )
+
+
+def _spend(tenants: Iterable[Tenant]) -> dict[int, PeriodUsage]:
+    """This period's priced spend per tenant: the figure the tenant sees, no query each."""
+    spend = {}
+    for tenant in tenants:
+        try:
+            account = tenant.billing
+        except BillingAccount.DoesNotExist:
+            account = account_for(tenant)
+        spend[tenant.pk] = period_usage_of(account)
+    return spend
 
 
 @staff_required
@@ -111,6 +128,7 @@ def _detail_context(tenant: Tenant, **extra: object) -> dict[str, object]:
         "secret_masked": mask(tenant.elks_secret),
         "limit_form": extra.pop("limit_form", None)
         or UsageLimitForm(initial={"usage_limit": account_for(tenant).monthly_limit}),
+        "usage": period_usage(tenant=tenant),
         "memberships": Membership.objects.filter(tenant=tenant).select_related("user"),
         "events": AuditEvent.objects.filter(tenant=tenant).select_related("actor")[:20],
         **extra,

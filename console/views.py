@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from billing.selectors import live_usage
+from billing.selectors import period_usage
 from calls.selectors import unheard_voicemail_count
 
 
@@ -16,7 +16,7 @@ def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "console/dashboard.html",
         {
             "section": "dashboard",
-            "usage": live_usage(tenant=tenant),
+            "usage": period_usage(tenant=tenant),
             "unheard": unheard_voicemail_count(tenant),
         },
     )

@@ -333,6 +333,8 @@ CELERY_TASK_ROUTES = {
     "billing.tasks.master_balance_check": {"queue": "sync"},
     "billing.tasks.reconcile": {"queue": "sync"},
     "billing.invoices.tasks.invoices_draft_due": {"queue": "default"},
+    "billing.tasks.usage_squash": {"queue": "default"},
+    "billing.tasks.snapshot_prune": {"queue": "default"},
 }
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
@@ -388,6 +390,11 @@ CELERY_BEAT_SCHEDULE = {
     "invoice-drafting": {
         "task": "billing.invoices.tasks.invoices_draft_due",
         "schedule": crontab(minute=0, hour=12, day_of_month=1),
+    },
+    "usage-squash": {"task": "billing.tasks.usage_squash", "schedule": 60.0},
+    "snapshot-prune": {
+        "task": "billing.tasks.snapshot_prune",
+        "schedule": crontab(minute=23, hour=2),
     },
 }
 # The subaccount's `usagelimit` at 46elks is a backstop above the local limit (billing.backstop).

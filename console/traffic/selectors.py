@@ -16,6 +16,10 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
+from billing.ledger.models import DailyUsage
+from billing.periods import local_day, next_period
+from billing.selectors import period_usage_of
+from billing.services import account_for
 from console.traffic.models import DailyTraffic
 from console.traffic.services import local_today
 from core.money import format_money
@@ -113,39 +117,48 @@ def _calls_chart(rows: QuerySet[DailyTraffic], days: int) -> Chart:
 
 
 def _spend_chart(tenant: Tenant) -> Chart:
-    """This month's spend, cumulative per day, against the tenant's usage limit."""
-    today = local_today()
-    first = today.replace(day=1)
-    labels, s = _daily(
-        DailyTraffic.objects.filter(tenant=tenant),
-        (today - first).days + 1,
-        ["cost", "cost_unknown"],
+    """This period's priced spend, cumulative per day, against the monthly limit (postpaid).
+
+    The tenant's price from the usage ledger's daily rows (billing), never 46elks' cost: the
+    same figure as the spend card (billing.selectors.period_usage), one grouped query.
+    """
+    account = account_for(tenant)
+    usage = period_usage_of(account)
+    today = local_day(account.time_zone)
+    first = usage.period
+    sums = dict(
+        DailyUsage.objects.filter(tenant=tenant, day__gte=first, day__lt=next_period(first))
+        .values("day")
+        .annotate(price=Sum("price"))
+        .order_by()
+        .values_list("day", "price")
     )
+    labels = _days(first, today)
     running, cumulative = 0, []
-    for cost in s["cost"]:
-        running += cost
+    for day in labels:
+        running += int(sums.get(day) or 0)
         cumulative.append(running)
-    limit = tenant.effective_limit
-    unknown = sum(s["cost_unknown"])
-    summary = (
-        f"Spent this month: {format_money(running, tenant.currency)} of a "
-        f"{format_money(limit, tenant.currency)} limit."
-    )
-    if unknown:
-        summary += (
-            f" {unknown} messages or calls have no cost from 46elks yet and are not included."
+    currency = tenant.currency
+    datasets = [_dataset("Spent this month", cumulative, fill=True)]
+    if usage.prepaid:
+        summary = (
+            f"Spent this month: {format_money(running, currency)}; balance "
+            f"{format_money(usage.balance, currency)}."
+        )
+    else:
+        datasets.append(_dataset("Monthly limit", [usage.limit] * len(labels), dashed=True))
+        summary = (
+            f"Spent this month: {format_money(running, currency)} of a "
+            f"{format_money(usage.limit, currency)} limit."
         )
     return {
         "type": "line",
         "money": True,
-        "currency": tenant.currency,
+        "currency": currency,
         "labels": [d.isoformat() for d in labels],
-        "datasets": [
-            _dataset("Spent this month", cumulative, fill=True),
-            _dataset("Usage limit", [limit] * len(labels), dashed=True),
-        ],
+        "datasets": datasets,
         "summary": summary,
-        "empty": not running and not unknown,
+        "empty": not sums,
     }
 
 
@@ -222,8 +235,8 @@ def staff_chart(*, chart: str, days: int) -> Chart | None:
     else:
         rows.sort(key=lambda r: -r["cost"])
         rows = rows[:STAFF_TENANTS]
-        datasets = [_dataset("Spend", [r["cost"] for r in rows])]
-        summary = f"Last {days} days, highest spend: " + "; ".join(
+        datasets = [_dataset("Provider cost", [r["cost"] for r in rows])]
+        summary = f"Last {days} days, highest provider cost: " + "; ".join(
             f"{r['tenant__name']} {format_money(r['cost'], r['tenant__currency'])}" for r in rows
         )
         # Tenants may bill in different currencies: the axis shows units, the summary names them.

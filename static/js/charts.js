@@ -22,6 +22,7 @@
         label: set.label,
         data: set.data,
         yAxisID: set.yAxisID || (horizontal ? undefined : "y"),
+        stack: set.stack,
         borderColor: colour,
         backgroundColor: line ? colour + "33" : colour,
         borderDash: set.dashed ? [6, 4] : undefined,
@@ -37,6 +38,8 @@
       ticks: data.money ? { callback: function (v) { return money(v, data.currency); } } : { precision: 0 },
     };
     var scales = horizontal ? { x: valueAxis, y: { ticks: { autoSkip: false } } } : { x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: valueAxis };
+    // Stacked bars (usage by kind): datasets sharing a `stack` pile up; lines stay unstacked.
+    if (data.stacked && !horizontal) { scales.x.stacked = true; valueAxis.stacked = true; }
     if (datasets.some(function (d) { return d.yAxisID === "percent"; })) {
       scales.percent = { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, ticks: { callback: function (v) { return v + " %"; } } };
     }
@@ -62,7 +65,8 @@
     var canvas = figure.querySelector("canvas");
     var caption = figure.querySelector("figcaption");
     var empty = figure.querySelector(".chart-empty");
-    var url = figure.dataset.chartUrl + "?days=" + encodeURIComponent(figure.dataset.days || "");
+    var base = figure.dataset.chartUrl;
+    var url = base + (base.indexOf("?") < 0 ? "?" : "&") + "days=" + encodeURIComponent(figure.dataset.days || "");
     figure.setAttribute("aria-busy", "true");
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {

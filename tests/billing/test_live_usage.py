@@ -21,7 +21,7 @@ from console.tenants import tenant_create
 from messaging.campaigns.selectors import remaining_limit
 from messaging.models import Message
 from providers.clients import elks_for_tenant
-from tests.conftest import World, client_for
+from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
 
@@ -165,18 +165,3 @@ def test_beat_refreshes_usage_every_minute(settings) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["usage-refresh"]
     assert entry["task"] == "console.tasks.usage_refresh"
     assert entry["schedule"] == 60.0
-
-
-def test_usage_card_polls_and_shows_the_live_figure(world: World) -> None:
-    tenant = world.tenant_a
-    Tenant.objects.filter(pk=tenant.pk).update(
-        usage=0, usage_synced_at=timezone.now() - timedelta(minutes=1), usage_limit=1_000_000
-    )
-    _message(tenant, cost=35_000, created=timezone.now())
-    for user in (world.owner_a, world.member_a):
-        page = client_for(user).get(f"/t/{tenant.slug}/billing/usage/").content.decode()
-        assert 'hx-trigger="every 60s"' in page
-        assert "3.50 SEK" in page and "Up to date" in page
-    overview = client_for(world.owner_a).get(f"/t/{tenant.slug}/").content.decode()
-    assert "3.50 SEK" in overview and 'id="usage-card"' in overview
-    assert client_for(world.owner_b).get(f"/t/{tenant.slug}/billing/usage/").status_code == 404

@@ -289,20 +289,33 @@ def test_empty_days_are_zeros_and_the_range_is_one_of_the_offered(world: World) 
         assert len(_chart(client, f"/t/acme/charts/calls.json?days={bad}")["labels"]) == 30
 
 
-def test_spend_is_cumulative_this_month_against_the_limit(world: World) -> None:
+def test_spend_is_the_priced_figure_cumulative_this_month_against_the_limit(
+    world: World,
+) -> None:
+    """The tenant's price from the usage ledger's daily rows, never 46elks' cost."""
+    from billing.ledger.models import DailyUsage
+    from billing.models import BillingAccount
+    from billing.periods import current_period
+    from billing.services import account_for
+
+    account = account_for(world.tenant_a)
+    BillingAccount.objects.filter(pk=account.pk).update(monthly_limit=500_000)
+    first = current_period(account.time_zone)
     today = timezone.localdate()
-    _message(world.tenant_a, _at(today, 8), cost=10_000)
-    _message(world.tenant_a, _at(today, 9), cost=None, status=M.Status.SENT)
-    if today.day > 1:
-        _message(world.tenant_a, _at(today.replace(day=1), 8), cost=5_000)
-    _message(world.tenant_a, _at(today.replace(day=1) - timedelta(days=1), 8), cost=99_000)
+    _message(world.tenant_a, _at(today, 8), cost=987_654)  # 46elks' cost: not on the chart
     traffic_rollup_rebuild(40)
+    with scopes_disabled():
+        for day, price in ((first, 5_000), (today, 10_000), (first - timedelta(days=1), 99_000)):
+            DailyUsage.objects.create(
+                tenant=world.tenant_a, day=day, kind="sms_out", events=1, price=price,
+                provider_cost=987_654,
+            )  # fmt: skip
     data = _chart(client_for(world.member_a), "/t/acme/charts/spend.json")
     spent, limit = (d["data"] for d in data["datasets"])
-    assert len(spent) == today.day
-    assert spent[-1] == (15_000 if today.day > 1 else 10_000)
-    assert limit == [world.tenant_a.usage_limit] * today.day
-    assert "1 messages or calls have no cost" in data["summary"]
+    assert len(spent) == (today - first).days + 1
+    assert spent[-1] == 15_000
+    assert limit == [500_000] * len(spent)
+    assert "987654" not in str(data) and "98.77" not in data["summary"]
 
 
 def test_number_chart(

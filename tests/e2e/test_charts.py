@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from billing.ledger.models import DailyUsage
 from calls.models import Call
 from console.traffic.services import traffic_rollup_rebuild
 from messaging.models import Message
@@ -68,6 +69,16 @@ def _seed(tenant: Any, number: Any) -> None:
                 cost=5000,
             )
     traffic_rollup_rebuild(30)
+    # What rating appends for this traffic: the priced daily rows the spend chart reads.
+    first = timezone.localdate().replace(day=1)
+    with scopes_disabled():
+        for back in range((timezone.localdate() - first).days + 1):
+            for kind, price in (("sms_out", 4900), ("call", 7500)):
+                DailyUsage.objects.create(
+                    tenant=tenant, day=first + timedelta(days=back), kind=kind,
+                    number=number if kind == "call" else None, events=2, quantity=2,
+                    price=price, provider_cost=3500,
+                )  # fmt: skip
 
 
 def _charts(page: Any, url: str, name: str) -> list[dict[str, Any]]:
@@ -121,3 +132,27 @@ def test_charts_draw_with_a_text_alternative(page: Any, live_server: Any, elks: 
     sign_in(page, live_server.url, staff.email, OWNER_PASSWORD)
     staff_charts = _charts(page, f"{live_server.url}/staff/", "staff-console")
     assert staff_charts and all(c["drawn"] and c["fits"] for c in staff_charts), staff_charts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_and_margin_charts_draw(page: Any, live_server: Any, elks: Any) -> None:
+    """The usage page (tenant, staff) and the margin report draw their chart and tables."""
+    shop = shop_create()
+    number = number_rent_se(shop)
+    _seed(shop.tenant, number)
+    sign_in(page, live_server.url, shop.owner.email, OWNER_PASSWORD)
+    usage = _charts(page, f"{live_server.url}/t/{shop.tenant.slug}/billing/usage/", "owner-usage")
+    assert usage and all(c["drawn"] and c["fits"] for c in usage), usage  # both widths
+    assert "Provider cost" not in page.content()
+    staff = StaffFactory()
+    staff.set_password(OWNER_PASSWORD)
+    staff.save()
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, staff.email, OWNER_PASSWORD)
+    staff_usage = _charts(
+        page, f"{live_server.url}/staff/tenants/{shop.tenant.slug}/usage/", "staff-usage"
+    )
+    assert staff_usage and all(c["drawn"] and c["fits"] for c in staff_usage), staff_usage
+    assert "Provider cost" in page.content()
+    margin = _charts(page, f"{live_server.url}/staff/billing/margin/", "staff-margin")
+    assert margin and all(c["drawn"] and c["fits"] for c in margin), margin

@@ -46,7 +46,7 @@ def test_staff_creates_tenant_and_owner_reaches_portal(page, live_server, elks) 
     sign_in(page, base, "boss@cafe.example", "a-long-new-pass-phrase")
     expect(page).to_have_url(f"{base}/t/cafe-nord/")
     expect(page.get_by_role("heading", name="Cafe Nord", exact=True)).to_be_visible()
-    expect(page.get_by_text("Usage this month")).to_be_visible()
+    expect(page.get_by_text("Spend this month").first).to_be_visible()
     screenshot(page, "tenant-portal")
 
     page.get_by_role("link", name="Numbers").first.click()
