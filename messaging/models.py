@@ -144,6 +144,12 @@ class Message(TenantOwned):
     delivery_report = models.BooleanField(default=True)
     elks_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     cost = models.BigIntegerField(null=True, blank=True)
+    # The tenant's price of this message so far (the sum of its usage entries; campaign
+    # sends: their recipient's). None: not rated (not accepted by 46elks yet, or free).
+    price = models.BigIntegerField(null=True, blank=True)
+    # The estimated price reserved on the billing account while the send is in flight;
+    # back to 0 when rating settles it or a refusal releases it (messaging.rating).
+    reserved = models.BigIntegerField(default=0)
     parts = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # One row per (submitted form, recipient): a retried send finds its row instead of sending.
@@ -206,6 +212,11 @@ class Message(TenantOwned):
             and self.direction == self.Direction.OUT
             and self.status in COST_EXPECTED
         )
+
+    @property
+    def price_pending(self) -> bool:
+        """Accepted and not rated yet: its price is still to come."""
+        return self.price is None and self.cost_pending
 
     # Outbound statuses only move forward; a late or repeated report cannot undo a final one.
     RANK = {
