@@ -148,8 +148,9 @@ class Message(TenantOwned):
     # sends: their recipient's). None: not rated (not accepted by 46elks yet, or free).
     price = models.BigIntegerField(null=True, blank=True)
     # The estimated price reserved on the billing account while the send is in flight;
-    # back to 0 when rating settles it or a refusal releases it (messaging.rating).
-    reserved = models.BigIntegerField(default=0)
+    # back to 0 when rating settles it or a refusal releases it (messaging.rating). A
+    # database default too: rows written by older code (data migrations) get 0.
+    reserved = models.BigIntegerField(default=0, db_default=0)
     parts = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # One row per (submitted form, recipient): a retried send finds its row instead of sending.

@@ -49,7 +49,7 @@ def message_event(message: Message, *, cost: int | None) -> UsageEvent:
     out = message.direction == Message.Direction.OUT
     kind = f"{'mms' if message.kind == Message.Kind.MMS else 'sms'}_{'out' if out else 'in'}"
     return UsageEvent(
-        kind=kind,  # type: ignore[arg-type]  # one of the four message kinds
+        kind=kind,  # one of the four message kinds
         source=message_source(message),
         occurred_at=message.created,
         to=message.other if out else "",
