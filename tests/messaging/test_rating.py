@@ -323,3 +323,22 @@ def test_a_campaign_page_and_export_show_the_price(live_tenant, elks, settings) 
         ).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert "cost" not in rows[0] and rows[0]["price"] == str(PART_PRICE)
+
+
+def test_staff_see_price_cost_and_margin_of_campaigns(world) -> None:
+    from tests.conftest import client_for
+
+    with scopes_disabled():
+        campaign = Campaign.objects.create(
+            tenant=world.tenant_a, name="Running", sender="Shop", template="Hi",
+            status=Campaign.Status.RUNNING,
+        )  # fmt: skip
+        for i in range(2):
+            CampaignRecipient.objects.create(
+                tenant=world.tenant_a, campaign=campaign, phone=f"+467000000{i}",
+                status="sent", cost=3500, price=4375,
+            )  # fmt: skip
+    page = client_for(world.staff).get("/staff/campaigns/").content.decode()
+    assert 'data-money="price">0.88 SEK<' in page
+    assert 'data-money="cost">0.70 SEK<' in page
+    assert 'data-money="margin">0.18 SEK<' in page
