@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Tenant
-from billing.ledger.services import Rater
+from billing.ledger.bulk import NewUsage
 from core.tasks import publish
 from messaging.customer_webhooks import services as customer_webhooks
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
@@ -189,10 +189,10 @@ def inbound_sms_batch(events: list[WebhookEvent], failures: Failures) -> None:
     conversations_file(fresh)
     # Rated in the batch's transaction: prices set before the INSERT, entries appended in
     # bulk after it (the rows are new, so their sources are), one Rater for the batch.
-    rater = Rater()
-    inbound_price_many(fresh, rater=rater)
+    rating = NewUsage()
+    inbound_price_many(fresh, batch=rating)
     Message.objects.bulk_create(fresh)
-    inbound_rate_many(fresh, rater=rater)
+    inbound_rate_many(fresh, batch=rating)
     conversations_advance(fresh)
     customer_webhooks.deliveries_enqueue_many(
         messages=[m for m in fresh if m.number is not None and m.number.is_routable]

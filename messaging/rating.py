@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.ledger.bulk import usage_price_new, usage_record_new
+from billing.ledger.bulk import NewUsage
 from billing.ledger.services import Rater, UsageEvent, usage_record
 from billing.services import spend_release
 from messaging.campaigns.models import CampaignRecipient
@@ -109,22 +109,19 @@ def message_rate(*, message: Message, cost: int | None, rater: Rater | None = No
     message.price = rating.price
 
 
-def inbound_price_many(messages: list[Message], *, rater: Rater) -> None:
-    """Set each unsaved inbound message's price before its INSERT (no UPDATE afterwards)."""
+def inbound_price_many(messages: list[Message], *, batch: NewUsage) -> None:
+    """Price each unsaved inbound message before its INSERT (no UPDATE afterwards)."""
     if not rating_enabled():
         return
     for m in messages:
-        event = message_event(m, cost=None)
-        m.price = usage_price_new(tenant_id=m.tenant_id, event=event, rater=rater).price
+        m.price = batch.price(tenant_id=m.tenant_id, event=message_event(m, cost=None)).price
 
 
-def inbound_rate_many(messages: list[Message], *, rater: Rater) -> None:
-    """Entries for inbound messages just inserted (new sources), in bulk."""
+def inbound_rate_many(messages: list[Message], *, batch: NewUsage) -> None:
+    """Entries for the inbound messages just inserted (new rows, so new sources), in bulk."""
     if not rating_enabled():
         return
-    usage_record_new(
-        events=[(m.tenant_id, message_event(m, cost=None)) for m in messages], rater=rater
-    )
+    batch.record(sources=[message_source(m) for m in messages])
 
 
 def recipient_event(
@@ -138,6 +135,26 @@ def recipient_event(
         parts=sms_size(recipient.body).parts if recipient.body else 1,
         provider_cost=cost,
     )
+
+
+def recipient_send_price(
+    recipient: CampaignRecipient, *, cost: int | None, batch: NewUsage
+) -> int | None:
+    """The price of a campaign send 46elks just accepted, priced in `batch` for
+    `recipient_send_record` (its first rating: the claim that sent it is new). None: off."""
+    if not rating_enabled():
+        return None
+    return batch.price(
+        tenant_id=recipient.tenant_id, event=recipient_event(recipient, cost=cost)
+    ).price
+
+
+def recipient_send_record(recipient: CampaignRecipient, *, release: int, batch: NewUsage) -> None:
+    """Append the send's entry and settle its reservation (in the send's transaction)."""
+    if not rating_enabled():
+        spend_release(tenant_id=recipient.tenant_id, amount=release)
+        return
+    batch.record(release={recipient.tenant_id: release})
 
 
 def recipient_rate(

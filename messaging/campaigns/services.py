@@ -36,7 +36,7 @@ from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
-from billing.ledger.services import Rater
+from billing.ledger.bulk import NewUsage
 from billing.services import spend_release, spend_reserve
 from core.tasks import publish_now
 from messaging.campaigns.log import campaign_message_record, campaign_messages_backfill
@@ -64,7 +64,12 @@ from messaging.lease import (
 from messaging.lifecycle import history_margin, history_match
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
-from messaging.rating import recipient_rate, send_quote
+from messaging.rating import (
+    recipient_rate,
+    recipient_send_price,
+    recipient_send_record,
+    send_quote,
+)
 from messaging.services import (
     SendError,
     optout_blocked,
@@ -365,9 +370,9 @@ def _send_batch(
         tenant=campaign.tenant, phones=[r.phone for r in recipients], source=Message.Source.CAMPAIGN
     )
     started = {"index": -1}  # the last recipient whose provider call began
-    rater = Rater()  # the batch's plan and account, read once
+    rating = NewUsage()  # the batch's plan and account, read once
     try:
-        return _send_each(campaign, recipients, blocked, client, bucket, provider, started, rater)
+        return _send_each(campaign, recipients, blocked, client, bucket, provider, started, rating)
     except SoftTimeLimitExceeded:
         # The task is being stopped. Rows after the last call that began were never
         # attempted: back in their place. That call itself stays `sending` (it may have
@@ -384,7 +389,7 @@ def _send_each(
     bucket: TokenBucket,
     provider: TokenBucket,
     started: dict[str, int],
-    rater: Rater,
+    rating: NewUsage,
 ) -> int:
     """Send a claimed batch in id order, one step per concern; returns the sends made."""
     sent = 0
@@ -402,7 +407,7 @@ def _send_each(
             continue
         body = _body(campaign, recipient)
         estimate = send_quote(
-            tenant_id=campaign.tenant_id, to=recipient.phone, body=body, rater=rater
+            tenant_id=campaign.tenant_id, to=recipient.phone, body=body, rater=rating.rater
         )
         if not _reserve(campaign.tenant_id, estimate):
             _pause_over_limit(campaign, rest)
@@ -415,7 +420,7 @@ def _send_each(
         started["index"] = index
         try:
             sent += _provider_send(
-                campaign, recipient, client, body=body, estimate=estimate, rater=rater
+                campaign, recipient, client, body=body, estimate=estimate, rating=rating
             )
         except ElksRateLimited as exc:
             _release(campaign.tenant_id, estimate)
@@ -471,7 +476,7 @@ def _provider_send(
     *,
     body: str,
     estimate: int,
-    rater: Rater | None = None,
+    rating: NewUsage | None = None,
 ) -> int:
     """The provider call and its recorded outcome: 1 if sent. A 429 is the caller's to handle
     (it stops the batch); an answer that may hide an accepted send becomes `unknown`."""
@@ -494,14 +499,16 @@ def _provider_send(
             _finish(recipient, CampaignRecipient.Status.FAILED, body=body, error=error)
         return 0
     recipient.body = body
+    rating = rating or NewUsage()
     with transaction.atomic():  # the accepted send and its usage entry, together
         _finish(
             recipient,
             CampaignRecipient.Status.SENT,
-            rate=(result.cost, estimate, rater),
+            rating=(rating, estimate),
             body=body,
             elks_id=result.id or None,
             cost=result.cost,
+            price=recipient_send_price(recipient, cost=result.cost, batch=rating),
             reserved=estimate,
             sent_at=timezone.now(),
         )
@@ -512,15 +519,19 @@ def _finish(
     recipient: CampaignRecipient,
     status: str,
     *,
-    rate: tuple[int | None, int, Rater | None] | None = None,
+    rating: tuple[NewUsage, int] | None = None,
     **fields: object,
 ) -> None:
-    """Record the outcome; `rate` (cost, reservation, rater): rate the accepted send, settling
-    its reservation, before it is mirrored into the log (which copies its price)."""
+    """Record the outcome. `rating` (the batch that priced the accepted send into `fields`,
+    its reservation): append its entry and settle the reservation with the outcome, before
+    it is mirrored into the log (which copies its price)."""
     finished = lease_finish(RECIPIENT, recipient, status=status, **fields)
-    if finished and rate is not None:
-        cost, release, rater = rate
-        recipient_rate(recipient=recipient, cost=cost, release=release, rater=rater)
+    if rating is not None:
+        batch, release = rating
+        if finished:
+            recipient_send_record(recipient, release=release, batch=batch)
+        else:
+            batch.pending.clear()  # no longer our claim: its outcome is not ours to rate
     if finished and status != CampaignRecipient.Status.SKIPPED:
         campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
