@@ -17,14 +17,17 @@ from datetime import date
 
 from django.db import connection
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from billing.ledger.models import DailyUsage, UsageEntry
 from billing.ledger.services import Rater, UsageEvent
-from billing.periods import local_day
+from billing.models import BillingAccount
+from billing.periods import current_period, local_day
 from billing.plans.pricing import PlanBook, Priced
-from billing.services import spend_settle
 
+DAILY_COLUMNS = (
+    "tenant_id", "day", "kind", "number_id", "events", "quantity", "provider_cost", "price",
+    "squashed",
+)  # fmt: skip
 COLUMNS = (
     "tenant_id", "kind", "source", "seq", "number_id", "country", "quantity", "provider_cost",
     "price", "estimated", "plan_version_id", "occurred_at", "day", "created",
@@ -86,37 +89,52 @@ class NewUsage:
             sums[3] += priced.price
             spent[tenant_id] += priced.price
         if rows:
-            _insert_entries(rows)
-            with scopes_disabled():  # the batch may span tenants; each row carries its own
-                DailyUsage.objects.bulk_create(
-                    DailyUsage(
-                        tenant_id=t, day=d, kind=k, number_id=n,
-                        events=s[0], quantity=s[1], provider_cost=s[2], price=s[3],
-                    )
-                    for (t, d, k, n), s in daily.items()
-                )  # fmt: skip
+            _insert(UsageEntry._meta.db_table, COLUMNS, rows)
+            deltas: list[object] = []
+            for (t, d, k, n), s in daily.items():
+                deltas += [t, ops.adapt_datefield_value(d), k, n, *s, False]
+            _insert(DailyUsage._meta.db_table, DAILY_COLUMNS, deltas)
         release = release or {}
         for tenant_id in spent.keys() | release.keys():
-            spend_settle(
+            account = self.rater.account(tenant_id)
+            _settle(
                 tenant_id=tenant_id,
                 price=spent.get(tenant_id, 0),
                 release=release.get(tenant_id, 0),
-                time_zone=self.rater.account(tenant_id).time_zone,
+                period=current_period(account.time_zone, now),
             )
         return len(rows) // len(COLUMNS)
 
 
-def _insert_entries(rows: list[object]) -> None:
+def _insert(table: str, columns: tuple[str, ...], rows: list[object]) -> None:
     """One multi-row INSERT per chunk (the ORM's per-object compile cost ~0.1 ms a row)."""
-    table = UsageEntry._meta.db_table
-    width = len(COLUMNS)
+    width = len(columns)
     per_chunk = max(1, 900 // width)  # under SQLite's variable limit
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_chunk * width):
             chunk = rows[start : start + per_chunk * width]
             values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * (len(chunk) // width))
-            sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES {values}"
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"
             cursor.execute(sql, chunk)  # type: ignore[arg-type]  # plain values, adapted above
+
+
+def _settle(*, tenant_id: int, price: int, release: int, period: date) -> None:
+    """`billing.services.spend_settle` as one plain UPDATE: the same arithmetic (release the
+    reservation, add the price to the period, or start the new period with it; a prepaid
+    balance pays), without compiling its ORM expressions on every send (~1 ms each)."""
+    table = BillingAccount._meta.db_table
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    day = connection.ops.adapt_datefield_value(period)
+    sql = (
+        f"UPDATE {table} SET reserved = {greatest}(reserved - %s, 0), "
+        "period_spent = CASE WHEN period_start < %s THEN %s ELSE period_spent + %s END, "
+        f"period_start = {greatest}(period_start, %s), "
+        "balance = CASE WHEN mode = %s THEN balance - %s ELSE balance END "
+        "WHERE tenant_id = %s"
+    )
+    params = [release, day, price, price, day, BillingAccount.Mode.PREPAID, price, tenant_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def usage_record_new(*, events: list[tuple[int, UsageEvent]], rater: Rater) -> int:
