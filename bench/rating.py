@@ -79,6 +79,10 @@ def setup() -> tuple[Any, Any]:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
+    if connection.vendor == "postgresql":  # not the test suite's test_<name>: both may run
+        connection.settings_dict["TEST"]["NAME"] = (
+            f"bench_rating_{connection.settings_dict['NAME']}"
+        )
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     return seed(), connection
 

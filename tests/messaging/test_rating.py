@@ -342,3 +342,121 @@ def test_staff_see_price_cost_and_margin_of_campaigns(world) -> None:
     assert 'data-money="price">0.88 SEK<' in page
     assert 'data-money="cost">0.70 SEK<' in page
     assert 'data-money="margin">0.18 SEK<' in page
+
+
+# --- more event paths ------------------------------------------------------------------------
+
+
+def test_an_unknown_send_keeps_its_reservation_until_the_history_finds_it(
+    world, live_tenant, number, elks, settings
+) -> None:
+    settings.ELKS_TIMEOUT = 0.5
+    elks.set_chaos(rate=1, mode="timeout", timeout_sleep=1.2, paths=["sms"], methods=["POST"])
+    [message] = _queue(live_tenant, number, world, body="Maybe sent")
+    message_send(message_id=message.pk)
+    elks.clear_chaos()
+    message.refresh_from_db()
+    assert message.status == "unknown" and message.reserved == PART_PRICE
+    assert _account(live_tenant).reserved == PART_PRICE and not _entries()
+    elks.wait_idle()
+    for _ in range(2):  # a second pass changes nothing
+        history_sync(tenant=live_tenant)
+    message.refresh_from_db()
+    assert message.elks_id and (message.price, message.reserved) == (PART_PRICE, 0)
+    assert [e.source for e in _entries()] == [f"message:{message.pk}"]
+    account = _account(live_tenant)
+    assert (account.reserved, account.period_spent) == (0, PART_PRICE)
+
+
+def test_automatic_replies_reserve_and_are_not_sent_over_the_limit(
+    world, live_tenant, number, elks
+) -> None:
+    from numbers.services import number_route
+
+    with scope(tenant=number.tenant_id):
+        number_route(
+            number=number, actor=world.owner_a,
+            sms_autoreply_enabled=True, sms_autoreply_text="Thanks, soon.",
+        )  # fmt: skip
+    _limit(live_tenant, PART_PRICE)  # room for one reply
+    for n in range(2):
+        _post_sms(number, n)
+    with scopes_disabled():
+        webhooks_drain()
+        replies = list(Message.objects.filter(source="autoreply"))
+    assert len(replies) == 1 and replies[0].reserved == PART_PRICE  # the second did not fit
+    assert _account(live_tenant).reserved == PART_PRICE
+    message_send(message_id=replies[0].pk)
+    replies[0].refresh_from_db()
+    assert replies[0].price == PART_PRICE and _account(live_tenant).reserved == 0
+    assert _sms_posts(elks) == 1
+
+
+def test_a_campaign_message_synced_with_a_new_cost_corrects_its_recipient(
+    live_tenant, elks, settings
+) -> None:
+    settings.CAMPAIGN_PROVIDER_RATE = 1000
+    campaign = _campaign(live_tenant, 1)
+    campaign_launch(campaign=campaign, actor=None)
+    campaign_run(campaign_id=campaign.pk)
+    recipient = CampaignRecipient.objects.get()
+    logged = Message.objects.get(campaign_recipient=recipient)
+    real = Sms(
+        id=recipient.elks_id, direction="outgoing", from_="Shop", to=recipient.phone,
+        message=recipient.body, cost=4000, status="delivered", created=logged.created,
+    )  # fmt: skip
+    history_apply(logged, real)
+    history_apply(Message.objects.get(pk=logged.pk), real)  # again: nothing more
+    entries = _entries(f"recipient:{recipient.pk}")
+    assert [(e.seq, e.price, e.provider_cost) for e in entries] == [
+        (0, PART_PRICE, 3500),
+        (1, 5000 - PART_PRICE, 500),
+    ]
+    recipient.refresh_from_db()
+    logged.refresh_from_db()
+    assert recipient.price == logged.price == 5000
+    assert not _entries(f"message:{logged.pk}")
+
+
+def test_an_inbound_mms_is_rated_on_its_own_path(live_tenant, number) -> None:
+    plan_id = _account(live_tenant).plan_id
+    RatePlanVersion.objects.filter(plan_id=plan_id).update(mms_in_price=2500)
+    payload = {
+        "id": "m-in-1",
+        "from": "+46701110001",
+        "to": number.number,
+        "message": "Look",
+        "direction": "incoming",
+        "created": "2026-11-25T10:00:00",
+    }
+    for _ in range(2):
+        Client().post(f"/hooks/elks/{number.hook_token}/mms/", payload)
+    with scopes_disabled():
+        webhooks_drain()
+    message = Message.objects.get(kind="mms")
+    [entry] = _entries()
+    assert (entry.source, entry.kind, entry.price) == (f"message:{message.pk}", "mms_in", 2500)
+    assert message.price == 2500
+
+
+def test_bulk_settling_matches_spend_settle(world) -> None:
+    """The bulk path's plain UPDATE does what billing.services.spend_settle does: a new
+    period restarts the spend, a prepaid balance pays, the reservation never goes below 0."""
+    from datetime import date
+
+    from billing.ledger.bulk import _settle
+    from billing.services import spend_settle
+
+    a, b = world.tenant_a.pk, world.tenant_b.pk
+    old = date(2020, 1, 1)
+    for pk in (a, b):
+        BillingAccount.objects.filter(pk=pk).update(
+            mode="prepaid", balance=100_000, reserved=3_000, period_spent=9_000, period_start=old
+        )
+    spend_settle(tenant_id=a, price=4_375, release=5_000)
+    account = _account(world.tenant_a)
+    _settle(tenant_id=b, price=4_375, release=5_000, period=account.period_start)
+    fields = ("reserved", "period_spent", "period_start", "balance")
+    other = _account(world.tenant_b)
+    assert [getattr(account, f) for f in fields] == [getattr(other, f) for f in fields]
+    assert (account.reserved, account.period_spent, account.balance) == (0, 4_375, 95_625)
