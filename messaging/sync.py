@@ -122,10 +122,26 @@ def _upsert(tenant: Tenant, item: Sms | Mms, kind: str) -> tuple[bool, bool]:
         )
         # Never recorded here: a new event. A campaign send the sync saw first is rated by
         # the campaign (source `recipient:<pk>`) and merged into its Message later.
-        if not CampaignRecipient.objects.filter(elks_id=item.id).exists():
+        if not _campaign_send(item):
             message_rate(message=message, cost=item.cost)
         conversation_touch(message)
         return True, False
+
+
+def _campaign_send(item: Sms | Mms) -> bool:
+    """Whether this listed send is (or may be) a campaign's: known by its id, or a recipient
+    still in flight to that number from that sender (its worker may have died before it
+    recorded the id). The campaign rates it when it settles; rating it here too would bill
+    it twice."""
+    if item.direction == "incoming":
+        return False
+    recipients = CampaignRecipient.objects.all()
+    if recipients.filter(elks_id=item.id).exists():
+        return True
+    in_flight = [CampaignRecipient.Status.SENDING, CampaignRecipient.Status.UNKNOWN]
+    return recipients.filter(
+        phone=item.to or "", status__in=in_flight, campaign__sender=item.from_ or ""
+    ).exists()
 
 
 def _status_of(item: Sms | Mms) -> str:

@@ -460,3 +460,17 @@ def test_bulk_settling_matches_spend_settle(world) -> None:
     other = _account(world.tenant_b)
     assert [getattr(account, f) for f in fields] == [getattr(other, f) for f in fields]
     assert (account.reserved, account.period_spent, account.balance) == (0, 4_375, 95_625)
+
+
+def test_the_sync_leaves_a_campaign_send_in_flight_to_the_campaign(live_tenant, elks) -> None:
+    """A worker died after 46elks accepted the send: the sync imports it before the campaign
+    settles it from the history, and must not bill it a second time."""
+    campaign = _campaign(live_tenant, 1)
+    campaign_launch(campaign=campaign, actor=None)
+    CampaignRecipient.objects.update(status="unknown", body="Hi N0!", claimed_at=None)
+    client = elks_for_tenant(live_tenant)
+    client.sms_send(from_="Shop", to="+46700000000", message="Hi N0!")
+    elks.wait_idle()
+    history_sync(tenant=live_tenant)
+    assert Message.objects.filter(source="history").count() == 1
+    assert not _entries()
