@@ -216,8 +216,9 @@ class Message(TenantOwned):
 
     @property
     def price_pending(self) -> bool:
-        """Accepted and not rated yet: its price is still to come."""
-        return self.price is None and self.cost_pending
+        """Accepted and 46elks has not reported its cost yet: the price is missing or an
+        estimate that may still change (the `{% cost %}` tag shows it as pending)."""
+        return self.cost_pending
 
     # Outbound statuses only move forward; a late or repeated report cannot undo a final one.
     RANK = {

@@ -149,15 +149,6 @@ def optout_blocked(
     return blocked
 
 
-def sms_part_price(to: str) -> int:
-    """The price of one SMS part to `to` (E.164), by the longest matching prefix."""
-    prices: dict[str, int] = settings.SMS_PART_PRICES
-    for prefix in sorted(prices, key=len, reverse=True):
-        if to.startswith(prefix):
-            return int(prices[prefix])
-    return settings.SMS_PART_PRICE_OTHER
-
-
 def price_estimate(*, tenant_id: int, body: str, recipients: Iterable[str]) -> int:
     """The tenant's estimated price of sending `body` to each of `recipients` (its plan)."""
     rater = Rater()

@@ -104,8 +104,9 @@ class CampaignRecipient(TenantOwned):
 
     @property
     def price_pending(self) -> bool:
-        """Accepted and not rated yet: its price is still to come."""
-        return self.price is None and self.status in COST_EXPECTED
+        """Accepted and 46elks has not reported its cost yet: the price is missing or an
+        estimate that may still change."""
+        return self.cost_pending
 
     @property
     def cost_pending(self) -> bool:

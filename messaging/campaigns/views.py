@@ -118,11 +118,12 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     for cid, status, n, price, unknown in (
         CampaignRecipient.objects.filter(campaign_id__in=ids)
         .values_list("campaign_id", "status")
-        .annotate(n=Count("id"), spent=Sum("price"), unknown=Count("id", filter=Q(price=None)))
+        # Pending: no cost reported yet, so the price is missing or still an estimate.
+        .annotate(n=Count("id"), spent=Sum("price"), unknown=Count("id", filter=Q(cost=None)))
         .values_list("campaign_id", "status", "n", "spent", "unknown")
     ):
         counts[cid][status] = n
-        if price is not None:  # a real zero counts; None is not rated yet
+        if price is not None:  # a real zero counts; None is not rated
             prices[cid] = prices.get(cid, 0) + price
         if unknown and status in COST_EXPECTED:
             pending.add(cid)
@@ -296,7 +297,7 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
     spent = spent_pending = None
     if not live:
         sums = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
-            s=Sum("price"), unknown=Count("id", filter=Q(price=None, status__in=COST_EXPECTED))
+            s=Sum("price"), unknown=Count("id", filter=Q(cost=None, status__in=COST_EXPECTED))
         )
         spent, spent_pending = sums["s"], bool(sums["unknown"])
     return {
