@@ -104,11 +104,20 @@ def spend_release(*, tenant_id: int, amount: int) -> None:
         )
 
 
-def spend_settle(*, tenant_id: int, price: int, release: int, at: datetime | None = None) -> None:
+def spend_settle(
+    *,
+    tenant_id: int,
+    price: int,
+    release: int,
+    at: datetime | None = None,
+    time_zone: str | None = None,
+) -> None:
     """Add a rated `price` to the period (and take it off a prepaid balance), releasing
-    `release` of the reservation, in one UPDATE; starts a new period when one began."""
-    account = BillingAccount.objects.only("time_zone").get(pk=tenant_id)
-    period = current_period(account.time_zone, at)
+    `release` of the reservation, in one UPDATE; starts a new period when one began.
+    `time_zone`: the account's, when the caller has it (saves reading it)."""
+    if time_zone is None:
+        time_zone = BillingAccount.objects.only("time_zone").get(pk=tenant_id).time_zone
+    period = current_period(time_zone, at)
     BillingAccount.objects.filter(pk=tenant_id).update(
         reserved=Greatest(F("reserved") - release, Value(0), output_field=BigIntegerField()),
         period_spent=Case(

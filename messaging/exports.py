@@ -22,7 +22,7 @@ LOG_FIELDS = (
     "other",
     "body",
     "parts",
-    "cost",
+    "price",  # the tenant's price, never 46elks' cost
     "elks_id",
     "sent_at",
     "delivered_at",
@@ -31,18 +31,18 @@ LOG_FIELDS = (
     "source",
     "campaign_recipient__campaign__name",
 )
-LOG_HEADER = (*LOG_FIELDS[:9], "cost_formatted", *LOG_FIELDS[9:-1], "campaign")
+LOG_HEADER = (*LOG_FIELDS[:9], "price_formatted", *LOG_FIELDS[9:-1], "campaign")
 
 OPTOUT_FIELDS = ("created", "phone", "kind", "word", "actor__email", "message__elks_id")
 OPTOUT_HEADER = ("created", "phone", "kind", "word", "recorded_by", "message_elks_id")
 
 
 def _log_rows(qs: QuerySet, currency: str) -> Iterator[Sequence[Any]]:
-    cost_at = LOG_FIELDS.index("cost")
+    price_at = LOG_FIELDS.index("price")
     for row in qs.values_list(*LOG_FIELDS).iterator(chunk_size=CHUNK):
-        cost = row[cost_at]
-        yield (*row[: cost_at + 1], format_money(cost, currency) if cost is not None else "",
-               *row[cost_at + 1 :])  # fmt: skip
+        price = row[price_at]
+        yield (*row[: price_at + 1], format_money(price, currency) if price is not None else "",
+               *row[price_at + 1 :])  # fmt: skip
 
 
 def message_log_csv(*, messages: QuerySet, currency: str, filename: str) -> StreamingHttpResponse:

@@ -21,9 +21,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Tenant
+from billing.ledger.bulk import NewUsage
 from core.tasks import publish
 from messaging.customer_webhooks import services as customer_webhooks
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
+from messaging.rating import inbound_price_many, inbound_rate_many, message_rate
 from messaging.services import (
     AutomaticSend,
     automatic_sends_queue,
@@ -135,6 +137,7 @@ def _inbound(event: WebhookEvent, kind: str, sms: InboundSms) -> Message | None:
         return None  # processed before: nothing more to do
     message = _message_for(event, kind, sms, number)
     message.save(force_insert=True)
+    message_rate(message=message, cost=None)  # in the event's transaction
     conversation_touch(message)
     lookups = Lookups()
     automatic_sends_queue(_decide(number, message, lookups), lookups=lookups)
@@ -184,7 +187,12 @@ def inbound_sms_batch(events: list[WebhookEvent], failures: Failures) -> None:
     if not fresh:
         return
     conversations_file(fresh)
+    # Rated in the batch's transaction: prices set before the INSERT, entries appended in
+    # bulk after it (the rows are new, so their sources are), one Rater for the batch.
+    rating = NewUsage()
+    inbound_price_many(fresh, batch=rating)
     Message.objects.bulk_create(fresh)
+    inbound_rate_many(fresh, batch=rating)
     conversations_advance(fresh)
     customer_webhooks.deliveries_enqueue_many(
         messages=[m for m in fresh if m.number is not None and m.number.is_routable]

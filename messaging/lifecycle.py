@@ -43,6 +43,7 @@ from messaging.lease import (
     lease_settle,
 )
 from messaging.models import Message
+from messaging.rating import message_release
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
 from providers.elks.types import Mms, Sms
@@ -229,4 +230,6 @@ def message_reconcile(*, message: Message, now: datetime | None = None) -> str:
             error="Not sent: 46elks has no record of it after the answer was lost.",
             failed_at=now,
         )
+        if moved:
+            message_release(message=message)
     return "unsent" if moved else ""

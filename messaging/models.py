@@ -144,6 +144,13 @@ class Message(TenantOwned):
     delivery_report = models.BooleanField(default=True)
     elks_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     cost = models.BigIntegerField(null=True, blank=True)
+    # The tenant's price of this message so far (the sum of its usage entries; campaign
+    # sends: their recipient's). None: not rated (not accepted by 46elks yet, or free).
+    price = models.BigIntegerField(null=True, blank=True)
+    # The estimated price reserved on the billing account while the send is in flight;
+    # back to 0 when rating settles it or a refusal releases it (messaging.rating). A
+    # database default too: rows written by older code (data migrations) get 0.
+    reserved = models.BigIntegerField(default=0, db_default=0)
     parts = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     # One row per (submitted form, recipient): a retried send finds its row instead of sending.
@@ -206,6 +213,12 @@ class Message(TenantOwned):
             and self.direction == self.Direction.OUT
             and self.status in COST_EXPECTED
         )
+
+    @property
+    def price_pending(self) -> bool:
+        """Accepted and 46elks has not reported its cost yet: the price is missing or an
+        estimate that may still change (the `{% cost %}` tag shows it as pending)."""
+        return self.cost_pending
 
     # Outbound statuses only move forward; a late or repeated report cannot undo a final one.
     RANK = {

@@ -22,10 +22,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Tenant, User
+from billing.ledger.services import Rater
+from billing.services import SpendRefused, spend_reserve, spend_reserve_or_refuse
 from core.phone import to_e164
 from core.tasks import publish
 from messaging.lifecycle import message_attempt, message_claim, message_finish, message_unknown
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
+from messaging.rating import message_rate, message_release, send_quote
 from messaging.senders.services import sender_name_allowed
 from messaging.text import is_sender_id, sms_size
 from numbers.models import PhoneNumber
@@ -146,27 +149,10 @@ def optout_blocked(
     return blocked
 
 
-def sms_part_price(to: str) -> int:
-    """The price of one SMS part to `to` (E.164), by the longest matching prefix."""
-    prices: dict[str, int] = settings.SMS_PART_PRICES
-    for prefix in sorted(prices, key=len, reverse=True):
-        if to.startswith(prefix):
-            return int(prices[prefix])
-    return settings.SMS_PART_PRICE_OTHER
-
-
-def cost_estimate(body: str, recipients: int | Iterable[str]) -> tuple[int, int]:
-    """(parts per message, estimated total cost in 1/10000).
-
-    With the recipients' numbers each is priced by destination; with only a count, at
-    SMS_PART_ESTIMATE per part (numbers still being typed).
-    """
-    parts = sms_size(body).parts
-    if isinstance(recipients, int):
-        return parts, parts * recipients * settings.SMS_PART_ESTIMATE
-    return parts, sum(
-        parts * (sms_part_price(to) if to else settings.SMS_PART_ESTIMATE) for to in recipients
-    )
+def price_estimate(*, tenant_id: int, body: str, recipients: Iterable[str]) -> int:
+    """The tenant's estimated price of sending `body` to each of `recipients` (its plan)."""
+    rater = Rater()
+    return sum(send_quote(tenant_id=tenant_id, to=to, body=body, rater=rater) for to in recipients)
 
 
 def parts_limit(tenant: Tenant) -> int:
@@ -229,12 +215,15 @@ def sms_queue(
             "These recipients opted out and cannot be messaged: " + ", ".join(sorted(blocked))
         )
     messages: list[Message] = []
+    rater = Rater()
+    reserve = 0
     with transaction.atomic():
         for to in recipients:
             existing = Message.objects.filter(request_key=request_key, other=to).first()
             if existing is not None:
                 messages.append(existing)
                 continue
+            estimate = send_quote(tenant_id=tenant.pk, to=to, body=body, kind=kind, rater=rater)
             try:
                 with transaction.atomic():
                     message = Message.objects.create(
@@ -252,15 +241,27 @@ def sms_queue(
                         parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
                         request_key=request_key,
                         sender=actor if actor and actor.is_authenticated else None,
+                        reserved=estimate,
                     )
             except IntegrityError:
                 message = Message.objects.get(request_key=request_key, other=to)
             else:
+                reserve += estimate
                 if conversation is not None:
                     conversation_attach(message, conversation)
                 else:
                     conversation_touch(message)
             messages.append(message)
+        # The estimated price of the new sends, reserved before anything reaches 46elks; a
+        # refusal rolls the messages back and the form says why.
+        try:
+            spend_reserve_or_refuse(
+                tenant_id=tenant.pk,
+                amount=reserve,
+                what="this message" if len(recipients) == 1 else "these messages",
+            )
+        except SpendRefused as exc:
+            raise SendError(str(exc)) from exc
         ids = [m.pk for m in messages if m.status == Message.Status.QUEUED]
         if ids:
             from messaging.tasks import messages_send
@@ -308,6 +309,7 @@ def automatic_sends_queue(sends: list[AutomaticSend], *, lookups: _PartsLimits) 
             "request_key", "other"
         )
     )
+    rater = Rater()
     fresh = [
         Message(
             tenant_id=send.number.tenant_id,
@@ -322,10 +324,16 @@ def automatic_sends_queue(sends: list[AutomaticSend], *, lookups: _PartsLimits) 
             parts=parts,
             request_key=send.request_key,
             conversation_id=send.conversation_id,
+            reserved=send_quote(
+                tenant_id=send.number.tenant_id, to=send.to, body=send.body, rater=rater
+            ),
         )
         for send, parts in accepted
         if (send.request_key, send.to) not in queued_before
     ]
+    fresh = [m for m in fresh if _automatic_reserve(m)]
+    if not fresh:
+        return []
     Message.objects.bulk_create(fresh)
     # As conversation_attach: the thread shows them; its preview stays the customer's word.
     threads = {m.conversation_id for m in fresh if m.conversation_id}
@@ -343,6 +351,18 @@ def automatic_sends_queue(sends: list[AutomaticSend], *, lookups: _PartsLimits) 
     return fresh
 
 
+def _automatic_reserve(message: Message) -> bool:
+    """Reserve an automatic send's price; one that does not fit is not sent (logged)."""
+    if spend_reserve(tenant_id=message.tenant_id, amount=message.reserved):
+        return True
+    log.warning(
+        "Automatic %s to %s not sent: over the tenant's spending limit or balance",
+        message.source,
+        message.other,
+    )
+    return False
+
+
 def message_send(*, message_id: int) -> None:
     """Send one queued message through the send lifecycle (messaging.lifecycle).
 
@@ -353,12 +373,13 @@ def message_send(*, message_id: int) -> None:
     if message is None:
         return
     if _opted_out_since_queued(message):
-        message_finish(
+        if message_finish(
             message=message,
             status=Message.Status.FAILED,
             error="Not sent: the recipient opted out after it was queued.",
             failed_at=timezone.now(),
-        )
+        ):
+            message_release(message=message)
         return
     tenant = message.tenant
     dontlog = settings_for(tenant).dontlog
@@ -385,24 +406,29 @@ def message_send(*, message_id: int) -> None:
             )
     except ElksError as exc:
         if exc.maybe_accepted:
-            message_unknown(message=message, error=str(exc))
-        else:
-            message_finish(
-                message=message,
-                status=Message.Status.FAILED,
-                error=str(exc)[:1000],
-                failed_at=timezone.now(),
-            )
+            message_unknown(message=message, error=str(exc))  # keeps its reservation
+        elif message_finish(
+            message=message,
+            status=Message.Status.FAILED,
+            error=str(exc)[:1000],
+            failed_at=timezone.now(),
+        ):
+            message_release(message=message)
         return
-    message_finish(
-        message=message,
-        status=Message.Status.CREATED if message.kind == Message.Kind.SMS else Message.Status.SENT,
-        elks_id=remote.id or None,
-        cost=remote.cost,
-        parts=getattr(remote, "parts", None) or message.parts,
-        sent_at=timezone.now() if message.kind == Message.Kind.MMS else None,
-        error="",
-    )
+    message.parts = getattr(remote, "parts", None) or message.parts
+    with transaction.atomic():  # the accepted send and its usage entry, together
+        if message_finish(
+            message=message,
+            status=Message.Status.CREATED
+            if message.kind == Message.Kind.SMS
+            else Message.Status.SENT,
+            elks_id=remote.id or None,
+            cost=remote.cost,
+            parts=message.parts,
+            sent_at=timezone.now() if message.kind == Message.Kind.MMS else None,
+            error="",
+        ):
+            message_rate(message=message, cost=remote.cost)
     Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
 
 
@@ -431,7 +457,8 @@ def _public_image_url(image: MessageImage) -> str:
 def sms_dry_run(
     *, tenant: Tenant, sender: str, recipients: list[str], body: str
 ) -> tuple[int, int]:
-    """46elks' own estimate (dryrun=yes) for the first recipient, times the recipients."""
+    """(parts, the tenant's estimated price for all recipients): 46elks checks the send
+    (dryrun=yes, its parts count), the price is the tenant's plan, per recipient."""
     who = sender_resolve(tenant=tenant, value=sender)
     try:
         result = elks_for_tenant(tenant).sms_send(
@@ -439,8 +466,9 @@ def sms_dry_run(
         )
     except ElksError as exc:
         raise SendError(f"46elks could not estimate: {exc}") from exc
-    each = result.estimated_cost if result.estimated_cost is not None else (result.cost or 0)
-    return (result.parts or sms_size(body).parts), each * len(recipients)
+    rater = Rater()
+    price = sum(send_quote(tenant_id=tenant.pk, to=to, body=body, rater=rater) for to in recipients)
+    return (result.parts or sms_size(body).parts), price
 
 
 # --- conversations, reports, opt-outs --------------------------------------------------------

@@ -13,7 +13,9 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
+from messaging.campaigns.models import CampaignRecipient
 from messaging.models import Message, MessageImage, MessagingSettings
+from messaging.rating import message_rate
 from messaging.services import conversation_touch, delivery_report_apply, settings_for
 from numbers.models import PhoneNumber
 from providers.clients import elks_for_tenant
@@ -118,8 +120,28 @@ def _upsert(tenant: Tenant, item: Sms | Mms, kind: str) -> tuple[bool, bool]:
             created=item.created or timezone.now(),
             read_at=timezone.now(),  # history is not news
         )
+        # Never recorded here: a new event. A campaign send the sync saw first is rated by
+        # the campaign (source `recipient:<pk>`) and merged into its Message later.
+        if not _campaign_send(item):
+            message_rate(message=message, cost=item.cost)
         conversation_touch(message)
         return True, False
+
+
+def _campaign_send(item: Sms | Mms) -> bool:
+    """Whether this listed send is (or may be) a campaign's: known by its id, or a recipient
+    still in flight to that number from that sender (its worker may have died before it
+    recorded the id). The campaign rates it when it settles; rating it here too would bill
+    it twice."""
+    if item.direction == "incoming":
+        return False
+    recipients = CampaignRecipient.objects.all()
+    if recipients.filter(elks_id=item.id).exists():
+        return True
+    in_flight = [CampaignRecipient.Status.SENDING, CampaignRecipient.Status.UNKNOWN]
+    return recipients.filter(
+        phone=item.to or "", status__in=in_flight, campaign__sender=item.from_ or ""
+    ).exists()
 
 
 def _status_of(item: Sms | Mms) -> str:
@@ -166,7 +188,12 @@ def history_apply(message: Message, item: Sms | Mms) -> bool:
         changed = True
     if item.cost is not None and message.cost != item.cost:
         Message.objects.filter(pk=message.pk).update(cost=item.cost)
+        message.cost = item.cost
         changed = True
+    if changed and _rated_here(message):
+        # The real cost (or the accepted send an unknown answer hid): rated again with the
+        # whole event; the core appends the difference, nothing when unchanged.
+        message_rate(message=message, cost=message.cost)
     if message.direction == Message.Direction.OUT:
         status = _status_of(item)
         if status != "created" and delivery_report_apply(
@@ -174,6 +201,14 @@ def history_apply(message: Message, item: Sms | Mms) -> bool:
         ):
             changed = True
     return changed
+
+
+def _rated_here(message: Message) -> bool:
+    """A send this dashboard made (its reservation settles now) or a message rated before;
+    not an unrated campaign mirror (its recipient is rated by the campaign)."""
+    if message.campaign_recipient_id:
+        return message.price is not None
+    return message.direction == Message.Direction.OUT or message.price is not None
 
 
 def retention_apply() -> int:

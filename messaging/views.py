@@ -40,10 +40,10 @@ from messaging.models import Conversation, Message, MessageImage, OptOut
 from messaging.services import (
     SendError,
     conversation_mark_read,
-    cost_estimate,
     max_characters,
     optout_record,
     parts_limit,
+    price_estimate,
     settings_for,
     sms_dry_run,
     sms_queue,
@@ -174,13 +174,13 @@ def compose(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             if request.POST.get("action") == "estimate":
                 if data["kind"] != Message.Kind.SMS:
                     raise SendError("46elks estimates SMS only; MMS is charged per message.")
-                parts, cost = sms_dry_run(
+                parts, price = sms_dry_run(
                     tenant=tenant,
                     sender=data["sender"],
                     recipients=data["recipients"],
                     body=data["message"],
                 )
-                estimate = {"parts": parts, "cost": cost, "recipients": len(data["recipients"])}
+                estimate = {"parts": parts, "price": price, "recipients": len(data["recipients"])}
             else:
                 queued = _queue(form, request)
         except SendError as exc:
@@ -217,7 +217,11 @@ def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, objec
     valid = [to for to in _priced(request, tokens) if to]
     parts = size.parts
     # An estimate only when there is something to estimate: a text and a valid recipient.
-    cost = cost_estimate(body, valid)[1] if body.strip() and valid else None
+    price = (
+        price_estimate(tenant_id=request.tenant.pk, body=body, recipients=valid)
+        if body.strip() and valid
+        else None
+    )
     return {
         "counter": {
             "characters": len(body),
@@ -226,7 +230,7 @@ def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, objec
             "parts": parts,
             "recipients": len(valid),
             "invalid": len(tokens) - len(valid),
-            "cost": cost,
+            "price": price,
             "limit": limit,
             "too_long": parts > limit,
             "max_characters": max_characters(size.encoding, limit),
@@ -239,7 +243,7 @@ def _counter_context(request: HttpRequest, source: QueryDict) -> dict[str, objec
             and source.get("kind") != Message.Kind.MMS,
             "checked": source.get("confirm_long") in ("on", "true", "1"),
             "parts": parts,
-            "cost": cost,
+            "price": price,
             "recipients": len(valid),
         },
     }
@@ -259,7 +263,7 @@ def _priced(request: HttpRequest, tokens: list[str]) -> list[str]:
 
 @require_GET
 def counter(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    """HTMX: characters, encoding, parts and estimated cost of the text typed so far, and the
+    """HTMX: characters, encoding, parts and estimated price of the text typed so far, and the
     long-message confirmation box (swapped into the form out of band)."""
     context = {**_counter_context(request, request.GET), "oob": True}
     return render(request, "messaging/compose.html#counter", context)

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_h3_invoice_series_statements'),
-        ('numbers', '0003_h2_price_reserved'),
+        ('billing', '0004_invoice_series_statements'),
+        ('numbers', '0003_number_reserved'),
     ]
 
     operations = [

@@ -98,6 +98,7 @@ def _mirror(recipient: CampaignRecipient, status: str) -> dict[str, object]:
         "status": status,
         "elks_id": recipient.elks_id or None,
         "cost": recipient.cost,
+        "price": recipient.price,
         "error": recipient.error,
         "sent_at": recipient.sent_at,
         "delivered_at": recipient.delivered_at,

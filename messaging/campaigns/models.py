@@ -78,6 +78,8 @@ class CampaignRecipient(TenantOwned):
     body = models.TextField(blank=True, help_text="The text as sent.")
     elks_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     cost = models.BigIntegerField(null=True, blank=True)
+    # The tenant's price of this send so far (its usage entries, source `recipient:<pk>`).
+    price = models.BigIntegerField(null=True, blank=True)
     reserved = models.BigIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -99,6 +101,12 @@ class CampaignRecipient(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.phone}"
+
+    @property
+    def price_pending(self) -> bool:
+        """Accepted and 46elks has not reported its cost yet: the price is missing or an
+        estimate that may still change."""
+        return self.cost_pending
 
     @property
     def cost_pending(self) -> bool:

@@ -92,6 +92,7 @@ def _log_forward(target: str, pks: list[int], now: datetime) -> None:
     ).update(
         status=status,
         cost=Subquery(recipient.values("cost")[:1]),
+        price=Subquery(recipient.values("price")[:1]),
         error=Subquery(recipient.values("error")[:1]),
         sent_at=Subquery(recipient.values("sent_at")[:1]),
         delivered_at=Subquery(recipient.values("delivered_at")[:1]),

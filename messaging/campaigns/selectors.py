@@ -9,11 +9,12 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.models import Tenant
-from billing.selectors import live_usage
+from billing.ledger.services import Rater
+from billing.selectors import period_usage
 from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.campaigns.placeholders import template_render
 from messaging.contacts.models import Contact
-from messaging.services import sms_part_price
+from messaging.rating import send_quote
 from messaging.text import sms_size
 
 
@@ -24,7 +25,7 @@ class Summary:
     duplicates: int
     invalid: int
     parts: int
-    estimated_cost: int
+    estimated_cost: int  # the tenant's price (its plan), not 46elks' cost
     remaining: int
     fits: bool
     shortfall: int
@@ -41,18 +42,20 @@ class AudienceCost:
 
 
 def audience_cost(*, campaign: Campaign) -> AudienceCost:
-    """What the sends will cost: each recipient's own text, its parts and its destination's
-    price, summed (a sample or the longest text times the count is off as soon as lengths,
-    encodings or countries differ)."""
+    """What the sends will cost the tenant: each recipient's own text, its parts and the
+    tenant's price to its destination, summed (a sample or the longest text times the count
+    is off as soon as lengths, encodings or countries differ)."""
     contacts = Contact.objects.filter(
         pk__in=campaign_audience(campaign).values("pk"), opted_out=False
     ).only("phone", "name", "fields")
     parts = cost = longest = 0
     longest_phone = ""
+    rater = Rater()  # the plan read once; each quote is arithmetic
     for contact in contacts.iterator(chunk_size=2000):
-        n = sms_size(template_render(campaign.template, contact.template_values())).parts
+        body = template_render(campaign.template, contact.template_values())
+        n = sms_size(body).parts
         parts += n
-        cost += n * sms_part_price(contact.phone)
+        cost += send_quote(tenant_id=campaign.tenant_id, to=contact.phone, body=body, rater=rater)
         if n > longest:
             longest, longest_phone = n, contact.phone
     return AudienceCost(parts=parts, cost=cost, max_parts=longest, longest_phone=longest_phone)
@@ -63,8 +66,9 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Contact]:
 
 
 def remaining_limit(tenant: Tenant) -> int:
-    """The live figure (46elks' last count plus what was sent since), not the synced one."""
-    return live_usage(tenant=tenant).remaining
+    """What the tenant may still spend this period, at its price: the billing account's
+    monthly limit (or prepaid balance) less what is billed and reserved."""
+    return period_usage(tenant=tenant).remaining
 
 
 def campaign_summary(*, campaign: Campaign) -> Summary:

@@ -31,11 +31,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from phonenumbers import timezone as phone_timezones
 
 from accounts.models import Tenant, User
+from billing.ledger.bulk import NewUsage
+from billing.services import spend_release, spend_reserve
 from core.tasks import publish_now
 from messaging.campaigns.log import campaign_message_record, campaign_messages_backfill
 from messaging.campaigns.models import Campaign, CampaignRecipient
@@ -62,6 +64,12 @@ from messaging.lease import (
 from messaging.lifecycle import history_margin, history_match
 from messaging.models import Message
 from messaging.ratelimit import TokenBucket, provider_bucket
+from messaging.rating import (
+    recipient_rate,
+    recipient_send_price,
+    recipient_send_record,
+    send_quote,
+)
 from messaging.services import (
     SendError,
     optout_blocked,
@@ -69,7 +77,6 @@ from messaging.services import (
     parts_limit,
     sender_resolve,
 )
-from messaging.text import sms_size
 from providers.clients import elks_for_tenant
 from providers.elks.client import ElksClient
 from providers.elks.errors import ElksError, ElksRateLimited
@@ -305,19 +312,13 @@ def claim_batch(*, campaign: Campaign, size: int) -> list[int]:
 
 
 def _reserve(tenant_id: int, amount: int) -> bool:
-    """Reserve spend against the limit in one conditional UPDATE (no read-compare-save)."""
-    if amount <= 0:
-        return True
-    return bool(
-        Tenant.objects.filter(
-            pk=tenant_id, usage_limit__gte=F("usage") + F("reserved") + amount
-        ).update(reserved=F("reserved") + amount)
-    )
+    """Reserve the send's estimated price on the tenant's billing account, in one
+    conditional UPDATE against its monthly limit or balance (billing.services)."""
+    return spend_reserve(tenant_id=tenant_id, amount=amount)
 
 
 def _release(tenant_id: int, amount: int) -> None:
-    if amount > 0:
-        Tenant.objects.filter(pk=tenant_id).update(reserved=F("reserved") - amount)
+    spend_release(tenant_id=tenant_id, amount=amount)
 
 
 def dlr_url(campaign: Campaign) -> str:
@@ -369,8 +370,9 @@ def _send_batch(
         tenant=campaign.tenant, phones=[r.phone for r in recipients], source=Message.Source.CAMPAIGN
     )
     started = {"index": -1}  # the last recipient whose provider call began
+    rating = NewUsage()  # the batch's plan and account, read once
     try:
-        return _send_each(campaign, recipients, blocked, client, bucket, provider, started)
+        return _send_each(campaign, recipients, blocked, client, bucket, provider, started, rating)
     except SoftTimeLimitExceeded:
         # The task is being stopped. Rows after the last call that began were never
         # attempted: back in their place. That call itself stays `sending` (it may have
@@ -387,6 +389,7 @@ def _send_each(
     bucket: TokenBucket,
     provider: TokenBucket,
     started: dict[str, int],
+    rating: NewUsage,
 ) -> int:
     """Send a claimed batch in id order, one step per concern; returns the sends made."""
     sent = 0
@@ -403,7 +406,9 @@ def _send_each(
         if _skip_opted_out(recipient, blocked) or _defer_quiet(campaign, recipient):
             continue
         body = _body(campaign, recipient)
-        estimate = sms_size(body).parts * settings.SMS_PART_ESTIMATE
+        estimate = send_quote(
+            tenant_id=campaign.tenant_id, to=recipient.phone, body=body, rater=rating.rater
+        )
         if not _reserve(campaign.tenant_id, estimate):
             _pause_over_limit(campaign, rest)
             return sent
@@ -414,7 +419,9 @@ def _send_each(
             continue
         started["index"] = index
         try:
-            sent += _provider_send(campaign, recipient, client, body=body, estimate=estimate)
+            sent += _provider_send(
+                campaign, recipient, client, body=body, estimate=estimate, rating=rating
+            )
         except ElksRateLimited as exc:
             _release(campaign.tenant_id, estimate)
             _unclaim(rest)
@@ -469,6 +476,7 @@ def _provider_send(
     *,
     body: str,
     estimate: int,
+    rating: NewUsage | None = None,
 ) -> int:
     """The provider call and its recorded outcome: 1 if sent. A 429 is the caller's to handle
     (it stops the batch); an answer that may hide an accepted send becomes `unknown`."""
@@ -490,20 +498,40 @@ def _provider_send(
             _release(campaign.tenant_id, estimate)
             _finish(recipient, CampaignRecipient.Status.FAILED, body=body, error=error)
         return 0
-    _finish(
-        recipient,
-        CampaignRecipient.Status.SENT,
-        body=body,
-        elks_id=result.id or None,
-        cost=result.cost,
-        reserved=estimate,
-        sent_at=timezone.now(),
-    )
+    recipient.body = body
+    rating = rating or NewUsage()
+    with transaction.atomic():  # the accepted send and its usage entry, together
+        _finish(
+            recipient,
+            CampaignRecipient.Status.SENT,
+            rating=(rating, estimate),
+            body=body,
+            elks_id=result.id or None,
+            cost=result.cost,
+            price=recipient_send_price(recipient, cost=result.cost, batch=rating),
+            reserved=estimate,
+            sent_at=timezone.now(),
+        )
     return 1
 
 
-def _finish(recipient: CampaignRecipient, status: str, **fields: object) -> None:
+def _finish(
+    recipient: CampaignRecipient,
+    status: str,
+    *,
+    rating: tuple[NewUsage, int] | None = None,
+    **fields: object,
+) -> None:
+    """Record the outcome. `rating` (the batch that priced the accepted send into `fields`,
+    its reservation): append its entry and settle the reservation with the outcome, before
+    it is mirrored into the log (which copies its price)."""
     finished = lease_finish(RECIPIENT, recipient, status=status, **fields)
+    if rating is not None:
+        batch, release = rating
+        if finished:
+            recipient_send_record(recipient, release=release, batch=batch)
+        else:
+            batch.pending.clear()  # no longer our claim: its outcome is not ours to rate
     if finished and status != CampaignRecipient.Status.SKIPPED:
         campaign_message_record(recipient_id=recipient.pk)  # into the message log
 
@@ -676,17 +704,20 @@ def reconcile_unknown(*, campaign: Campaign, now: datetime | None = None) -> int
         )
         if match is not None:
             taken.add(match.id)
-            if lease_settle(
-                RECIPIENT,
-                recipient,
-                status=CampaignRecipient.Status.SENT,
-                elks_id=match.id,
-                cost=match.cost,
-                sent_at=match.created,
-                error="",
-            ):
-                campaign_message_record(recipient_id=recipient.pk)
-                settled += 1
+            recipient.body = body
+            with transaction.atomic():  # the found send and its usage entry, together
+                if lease_settle(
+                    RECIPIENT,
+                    recipient,
+                    status=CampaignRecipient.Status.SENT,
+                    elks_id=match.id,
+                    cost=match.cost,
+                    sent_at=match.created,
+                    error="",
+                ):
+                    recipient_rate(recipient=recipient, cost=match.cost, release=recipient.reserved)
+                    campaign_message_record(recipient_id=recipient.pk)
+                    settled += 1
         elif now - attempted >= settle:
             # 46elks has no such message well after the attempt: it was never sent. Its
             # reservation is released only if the row moved (a late answer may have won).

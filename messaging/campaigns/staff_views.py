@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -39,13 +39,17 @@ def campaigns(request: HttpRequest) -> HttpResponse:
         .order_by("status", "scheduled_at", "-created")[:500]
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for cid, status, n in (
+    # Staff see the tenant's price, 46elks' cost and the margin side by side.
+    money: dict[int, dict[str, int]] = defaultdict(lambda: {"price": 0, "cost": 0})
+    for cid, status, n, price, cost in (
         CampaignRecipient.objects.filter(campaign__in=[c.pk for c in rows])
         .values_list("campaign_id", "status")
-        .annotate(n=Count("id"))
-        .values_list("campaign_id", "status", "n")
+        .annotate(n=Count("id"), price=Sum("price"), cost=Sum("cost"))
+        .values_list("campaign_id", "status", "n", "price", "cost")
     ):
         counts[cid][status] = n
+        money[cid]["price"] += price or 0
+        money[cid]["cost"] += cost or 0
     items = []
     for campaign in rows:
         c = counts.get(campaign.pk, {})
@@ -60,6 +64,9 @@ def campaigns(request: HttpRequest) -> HttpResponse:
                 "unknown": c.get(CampaignRecipient.Status.UNKNOWN, 0),
                 "failed": c.get(CampaignRecipient.Status.FAILED, 0),
                 "pausable": campaign.status in PAUSABLE,
+                "price": money[campaign.pk]["price"],
+                "cost": money[campaign.pk]["cost"],
+                "margin": money[campaign.pk]["price"] - money[campaign.pk]["cost"],
             }
         )
     return render(request, "staff/campaigns.html", {"items": items})

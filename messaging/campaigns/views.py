@@ -100,8 +100,8 @@ class Row:
     done: int
     sent: int
     failed: int
-    cost: int | None
-    cost_pending: bool
+    price: int | None
+    price_pending: bool
 
     @property
     def done_percent(self) -> int:
@@ -113,17 +113,18 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     page = keyset_page(Campaign.objects.all(), cursor=request.GET.get("after"), size=25)
     ids = [c.pk for c in page.items]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    costs: dict[int, int] = {}
+    prices: dict[int, int] = {}
     pending: set[int] = set()
-    for cid, status, n, cost, unknown in (
+    for cid, status, n, price, unknown in (
         CampaignRecipient.objects.filter(campaign_id__in=ids)
         .values_list("campaign_id", "status")
-        .annotate(n=Count("id"), spent=Sum("cost"), unknown=Count("id", filter=Q(cost=None)))
+        # Pending: no cost reported yet, so the price is missing or still an estimate.
+        .annotate(n=Count("id"), spent=Sum("price"), unknown=Count("id", filter=Q(cost=None)))
         .values_list("campaign_id", "status", "n", "spent", "unknown")
     ):
         counts[cid][status] = n
-        if cost is not None:  # a real zero counts; None is no reported cost
-            costs[cid] = costs.get(cid, 0) + cost
+        if price is not None:  # a real zero counts; None is not rated
+            prices[cid] = prices.get(cid, 0) + price
         if unknown and status in COST_EXPECTED:
             pending.add(cid)
     rows = []
@@ -137,18 +138,18 @@ def campaign_list(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 done=sent + c.get(RS.FAILED, 0) + c.get(RS.SKIPPED, 0),
                 sent=sent,
                 failed=c.get(RS.FAILED, 0),
-                cost=costs.get(campaign.pk),
-                cost_pending=campaign.pk in pending,
+                price=prices.get(campaign.pk),
+                price_pending=campaign.pk in pending,
             )
         )
     # Totals of the campaigns on this page (not of every recipient ever: that table is big).
-    known = [r.cost for r in rows if r.cost is not None]
+    known = [r.price for r in rows if r.price is not None]
     totals = {
         "recipients": sum(r.total for r in rows),
         "sent": sum(r.sent for r in rows),
         "failed": sum(r.failed for r in rows),
-        "cost": sum(known) if known else None,
-        "cost_pending": any(r.cost_pending for r in rows),
+        "price": sum(known) if known else None,
+        "price_pending": any(r.price_pending for r in rows),
     }
     context = {
         "section": "campaigns",
@@ -292,11 +293,11 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
         and timezone.now() - campaign.finished_at < REPORT_WAIT
     )
     live = campaign.status not in FINISHED or awaiting_reports
-    # Summing costs reads every row: done once the campaign has stopped, not every second.
+    # Summing prices reads every row: done once the campaign has stopped, not every second.
     spent = spent_pending = None
     if not live:
         sums = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
-            s=Sum("cost"), unknown=Count("id", filter=Q(cost=None, status__in=COST_EXPECTED))
+            s=Sum("price"), unknown=Count("id", filter=Q(cost=None, status__in=COST_EXPECTED))
         )
         spent, spent_pending = sums["s"], bool(sums["unknown"])
     return {
@@ -473,7 +474,8 @@ def campaign_recipients(request: HttpRequest, campaign: Campaign) -> HttpRespons
     return render(request, template, context)
 
 
-RECIPIENT_FIELDS = ("phone", "status", "elks_id", "cost", "sent_at", "delivered_at", "error")
+# The tenant's price, never 46elks' cost.
+RECIPIENT_FIELDS = ("phone", "status", "elks_id", "price", "sent_at", "delivered_at", "error")
 
 
 @campaign_page("GET")

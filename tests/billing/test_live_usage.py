@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
+from billing.ledger.services import UsageEvent, usage_record
 from billing.models import UsageSnapshot
 from billing.selectors import live_usage
 from calls.models import Call
@@ -84,7 +85,6 @@ def test_live_usage_adds_what_was_recorded_after_the_last_sync(world: World) -> 
         usage = live_usage(tenant=tenant)
         assert usage.synced == 100_000 and usage.since_sync == 15_500 and usage.reserved == 7_000
         assert usage.committed == 122_500 and usage.remaining == 877_500
-        assert remaining_limit(tenant) == 877_500  # the pre-flight reads the same figure
 
 
 def test_never_synced_counts_everything_recorded_here(world: World) -> None:
@@ -95,14 +95,22 @@ def test_never_synced_counts_everything_recorded_here(world: World) -> None:
     assert usage.synced_at is None and usage.since_sync == 3_500
 
 
-def test_pre_flight_sees_a_send_made_after_the_last_sync(world: World, elks) -> None:
+def test_pre_flight_sees_a_send_as_soon_as_it_is_rated(world: World, elks) -> None:
+    """The campaign pre-flight reads the billing account (the tenant's price this period),
+    which rating moves in the send's own transaction: no wait for 46elks' figure."""
     tenant = _subaccount(world, "Live", limit=10_000)
     usage_refresh()
     with scope(tenant=tenant.pk):
-        # tenant.usage_limit mirrors the 46elks backstop (10_000 x 1.2, billing.backstop).
-        assert remaining_limit(tenant) == 12_000
-        _message(tenant, cost=3_500, created=timezone.now())
-        assert remaining_limit(tenant) == 8_500  # not 12,000 until the next refresh
+        assert remaining_limit(tenant) == 10_000
+        message = _message(tenant, cost=3_500, created=timezone.now())
+        usage_record(
+            tenant_id=tenant.pk,
+            event=UsageEvent(
+                kind="sms_out", source=f"message:{message.pk}", occurred_at=message.created,
+                to="+46700000001", provider_cost=3_500,
+            ),
+        )  # fmt: skip
+        assert remaining_limit(tenant) == 10_000 - 4_375  # 46elks' 3500 + 25%
 
 
 def test_overlapping_refresh_and_sync_release_a_reservation_once(world: World, elks) -> None:

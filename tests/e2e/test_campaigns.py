@@ -104,7 +104,7 @@ def test_a_campaign_runs_to_100_percent_live(
     # Delivery reports arrive afterwards; the page keeps polling until they are in.
     expect(progress.locator('[data-count="delivered"]')).to_have_text("6", timeout=15_000)
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s", timeout=5_000)
-    expect(progress.locator("[data-spent]")).to_have_text("2.10 SEK")
+    expect(progress.locator("[data-spent]")).to_have_text("2.63 SEK")  # 6 x 0.4375, the price
     screenshot(page, "campaign-run")
 
     page.get_by_role("button", name="Recipients and results").click()

@@ -65,7 +65,8 @@ def test_compose_counts_characters_and_parts_while_typing(page, live_server, wor
     counter = page.locator("#counter")
     expect(counter.locator("[data-counter=encoding]")).to_have_text("GSM-7")
     expect(counter.locator("[data-counter=recipients]")).to_have_text("2")
-    expect(counter.locator("[data-counter=cost]")).to_have_text("0.70 SEK")
+    # The tenant's price: 2 x (0.35 + 25%).
+    expect(counter.locator("[data-counter=price]")).to_have_text("0.88 SEK")
     page.locator("#id_message").fill("Hej 😀 " + "x" * 70)
     expect(counter.locator("[data-counter=encoding]")).to_have_text("UCS-2")
     expect(counter.locator("[data-counter=parts]")).to_have_text("2")

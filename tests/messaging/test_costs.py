@@ -1,5 +1,6 @@
-"""Costs when known: a cost the provider has not reported is "pending" (or "—" where none is
-expected), never 0.00; a real zero stays 0.00 SEK; exports leave the cell empty."""
+"""Prices when known (tenants see their price, never 46elks' cost): a price not rated yet
+is "pending" (or "—" where none is expected), never 0.00; a real zero stays 0.00 SEK;
+exports leave the cell empty."""
 
 from __future__ import annotations
 
@@ -66,8 +67,8 @@ def _message(world: World, number: PhoneNumber, **fields: object) -> Message:
 def test_message_log_and_export(world: World) -> None:
     number = _number(world)
     _message(world, number, body="unknown", cost=None)
-    _message(world, number, body="free", cost=0)
-    _message(world, number, body="paid", cost=3500)
+    _message(world, number, body="free", cost=0, price=0)
+    _message(world, number, body="paid", cost=2222, price=3500)  # the tenant's price shows
     _message(world, number, body="failed", status="failed", cost=None)
     _message(world, number, body="inbound", direction="in", status="received", cost=None)
     client = client_for(world.member_a)
@@ -82,8 +83,10 @@ def test_message_log_and_export(world: World) -> None:
     export = client.get("/t/acme/messages/log/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
     by_body = {r["body"]: r for r in rows}
-    assert (by_body["unknown"]["cost"], by_body["unknown"]["cost_formatted"]) == ("", "")
-    assert (by_body["free"]["cost"], by_body["free"]["cost_formatted"]) == ("0", "0.00 SEK")
+    assert (by_body["unknown"]["price"], by_body["unknown"]["price_formatted"]) == ("", "")
+    assert (by_body["free"]["price"], by_body["free"]["price_formatted"]) == ("0", "0.00 SEK")
+    assert by_body["paid"]["price"] == "3500" and "cost" not in by_body["paid"]
+    assert "0.22" not in html
 
 
 def _call(number: PhoneNumber, elks_id: str, **fields: object) -> Call:
@@ -124,13 +127,14 @@ def _campaign(world: World, name: str, statuses: list[tuple[str, int | None]]) -
             status=Campaign.Status.COMPLETED,
             finished_at=timezone.now() - timedelta(days=1),
         )
-        for i, (status, cost) in enumerate(statuses):
+        for i, (status, price) in enumerate(statuses):
             CampaignRecipient.objects.create(
                 tenant=world.tenant_a,
                 campaign=campaign,
                 phone=f"+4670000{i:04d}",
                 status=status,
-                cost=cost,
+                price=price,  # the tenant's price is shown, never 46elks' cost
+                cost=None if price is None else 1111,
             )
     return campaign
 

@@ -45,7 +45,8 @@ def test_log_export_streams_every_column_of_the_filtered_set(world: World) -> No
     _message(
         world.tenant_a,
         body='Line one, "quoted"\nline two',
-        cost=35_050,
+        cost=28_000,  # 46elks' cost: never in the tenant's export
+        price=35_050,
         parts=2,
         elks_id="s1",
         sent_at=now,
@@ -70,13 +71,14 @@ def test_log_export_streams_every_column_of_the_filtered_set(world: World) -> No
     assert rows[-1]["body"] == 'Line one, "quoted"\nline two'
     assert "Bravo's" not in {r["body"] for r in rows} and len(rows) == 3
     first = next(r for r in rows if r["elks_id"] == "s1")
-    assert first["cost"] == "35050" and first["cost_formatted"] == "3.51 SEK"
+    assert first["price"] == "35050" and first["price_formatted"] == "3.51 SEK"
+    assert "cost" not in first and "28000" not in first.values()
     assert first["parts"] == "2" and first["direction"] == "out" and first["kind"] == "sms"
     assert first["ours"] == OURS and first["other"] == "+46700000001"
     assert first["sent_at"] and first["delivered_at"] and not first["failed_at"]
     failed = next(r for r in rows if r["status"] == "failed")
     assert failed["error"] == "Invalid to number" and failed["failed_at"]
-    assert failed["cost"] == "" and failed["cost_formatted"] == ""
+    assert failed["price"] == "" and failed["price_formatted"] == ""
 
     filtered = _rows(
         client_for(world.member_a).get("/t/acme/messages/log/export.csv", {"direction": "in"})

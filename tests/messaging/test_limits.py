@@ -10,6 +10,7 @@ import pytest
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import AuditEvent
+from billing.plans.pricing import with_markup
 from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.campaigns.selectors import campaign_summary
 from messaging.campaigns.services import (
@@ -94,7 +95,8 @@ def test_compose_needs_a_confirmation_above_three_parts(world: World) -> None:
     page = response.content.decode()
     assert "sent as 4 SMS parts to each recipient" in page
     assert 'name="confirm_long"' in page and "Yes, send 4 SMS parts" in page
-    assert "2.80 SEK" in page  # 4 parts x 2 recipients x 0.35, shown before sending
+    # 4 parts x 2 recipients x the tenant's 0.4375 (46elks' 0.35 + 25%), before sending.
+    assert "3.50 SEK" in page
     with scopes_disabled():
         assert not Message.objects.exists()
     assert _compose(client, message=FOUR_PARTS, confirm_long="on").status_code == 302
@@ -118,8 +120,9 @@ def test_the_live_counter_shows_the_estimate_the_cap_and_the_confirmation(world:
     url = "/t/acme/messages/new/counter/"
     short = client.get(url, {"message": "Hej", "recipients": "070-000 00 01, +4791234567"})
     page = short.content.decode()
-    # Priced per destination: 0.35 SEK to Sweden + 0.47 SEK to Norway.
-    assert 'data-counter="cost">0.82 SEK' in page
+    # Priced per destination at the tenant's plan (46elks' cost + 25%): 0.4375 SEK to Sweden
+    # + 0.5875 SEK to Norway.
+    assert 'data-counter="price">1.03 SEK' in page
     assert 'id="long-confirm" hx-swap-oob="true"' in page and "Yes, send" not in page
     long = client.get(url, {"message": FOUR_PARTS, "recipients": "+46700000001"}).content.decode()
     assert "Yes, send 4 SMS parts" in long and "you are asked to confirm" in long
@@ -272,6 +275,8 @@ def test_campaign_estimate_equals_what_the_sandbox_charges(live_tenant, elks, se
     }
     assert len(charged) == 6
     assert summary.parts == sum(sizes.values())
-    assert summary.estimated_cost == sum(charged.values())
-    assert campaign.estimated_cost == sum(charged.values())
     assert sum(CampaignRecipient.objects.values_list("cost", flat=True)) == sum(charged.values())
+    # The estimate is the tenant's price of exactly what was charged, and what it was billed.
+    priced = sum(with_markup(cost, 2500) for cost in charged.values())
+    assert summary.estimated_cost == campaign.estimated_cost == priced
+    assert sum(CampaignRecipient.objects.values_list("price", flat=True)) == priced

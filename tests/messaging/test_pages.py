@@ -423,7 +423,8 @@ def test_dry_run_shows_46elks_estimate_and_sends_nothing(live_tenant, number, el
     response = client.post(f"/t/{live_tenant.slug}/messages/new/", data)
     page = response.content.decode()
     assert response.status_code == 200
-    assert "46elks' estimate" in page and "0.70 SEK" in page and "Nothing was sent" in page
+    # 46elks checked it (dryrun); the price shown is the tenant's: 2 x 0.35 + 25%.
+    assert "Estimated price" in page and "0.88 SEK" in page and "Nothing was sent" in page
     assert Message.objects.count() == 0
     [estimate] = elks.api_requests(method="POST", path="/a1/sms")
     assert estimate["params"]["dryrun"] == "yes"
@@ -594,7 +595,7 @@ def test_counter_shows_encoding_parts_and_cost(
     assert f'data-counter="characters">{characters}<' in page
     assert 'data-counter="recipients">2<' in page
     assert f'data-counter="parts">{parts}<' in page
-    assert f"{parts * 2 * 3500 / 10000:.2f} SEK" in page
+    assert f"{parts * 2 * 4375 / 10000:.2f} SEK" in page  # the tenant's price: 0.35 + 25%
 
 
 @pytest.mark.parametrize(
@@ -625,7 +626,7 @@ def test_counter_counts_valid_numbers_only_and_says_what_is_not_one(world: World
     )
     assert 'data-counter="recipients">2<' in page
     assert "2 of what you typed are not phone numbers" in page
-    assert "0.70 SEK" in page  # two recipients, one part each
+    assert "0.88 SEK" in page  # two recipients, one part each, at the tenant's price
 
 
 # --- the log ----------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from django.db import connection
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from billing.models import BillingAccount
+from billing.selectors import period_usage
 from messaging.campaigns import services as engine
 from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.campaigns.placeholders import template_render
@@ -57,6 +59,13 @@ def _campaign(tenant, contact_list, **fields) -> Campaign:
     return campaign
 
 
+PART_PRICE = 4375  # the default plan: 46elks' 3500 plus 25%
+
+
+def _limit(tenant, amount: int) -> None:
+    BillingAccount.objects.filter(pk=tenant.pk).update(monthly_limit=amount)
+
+
 def _sends(elks, since: int = 0) -> Counter:
     """Sends the sandbox accepted (and charged), per recipient, after request number `since`."""
     return Counter(
@@ -91,13 +100,13 @@ def test_summary_counts_duplicates_opt_outs_and_cost(tenant) -> None:
     campaign.lists.add(second)
     summary = campaign_summary(campaign=campaign)
     assert (summary.recipients, summary.duplicates, summary.opted_out) == (9, 4, 1)
-    assert summary.parts == 9 and summary.estimated_cost == 9 * 3500 and summary.fits
+    # The tenant's price: the default plan is 46elks' cost (3500 a part) plus 25%.
+    assert summary.parts == 9 and summary.estimated_cost == 9 * PART_PRICE and summary.fits
 
 
 def test_a_campaign_that_does_not_fit_cannot_launch(tenant) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 10))
-    tenant.usage_limit = 20_000
-    tenant.save()
+    _limit(tenant, 10 * PART_PRICE - 15_000)  # the billing account's monthly limit
     with pytest.raises(CampaignError, match=r"exceeds the remaining usage limit by 1\.50"):
         campaign_launch(campaign=campaign, actor=None)
 
@@ -115,7 +124,9 @@ def test_launch_then_run_sends_each_once_and_completes(tenant, elks) -> None:
     assert len(sends) == 25 and set(sends.values()) == {1}
     recipient = CampaignRecipient.objects.get(phone="+46700000003")
     assert recipient.body == "Hi Name3!" and recipient.status == "sent" and recipient.elks_id
-    assert tenant.__class__.objects.get(pk=tenant.pk).reserved == 25 * 3500
+    # Each send reserved its price on the billing account and rating settled it.
+    usage = period_usage(tenant=tenant)
+    assert (usage.spent, usage.reserved) == (25 * PART_PRICE, 0)
 
 
 def test_pause_resume_cancel(tenant, elks) -> None:
@@ -145,8 +156,7 @@ def test_pause_resume_cancel(tenant, elks) -> None:
 def test_usage_limit_pauses_instead_of_failing_at_the_provider(tenant, elks) -> None:
     campaign = _campaign(tenant, _contacts(tenant, 20))
     campaign_launch(campaign=campaign, actor=None)
-    tenant.usage_limit = 5 * 3500  # someone lowered the limit after launch
-    tenant.save()
+    _limit(tenant, 5 * PART_PRICE)  # someone lowered the limit after launch
     campaign_run(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == "paused" and "Usage limit reached" in campaign.pause_reason

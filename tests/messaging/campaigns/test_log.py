@@ -331,7 +331,7 @@ def test_the_log_filters_by_source_and_names_the_campaign(tenant, elks) -> None:
         ("+46700000001", "Hi Name1!", "campaign", "Black friday"),
         ("+46700000000", "Hi Name0!", "campaign", "Black friday"),
     ]
-    assert all(r["elks_id"] and r["cost"] == "3500" for r in rows)
+    assert all(r["elks_id"] and r["price"] == "4375" for r in rows)  # the tenant's price
 
 
 def test_the_log_with_campaign_messages_keeps_a_fixed_number_of_queries(

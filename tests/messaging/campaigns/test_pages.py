@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant, User
+from billing.models import BillingAccount
 from messaging.campaigns.models import Campaign, CampaignRecipient
 from messaging.contacts.models import Contact, ContactList, ContactListMember
 from numbers.models import PhoneNumber
@@ -98,7 +99,7 @@ def test_list_shows_campaigns_newest_first_with_status_progress_and_totals(world
         status=Campaign.Status.COMPLETED,
         created=timezone.now() - timedelta(days=3),
     )
-    _recipients(old, ["delivered", "delivered", "failed", "sent"], cost=3500)
+    _recipients(old, ["delivered", "delivered", "failed", "sent"], cost=3500, price=4375)
     _campaign(world.tenant_a, [customers], name="Fresh draft")
     _campaign(world.tenant_b, [_contacts(world.tenant_b, _phones(1))], name="Bravo secret")
 
@@ -110,7 +111,7 @@ def test_list_shows_campaigns_newest_first_with_status_progress_and_totals(world
     assert "2 campaigns, newest first" in page
     totals = page.split('id="campaign-totals"')[1].split("</tfoot>")[0]
     assert ">4<" in totals and ">3<" in totals and ">1<" in totals  # recipients, sent, failed
-    assert "1.40 SEK" in totals  # 4 at 0.35
+    assert "1.75 SEK" in totals  # 4 at the tenant's 0.4375 (46elks' 0.35 is never shown)
 
 
 # --- compose ----------------------------------------------------------------------------------
@@ -306,20 +307,21 @@ def test_summary_counts_recipients_after_opt_outs_and_duplicates(world: World) -
     assert 'data-summary="recipients">4<' in page  # 5 distinct, 1 opted out
     assert "1 opted-out number and 2 duplicates" in page
     assert 'data-summary="parts">4<' in page
-    assert 'data-summary="cost">1.40 SEK<' in page
+    assert 'data-summary="cost">1.75 SEK<' in page  # the tenant's price: 4 at 0.4375
     assert "Fits in your remaining limit" in page
     assert 'id="launch"' in page and 'id="launch" disabled' not in page
     assert page.count("data-preview") == 3
 
 
 def test_a_campaign_that_does_not_fit_cannot_be_launched(world: World) -> None:
-    world.tenant_a.usage_limit = 10_000  # 1.00 SEK
-    world.tenant_a.usage = 2_000
-    world.tenant_a.save()
+    # The billing account's monthly limit 1.00 SEK, 0.20 SEK billed this period.
+    BillingAccount.objects.filter(pk=world.tenant_a.pk).update(
+        monthly_limit=10_000, period_spent=2_000
+    )
     campaign = _campaign(world.tenant_a, [_contacts(world.tenant_a, _phones(4))])
     client = client_for(world.owner_a)
     page = client.get(_url(campaign)).content.decode()
-    assert "exceeds the remaining limit by 0.60 SEK" in page  # 1.40 needed, 0.80 left
+    assert "exceeds the remaining limit by 0.95 SEK" in page  # 1.75 needed, 0.80 left
     assert 'id="launch" disabled' in page
 
     response = client.post(_url(campaign, "launch/"))
@@ -494,7 +496,7 @@ def test_recipients_filter_by_status_and_digits_with_keyset_pages(world: World) 
 def test_recipients_csv_is_streamed_with_the_filters(world: World) -> None:
     campaign = _campaign(world.tenant_a, [], status=Campaign.Status.COMPLETED)
     sent_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-    _recipients(campaign, ["delivered", "delivered"], cost=3500, sent_at=sent_at)
+    _recipients(campaign, ["delivered", "delivered"], cost=3500, price=4375, sent_at=sent_at)
     _recipients(campaign, [], cost=None)
     with scopes_disabled():
         CampaignRecipient.objects.create(
@@ -510,8 +512,8 @@ def test_recipients_csv_is_streamed_with_the_filters(world: World) -> None:
     assert response["Content-Type"].startswith("text/csv")
     assert f"campaign-{campaign.pk}-recipients-" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["phone", "status", "elks_id", "cost", "sent_at", "delivered_at", "error"]
-    assert rows[1] == ["+46700000100", "delivered", "s-abc", "3500", sent_at.isoformat(), "", ""]
+    assert rows[0] == ["phone", "status", "elks_id", "price", "sent_at", "delivered_at", "error"]
+    assert rows[1] == ["+46700000100", "delivered", "s-abc", "4375", sent_at.isoformat(), "", ""]
     assert rows[3][:2] == ["+46700009999", "failed"] and rows[3][-1] == "'=HYPERLINK(evil)"
 
     only_failed = client_for(world.member_a).get(
