@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
-from console.demo_billing import demo_accounts, demo_history_rated
+from console.demo_billing import demo_accounts, demo_history_rated, demo_invoices
 from console.demo_panel import sandbox_control
 from console.sync import provider_sync
 from console.tenants import tenant_create
@@ -236,6 +236,7 @@ def seed_demo() -> list[tuple[str, str]]:
     demo_accounts(acme=acme, florist=florist, staff=staff)
     for tenant in (acme, florist):
         demo_history_rated(tenant)
+    demo_invoices(acme=acme, staff=staff)
     provider_sync()
     _repoint_numbers(staff)
     # The charts read daily rollups: build them over the seeded days before beat takes over

@@ -91,8 +91,10 @@ def demo_accounts(*, acme: Tenant, florist: Tenant, staff: User) -> None:
 
 def demo_history_rated(tenant: Tenant) -> None:
     """Rate the seeded history (46elks history rows) on the days it happened."""
+    from calls.billing import billable_legs
     from calls.models import Call
     from messaging.models import Message
+    from messaging.rating import message_event
     from numbers.models import PhoneNumber
 
     first = (
@@ -106,30 +108,24 @@ def demo_history_rated(tenant: Tenant) -> None:
     zone = rater.account(tenant.pk).time_zone
     with transaction.atomic():
         for m in Message.objects.filter(tenant=tenant, source=Message.Source.HISTORY):
-            outgoing = m.direction == Message.Direction.OUT
-            event = UsageEvent(
-                kind="sms_out" if outgoing else "sms_in",
-                source=f"message:{m.pk}",
-                occurred_at=m.created,
-                to=m.other if outgoing else "",
-                parts=m.parts or 1,
-                provider_cost=m.cost,
-                number_id=m.number_id,
-            )
-            usage_record(tenant_id=tenant.pk, event=event, rater=rater,
-                         billed_on=local_day(zone, m.created))  # fmt: skip
+            rated = usage_record(tenant_id=tenant.pk, event=message_event(m, cost=m.cost),
+                                 rater=rater, billed_on=local_day(zone, m.created))  # fmt: skip
+            Message.objects.filter(pk=m.pk).update(price=rated.price)
         for c in Call.objects.filter(tenant=tenant, source=Call.Source.HISTORY):
-            event = UsageEvent(
-                kind="call",
-                source=f"call:{c.pk}",
-                occurred_at=c.created,
-                to=c.other,
-                seconds=c.duration or 0,
-                provider_cost=c.cost,
-                number_id=c.number_id,
-            )
-            usage_record(tenant_id=tenant.pk, event=event, rater=rater,
-                         billed_on=local_day(zone, c.created))  # fmt: skip
+            price = 0
+            for n, leg in enumerate(billable_legs(c)):
+                event = UsageEvent(
+                    kind="call",
+                    source=f"call:{c.pk}:{n}",
+                    occurred_at=c.created,
+                    to=leg.to,
+                    seconds=leg.seconds,
+                    provider_cost=c.cost if n == 0 else 0,
+                    number_id=c.number_id,
+                )
+                price += usage_record(tenant_id=tenant.pk, event=event, rater=rater,
+                                      billed_on=local_day(zone, c.created)).price  # fmt: skip
+            Call.objects.filter(pk=c.pk).update(price=price)
         # Each number's past months since the history began (renting it rated this one).
         start = local_day(zone, first.created).replace(day=1)
         now = current_period(zone)
@@ -148,3 +144,22 @@ def demo_history_rated(tenant: Tenant) -> None:
                 )
                 usage_record(tenant_id=tenant.pk, event=event, rater=rater, billed_on=month)
                 month = next_period(month)
+
+
+def demo_invoices(*, acme: Tenant, staff: User) -> None:
+    """Last month drafted for everyone (as the beat task does on the 1st) and Acme's invoice
+    issued, so its owner has a PDF to download and staff a draft to review."""
+    from billing.invoices.models import Invoice
+    from billing.invoices.services import invoice_issue, invoices_draft
+    from billing.ledger.rollup import usage_squash
+    from billing.periods import previous_period
+
+    while usage_squash():
+        pass
+    last_month = previous_period(current_period("Europe/Stockholm"))
+    invoices_draft(period=last_month)
+    draft = Invoice.objects.filter(
+        tenant=acme, period=last_month, status=Invoice.Status.DRAFT
+    ).first()
+    if draft is not None:
+        invoice_issue(invoice_id=draft.pk, actor=staff)

@@ -344,3 +344,25 @@ def test_seeding_rates_the_history_into_the_ledger_once(elks, settings) -> None:
         assert florist.is_prepaid and TopUp.objects.filter(tenant=florist.tenant).count() == 1
         price = UsageEntry.objects.aggregate(p=Sum("price"), c=Sum("provider_cost"))
     assert price["p"] > price["c"] > 0  # the reseller's margin is there
+
+
+@pytest.mark.django_db
+def test_seeding_issues_last_months_invoice_for_acme_once(elks, settings) -> None:
+    from billing.invoices.models import Invoice
+    from console.demo import seed_demo
+
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    seed_demo()
+    seed_demo()
+    with scopes_disabled():
+        issued = Invoice.objects.filter(tenant__name="Acme Taxi", status="issued")
+        assert issued.count() == 1
+        invoice = issued.get()
+        assert invoice.total > 0 and invoice.lines.exists()
+        # Florist is prepaid: a statement, left as a draft for staff to review.
+        assert Invoice.objects.filter(tenant__name="Nordic Florist", kind="statement").exists()
+        from calls.models import Call
+        from messaging.models import Message
+
+        assert not Message.objects.filter(source="history", direction="out", price=None).exists()
+        assert not Call.objects.filter(source="history", state="success", price=None).exists()
