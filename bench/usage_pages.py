@@ -102,7 +102,8 @@ def load(
 
 
 def write_daily(sums: dict[Key, list[int]]) -> int:
-    """Replace the daily rows with one squashed row per key, as usage-squash leaves them."""
+    """Replace the daily rows with one squashed row per key, and the monthly rows they sum
+    to, as usage-squash leaves them."""
     from billing.ledger.models import DailyUsage
 
     columns = "tenant_id, day, kind, number_id, events, quantity, provider_cost, price, squashed"
@@ -114,8 +115,20 @@ def write_daily(sums: dict[Key, list[int]]) -> int:
                 copy.write_row(
                     (tenant_id, day, kind, number_id, events, qty, cost, price, True, *fill)
                 )
+    months: dict[tuple[int, date, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (tenant_id, day, kind, _), figures in sums.items():
+        acc = months[(tenant_id, day.replace(day=1), kind)]
+        for i, figure in enumerate(figures):
+            acc[i] += figure
+    columns = "tenant_id, period, kind, events, quantity, provider_cost, price"
+    with common.pg_connect() as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE billing_monthlyusage")
+        with cur.copy(f"COPY billing_monthlyusage ({columns}) FROM STDIN") as copy:
+            for (tenant_id, period, kind), (events, qty, cost, price) in months.items():
+                copy.write_row((tenant_id, period, kind, events, qty, cost, price))
     with common.pg_connect() as conn:
         conn.execute("VACUUM (ANALYZE) billing_dailyusage")
+        conn.execute("VACUUM (ANALYZE) billing_monthlyusage")
     return len(sums)
 
 

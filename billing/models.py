@@ -181,7 +181,7 @@ class UsageSnapshot(TenantOwned):
 # Django files a model under the app whose package holds it: importing the subpackages' models
 # here keeps them in the `billing` app and makes `billing.models` complete.
 from billing.invoices.models import Invoice, InvoiceLine, InvoiceSeries  # noqa: E402
-from billing.ledger.models import DailyUsage, UsageEntry, UsageKind  # noqa: E402
+from billing.ledger.models import DailyUsage, MonthlyUsage, UsageEntry, UsageKind  # noqa: E402
 from billing.plans.models import PlanPrice, PriceKind, RatePlanVersion  # noqa: E402
 
 __all__ = [
@@ -191,6 +191,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceSeries",
+    "MonthlyUsage",
     "PlanPrice",
     "PriceKind",
     "RatePlan",

@@ -137,3 +137,25 @@ class DailyUsage(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day} {self.kind}: {self.price}"
+
+
+class MonthlyUsage(TenantOwned):
+    """The squashed daily rows summed per (tenant, month, kind): the margin report reads these
+    (months x kinds per tenant, however many entries or numbers), plus the deltas not folded
+    yet. Written only by `usage_squash`, in the transaction that folds the deltas."""
+
+    period = models.DateField(help_text="First day of the month.")
+    kind = models.CharField(max_length=8, choices=UsageKind.choices)
+    events = models.BigIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+    provider_cost = models.BigIntegerField(default=0)
+    price = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "period", "kind"], name="monthly_usage_once"),
+        ]
+        indexes = [models.Index(fields=["period", "tenant"], name="monthly_usage_period")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.period:%Y-%m} {self.kind}: {self.price}"

@@ -16,7 +16,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django_scopes import scopes_disabled
 
-from billing.ledger.models import DailyUsage
+from billing.ledger.models import DailyUsage, MonthlyUsage
+from billing.periods import period_of
 
 Key = tuple[int, date, str, int | None]
 
@@ -56,5 +57,27 @@ def usage_squash(*, batch: int = 20_000) -> int:
                     events=events, quantity=quantity, provider_cost=cost, price=price,
                     squashed=True,
                 )  # fmt: skip
+        _months_add(sums)
         DailyUsage.objects.filter(id__in=[r[0] for r in rows]).delete()
     return len(rows)
+
+
+def _months_add(sums: dict[Key, list[int]]) -> None:
+    """Add the folded figures to the monthly rows, in the same transaction."""
+    months: dict[tuple[int, date, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (tenant_id, day, kind, _), figures in sums.items():
+        acc = months[(tenant_id, period_of(day), kind)]
+        for i, figure in enumerate(figures):
+            acc[i] += figure
+    for (tenant_id, period, kind), (events, quantity, cost, price) in months.items():
+        updated = MonthlyUsage.objects.filter(tenant_id=tenant_id, period=period, kind=kind).update(
+            events=F("events") + events,
+            quantity=F("quantity") + quantity,
+            provider_cost=F("provider_cost") + cost,
+            price=F("price") + price,
+        )
+        if not updated:
+            MonthlyUsage.objects.create(
+                tenant_id=tenant_id, period=period, kind=kind, events=events,
+                quantity=quantity, provider_cost=cost, price=price,
+            )  # fmt: skip

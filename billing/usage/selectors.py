@@ -9,6 +9,7 @@ grouped queries. Rows carry the provider cost for staff; tenant views never pass
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from django.db.models.functions import TruncMonth
 from django_scopes import scopes_disabled
 
 from accounts.models import Tenant
-from billing.ledger.models import DailyUsage, UsageKind
+from billing.ledger.models import DailyUsage, MonthlyUsage, UsageKind
 from billing.periods import local_day, next_period, previous_period
 from billing.services import account_for
 from core.money import format_money
@@ -217,35 +218,52 @@ class MarginRow:
 def margin_report(*, first: date, last: date, sort: str = "-margin") -> list[MarginRow]:
     """Revenue (price), provider cost and margin per tenant and month in [first, last] months.
 
-    Two queries: the daily rows grouped by tenant id and month (no join in the scan), then
+    Three queries: the monthly rows (months x kinds per tenant, whatever the ledger's size),
+    the daily deltas not folded into them yet (a minute's worth, on their partial index), and
     the names of the tenants found. Sorted here by `sort` (a MARGIN_SORTS key, '-' for
-    descending), then by tenant and month; the rows are tenants x months, not days.
+    descending), then by tenant and month; the rows are tenants x months.
     """
+    end = next_period(last)
+    totals: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
     with scopes_disabled():
-        sums = list(
-            DailyUsage.objects.filter(day__gte=first, day__lt=next_period(last))
+        months = (
+            MonthlyUsage.objects.filter(period__gte=first, period__lt=end)
+            .values("tenant_id", "period")
+            .annotate(revenue=Sum("price"), cost=Sum("provider_cost"))
+            .order_by()
+        )
+        for m in months:
+            acc = totals[(m["tenant_id"], _as_date(m["period"]))]
+            acc[0] += int(m["revenue"] or 0)
+            acc[1] += int(m["cost"] or 0)
+        deltas = (
+            DailyUsage.objects.filter(squashed=False, day__gte=first, day__lt=end)
             .annotate(month=TruncMonth("day"))
             .values("tenant_id", "month")
             .annotate(revenue=Sum("price"), cost=Sum("provider_cost"))
             .order_by()
         )
+        for r in deltas:
+            acc = totals[(r["tenant_id"], _as_date(r["month"]))]
+            acc[0] += int(r["revenue"] or 0)
+            acc[1] += int(r["cost"] or 0)
         tenants = {
             t["pk"]: t
-            for t in Tenant.objects.filter(pk__in={r["tenant_id"] for r in sums}).values(
+            for t in Tenant.objects.filter(pk__in={k[0] for k in totals}).values(
                 "pk", "name", "slug", "currency"
             )
         }
     rows = [
         MarginRow(
-            tenant_id=r["tenant_id"],
-            tenant=tenants[r["tenant_id"]]["name"],
-            slug=tenants[r["tenant_id"]]["slug"],
-            currency=tenants[r["tenant_id"]]["currency"],
-            month=_as_date(r["month"]),
-            revenue=int(r["revenue"] or 0),
-            cost=int(r["cost"] or 0),
+            tenant_id=tenant_id,
+            tenant=tenants[tenant_id]["name"],
+            slug=tenants[tenant_id]["slug"],
+            currency=tenants[tenant_id]["currency"],
+            month=month,
+            revenue=revenue,
+            cost=cost,
         )
-        for r in sums
+        for (tenant_id, month), (revenue, cost) in totals.items()
     ]
     key = sort.lstrip("-") if sort.lstrip("-") in MARGIN_SORTS else "margin"
     rows.sort(key=lambda r: (r.tenant.lower(), r.month))

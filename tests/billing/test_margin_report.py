@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from billing.ledger.models import DailyUsage
+from billing.ledger.rollup import usage_squash
 from billing.periods import previous_period
 from billing.usage.selectors import margin_report
 from tests.conftest import World, client_for
@@ -21,16 +22,20 @@ def usage(world: World) -> tuple[date, date]:
     this = timezone.localdate().replace(day=1)
     last = previous_period(this)
     with scopes_disabled():
-        for tenant, month, price, cost, squashed in (
-            (world.tenant_a, this, 100_0000, 60_0000, True),
-            (world.tenant_a, this, 50_0000, 30_0000, False),  # a delta not squashed yet
-            (world.tenant_a, last, 10_0000, 9_0000, True),
-            (world.tenant_b, this, 40_0000, 10_0000, True),
+        for tenant, month, price, cost in (
+            (world.tenant_a, this, 100_0000, 60_0000),
+            (world.tenant_a, last, 10_0000, 9_0000),
+            (world.tenant_b, this, 40_0000, 10_0000),
         ):
             DailyUsage.objects.create(
                 tenant=tenant, day=month.replace(day=2), kind="sms_out", events=1,
-                price=price, provider_cost=cost, squashed=squashed,
+                price=price, provider_cost=cost,
             )  # fmt: skip
+        usage_squash()  # folded into the daily and monthly rows, as the beat task does
+        DailyUsage.objects.create(  # a delta not folded yet counts too
+            tenant=world.tenant_a, day=this.replace(day=2), kind="sms_out", events=1,
+            price=50_0000, provider_cost=30_0000,
+        )  # fmt: skip
     return this, last
 
 

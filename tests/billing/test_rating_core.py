@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django_scopes import scopes_disabled
 
-from billing.ledger.models import DailyUsage, UsageEntry
+from billing.ledger.models import DailyUsage, MonthlyUsage, UsageEntry
 from billing.ledger.rollup import usage_squash
 from billing.ledger.services import UsageEvent, usage_record
 from billing.models import BillingAccount, PlanPrice, RatePlan, RatePlanVersion
@@ -165,5 +165,7 @@ def test_squash_keeps_totals(world, plan) -> None:
         assert DailyUsage.objects.count() == 1
         row = DailyUsage.objects.get()
         assert (row.price, row.events, row.squashed) == (before, 5, True)
+        month = MonthlyUsage.objects.get()
+        assert (month.price, month.events, month.period) == (before, 5, row.day.replace(day=1))
     assert usage_squash() == 0
     _ = timedelta
