@@ -93,9 +93,6 @@ class Tenant(models.Model):
     # While suspended the provider limit is 0; the limit to restore is kept here.
     suspended_usage_limit = models.BigIntegerField(null=True, blank=True)
     usage = models.BigIntegerField(default=0, help_text="Last synced spend, 1/10000 units.")
-    # Estimated cost of sends made since the last sync; reserved with a conditional UPDATE so
-    # concurrent campaign workers cannot overshoot the limit. The sync releases what it saw.
-    reserved = models.BigIntegerField(default=0)
     usage_synced_at = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="SEK")
     created = models.DateTimeField(default=timezone.now)

@@ -6,8 +6,7 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F, Max, Value
-from django.db.models.functions import Greatest
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_scopes import scopes_disabled
@@ -63,19 +62,16 @@ def sync_subaccounts(result: SyncResult) -> None:
                 )
             result.orphans.append(sub.id)
             continue
-        spent_since = max(0, sub.balanceused - tenant.usage)
         changes: dict[str, object] = {
             "usage": sub.balanceused,
             "usage_synced_at": now,
             "updated": now,
-            # What 46elks now counts no longer needs reserving (campaign sends).
-            "reserved": Greatest(F("reserved") - spent_since, Value(0)),
         }
         # While suspended, 46elks holds 0 on purpose; the bought limit stays here.
         if tenant.status == Tenant.Status.ACTIVE and sub.usagelimit is not None:
             changes["usage_limit"] = sub.usagelimit
         # Conditional on the figure we read: the usage refresh and the full sync may overlap,
-        # and the second must not release the same reservation again.
+        # and a stale reader must not write an older figure over a newer one.
         moved = Tenant.objects.filter(pk=tenant.pk, usage=tenant.usage).update(**changes)
         if not moved:
             continue

@@ -15,7 +15,6 @@ from django_scopes import scope, scopes_disabled
 from accounts.models import Tenant
 from billing.ledger.services import UsageEvent, usage_record
 from billing.models import UsageSnapshot
-from billing.selectors import live_usage
 from calls.models import Call
 from console.sync import provider_sync, usage_refresh
 from console.tenants import tenant_create
@@ -65,36 +64,6 @@ def _subaccount(world: World, name: str, *, limit: int = 5_000_000) -> Tenant:
     ).tenant
 
 
-def test_live_usage_adds_what_was_recorded_after_the_last_sync(world: World) -> None:
-    tenant = world.tenant_a
-    synced_at = timezone.now() - timedelta(minutes=3)
-    Tenant.objects.filter(pk=tenant.pk).update(
-        usage=100_000, usage_synced_at=synced_at, reserved=7_000, usage_limit=1_000_000
-    )
-    before, after = synced_at - timedelta(seconds=1), synced_at + timedelta(seconds=1)
-    _message(tenant, cost=3_500, created=after)  # counted
-    _message(tenant, cost=None, created=after)  # cost unknown yet: not guessed
-    _message(tenant, cost=3_500, created=before)  # already in 46elks' figure
-    _message(tenant, cost=3_500, created=after, source=Message.Source.CAMPAIGN)  # reserved
-    _message(tenant, cost=3_500, created=after, source=Message.Source.HISTORY)  # 46elks' own
-    _call(tenant, cost=12_000, created=after)  # counted
-    _call(tenant, cost=12_000, created=after, source=Call.Source.HISTORY)
-    _message(world.tenant_b, cost=99_000, created=after)  # another tenant's
-
-    with scope(tenant=tenant.pk):
-        usage = live_usage(tenant=tenant)
-        assert usage.synced == 100_000 and usage.since_sync == 15_500 and usage.reserved == 7_000
-        assert usage.committed == 122_500 and usage.remaining == 877_500
-
-
-def test_never_synced_counts_everything_recorded_here(world: World) -> None:
-    tenant = world.tenant_a
-    _message(tenant, cost=3_500, created=timezone.now() - timedelta(days=40))
-    with scope(tenant=tenant.pk):
-        usage = live_usage(tenant=tenant)
-    assert usage.synced_at is None and usage.since_sync == 3_500
-
-
 def test_pre_flight_sees_a_send_as_soon_as_it_is_rated(world: World, elks) -> None:
     """The campaign pre-flight reads the billing account (the tenant's price this period),
     which rating moves in the send's own transaction: no wait for 46elks' figure."""
@@ -113,22 +82,23 @@ def test_pre_flight_sees_a_send_as_soon_as_it_is_rated(world: World, elks) -> No
         assert remaining_limit(tenant) == 10_000 - 4_375  # 46elks' 3500 + 25%
 
 
-def test_overlapping_refresh_and_sync_release_a_reservation_once(world: World, elks) -> None:
-    tenant = _subaccount(world, "Reserved", limit=5_000_000)
-    Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
+def test_overlapping_refresh_and_sync_snapshot_once(world: World, elks) -> None:
+    tenant = _subaccount(world, "Overlap", limit=5_000_000)
     elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")
     usage_refresh()
-    provider_sync()  # reads the same 46elks figure: nothing more to release
+    provider_sync()  # reads the same 46elks figure: nothing new to record
     tenant.refresh_from_db()
-    assert tenant.usage == 3_500 and tenant.reserved == 6_500
+    assert tenant.usage == 3_500
+    with scope(tenant=tenant.pk):
+        assert UsageSnapshot.objects.filter(balanceused=3_500).count() == 1
 
 
 def test_a_stale_reader_does_not_release_again(world: World, elks, monkeypatch) -> None:
-    """Two syncs that read the tenant before either wrote: the second one's write is dropped."""
+    """Two syncs that read the tenant before either wrote: the second one's write is dropped
+    (its snapshot too), so an older figure never lands over a newer one."""
     from console import sync
 
     tenant = _subaccount(world, "Race", limit=5_000_000)
-    Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
     elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")
     stale = Tenant.objects.get(pk=tenant.pk)  # usage 0, as both runs read it
     usage_refresh()
@@ -138,7 +108,9 @@ def test_a_stale_reader_does_not_release_again(world: World, elks, monkeypatch) 
     )
     usage_refresh()
     tenant.refresh_from_db()
-    assert tenant.usage == 3_500 and tenant.reserved == 6_500
+    assert tenant.usage == 3_500
+    with scope(tenant=tenant.pk):
+        assert UsageSnapshot.objects.count() == 1  # the stale run wrote nothing
 
 
 class _Stale:

@@ -101,12 +101,3 @@ def test_beat_runs_the_sync_every_five_minutes(settings) -> None:
     entry = settings.CELERY_BEAT_SCHEDULE["provider-sync"]
     assert entry["task"] == "accounts.tasks.provider_sync"
     assert entry["schedule"].minute == {0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55}
-
-
-def test_sync_releases_reservations_that_46elks_now_counts(world: World, elks) -> None:
-    tenant = _tenant(world, "Reserved")
-    Tenant.objects.filter(pk=tenant.pk).update(reserved=10_000)
-    elks_for_tenant(tenant).sms_send(from_="Shop", to="+46700000001", message="hej")
-    provider_sync()
-    tenant.refresh_from_db()
-    assert tenant.usage == 3500 and tenant.reserved == 6500
