@@ -24,7 +24,8 @@ def test_owner_rents_and_routes_a_number(page, live_server, elks) -> None:
     page.get_by_role("button", name="Rent a number").first.click()
 
     page.get_by_label("Country").select_option("se")
-    expect(page.locator("#price")).to_contain_text("25.00 SEK")  # shown before confirming
+    # The tenant's plan price (the default plan: 46elks' 25.00 + 25%), before confirming.
+    expect(page.locator("#price")).to_contain_text("31.25 SEK")
     page.get_by_label("MMS").check()
     page.get_by_role("button", name="Rent number").click()
 
