@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
-from console.demo_billing import demo_accounts, demo_history_rated, demo_invoices
+from console.demo_billing import demo_account, demo_history_rated, demo_invoices
 from console.demo_panel import sandbox_control
 from console.sync import provider_sync
 from console.tenants import tenant_create
@@ -214,10 +214,12 @@ def seed_demo() -> list[tuple[str, str]]:
                 actor=staff,
                 request=None,
             ).tenant
+            demo_account(tenant=tenant, staff=staff)
             _some_traffic(tenant)
             owner = _user(demo.owner)
             _numbers(tenant, owner, DEMO_ROUTING[demo.name])
         elif _ensure_subaccount(tenant):
+            demo_account(tenant=tenant, staff=staff)
             _numbers(tenant, _user(demo.owner), DEMO_ROUTING[demo.name])
         owner = _user(demo.owner, phone=demo.owner_phone)
         member = _user(demo.member, phone=demo.member_phone)
@@ -233,7 +235,6 @@ def seed_demo() -> list[tuple[str, str]]:
     for demo in DEMO_TENANTS:
         _history(Tenant.objects.get(name=demo.name), seed=DEMO_TENANTS.index(demo))
     acme, florist = (Tenant.objects.get(name=demo.name) for demo in DEMO_TENANTS)
-    demo_accounts(acme=acme, florist=florist, staff=staff)
     for tenant in (acme, florist):
         demo_history_rated(tenant)
     demo_invoices(acme=acme, staff=staff)

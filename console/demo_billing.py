@@ -73,20 +73,24 @@ def demo_plans() -> tuple[RatePlan, RatePlan]:
     return standard, business
 
 
-def demo_accounts(*, acme: Tenant, florist: Tenant, staff: User) -> None:
+def demo_account(*, tenant: Tenant, staff: User) -> None:
+    """Acme Taxi postpaid on Business, Nordic Florist prepaid with a top-up: set before its
+    numbers are rented, so the rentals are priced and reserved on the right terms."""
     _, business = demo_plans()
-    BillingAccount.objects.filter(pk=acme.pk).update(
-        plan=business,
-        mode=BillingAccount.Mode.POSTPAID,
-        billing_name="Acme Taxi AB",
-        billing_address="Sveavägen 1\n111 57 Stockholm",
-        billing_email="invoices@acme.test",
-    )
-    BillingAccount.objects.filter(pk=florist.pk).update(
-        mode=BillingAccount.Mode.PREPAID, billing_name="Nordic Florist AB"
-    )
-    if not TopUp.objects.filter(tenant=florist).exists():
-        top_up_record(tenant=florist, amount=1_500 * SEK, note="Bank transfer", actor=staff)
+    if tenant.name == "Acme Taxi":
+        BillingAccount.objects.filter(pk=tenant.pk).update(
+            plan=business,
+            mode=BillingAccount.Mode.POSTPAID,
+            billing_name="Acme Taxi AB",
+            billing_address="Sveavägen 1\n111 57 Stockholm",
+            billing_email="invoices@acme.test",
+        )
+    else:
+        BillingAccount.objects.filter(pk=tenant.pk).update(
+            mode=BillingAccount.Mode.PREPAID, billing_name=f"{tenant.name} AB"
+        )
+        if not TopUp.objects.filter(tenant=tenant).exists():
+            top_up_record(tenant=tenant, amount=1_500 * SEK, note="Bank transfer", actor=staff)
 
 
 def demo_history_rated(tenant: Tenant) -> None:

@@ -344,6 +344,10 @@ def test_seeding_rates_the_history_into_the_ledger_once(elks, settings) -> None:
         assert florist.is_prepaid and TopUp.objects.filter(tenant=florist.tenant).count() == 1
         price = UsageEntry.objects.aggregate(p=Sum("price"), c=Sum("provider_cost"))
     assert price["p"] > price["c"] > 0  # the reseller's margin is there
+    with scopes_disabled():
+        # Acme's number was rented on its own plan (Business: 45 SEK a month), not the default.
+        months = UsageEntry.objects.filter(tenant__name="Acme Taxi", kind="number")
+        assert set(months.values_list("price", flat=True)) == {45 * 10_000}
 
 
 @pytest.mark.django_db
