@@ -9,9 +9,9 @@ real price to the period, in the same UPDATE.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 
@@ -114,24 +114,33 @@ def spend_settle(
 ) -> None:
     """Add a rated `price` to the period (and take it off a prepaid balance), releasing
     `release` of the reservation, in one UPDATE; starts a new period when one began.
-    `time_zone`: the account's, when the caller has it (saves reading it)."""
+    A caller that knows the account's time zone passes it and saves a read."""
+    if price == 0 and release == 0:
+        return
     if time_zone is None:
         time_zone = BillingAccount.objects.only("time_zone").get(pk=tenant_id).time_zone
-    period = current_period(time_zone, at)
-    BillingAccount.objects.filter(pk=tenant_id).update(
-        reserved=Greatest(F("reserved") - release, Value(0), output_field=BigIntegerField()),
-        period_spent=Case(
-            When(period_start__lt=period, then=Value(price)),
-            default=F("period_spent") + price,
-            output_field=BigIntegerField(),
-        ),
-        period_start=Greatest(F("period_start"), Value(period)),
-        balance=Case(
-            When(mode=BillingAccount.Mode.PREPAID, then=F("balance") - price),
-            default=F("balance"),
-            output_field=BigIntegerField(),
-        ),
+    account_settle(
+        tenant_id=tenant_id, price=price, release=release, period=current_period(time_zone, at)
     )
+
+
+def account_settle(*, tenant_id: int, price: int, release: int, period: date) -> None:
+    """The settling UPDATE itself, as plain SQL: release the reservation, add the price to
+    the period (or start the new period with it), and a prepaid balance pays. Plain SQL
+    because every send runs it and compiling the ORM's CASE expressions cost ~1 ms each."""
+    table = BillingAccount._meta.db_table
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    day = connection.ops.adapt_datefield_value(period)
+    sql = (
+        f"UPDATE {table} SET reserved = {greatest}(reserved - %s, 0), "
+        "period_spent = CASE WHEN period_start < %s THEN %s ELSE period_spent + %s END, "
+        f"period_start = {greatest}(period_start, %s), "
+        "balance = CASE WHEN mode = %s THEN balance - %s ELSE balance END "
+        "WHERE tenant_id = %s"
+    )
+    params = [release, day, price, price, day, BillingAccount.Mode.PREPAID, price, tenant_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def top_up_record(*, tenant: Tenant, amount: int, note: str, actor: User | None) -> TopUp:

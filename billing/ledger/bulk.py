@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from billing.ledger.models import DailyUsage, UsageEntry
 from billing.ledger.services import Rater, UsageEvent
-from billing.models import BillingAccount
 from billing.periods import current_period, local_day
 from billing.plans.pricing import PlanBook, Priced
+from billing.services import account_settle
 
 DAILY_COLUMNS = (
     "tenant_id", "day", "kind", "number_id", "events", "quantity", "provider_cost", "price",
@@ -98,7 +98,7 @@ class NewUsage:
         release = release or {}
         for tenant_id in spent.keys() | release.keys():
             account = self.rater.account(tenant_id)
-            _settle(
+            account_settle(
                 tenant_id=tenant_id,
                 price=spent.get(tenant_id, 0),
                 release=release.get(tenant_id, 0),
@@ -121,25 +121,6 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
         cursor.executemany(sql, rows)  # type: ignore[arg-type]  # plain values, adapted
-
-
-def _settle(*, tenant_id: int, price: int, release: int, period: date) -> None:
-    """`billing.services.spend_settle` as one plain UPDATE: the same arithmetic (release the
-    reservation, add the price to the period, or start the new period with it; a prepaid
-    balance pays), without compiling its ORM expressions on every send (~1 ms each)."""
-    table = BillingAccount._meta.db_table
-    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    day = connection.ops.adapt_datefield_value(period)
-    sql = (
-        f"UPDATE {table} SET reserved = {greatest}(reserved - %s, 0), "
-        "period_spent = CASE WHEN period_start < %s THEN %s ELSE period_spent + %s END, "
-        f"period_start = {greatest}(period_start, %s), "
-        "balance = CASE WHEN mode = %s THEN balance - %s ELSE balance END "
-        "WHERE tenant_id = %s"
-    )
-    params = [release, day, price, price, day, BillingAccount.Mode.PREPAID, price, tenant_id]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def usage_record_new(*, events: list[tuple[int, UsageEvent]], rater: Rater) -> int:

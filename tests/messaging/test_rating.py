@@ -442,27 +442,28 @@ def test_an_inbound_mms_is_rated_on_its_own_path(live_tenant, number) -> None:
     assert message.price == 2500
 
 
-def test_bulk_settling_matches_spend_settle(world) -> None:
-    """The bulk path's plain UPDATE does what billing.services.spend_settle does: a new
-    period restarts the spend, a prepaid balance pays, the reservation never goes below 0."""
+def test_settling_restarts_a_new_period_and_a_prepaid_balance_pays(world) -> None:
+    """The one settling UPDATE (billing.services.account_settle), which the bulk path and
+    spend_settle both run: a new period restarts the spend, a prepaid balance pays, the
+    reservation never goes below 0, and a postpaid balance is left alone."""
     from datetime import date
 
-    from billing.ledger.bulk import _settle
     from billing.services import spend_settle
 
     a, b = world.tenant_a.pk, world.tenant_b.pk
     old = date(2020, 1, 1)
-    for pk in (a, b):
-        BillingAccount.objects.filter(pk=pk).update(
-            mode="prepaid", balance=100_000, reserved=3_000, period_spent=9_000, period_start=old
-        )
+    BillingAccount.objects.filter(pk=a).update(
+        mode="prepaid", balance=100_000, reserved=3_000, period_spent=9_000, period_start=old
+    )
+    BillingAccount.objects.filter(pk=b).update(
+        mode="postpaid", balance=100_000, reserved=3_000, period_spent=9_000, period_start=old
+    )
     spend_settle(tenant_id=a, price=4_375, release=5_000)
-    account = _account(world.tenant_a)
-    _settle(tenant_id=b, price=4_375, release=5_000, period=account.period_start)
-    fields = ("reserved", "period_spent", "period_start", "balance")
-    other = _account(world.tenant_b)
-    assert [getattr(account, f) for f in fields] == [getattr(other, f) for f in fields]
-    assert (account.reserved, account.period_spent, account.balance) == (0, 4_375, 95_625)
+    spend_settle(tenant_id=b, price=4_375, release=1_000)
+    prepaid, postpaid = _account(world.tenant_a), _account(world.tenant_b)
+    assert (prepaid.reserved, prepaid.period_spent, prepaid.balance) == (0, 4_375, 95_625)
+    assert prepaid.period_start > old
+    assert (postpaid.reserved, postpaid.period_spent, postpaid.balance) == (2_000, 4_375, 100_000)
 
 
 def test_the_sync_leaves_a_campaign_send_in_flight_to_the_campaign(live_tenant, elks) -> None:
