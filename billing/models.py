@@ -25,7 +25,8 @@ class BillingAccount(models.Model):
     postpaid: `period_spent + reserved + amount <= monthly_limit` must hold to reserve.
     prepaid:  `reserved + amount <= balance` must hold; rating takes the price off `balance`.
     `period_spent` is the priced usage billed in the period that starts on `period_start`
-    (the first of the month in `time_zone`); `billing.services.period_roll` resets it.
+    (the first of the month in `time_zone`); the settling UPDATE
+    (`billing.services.account_settle`) starts the next period.
     """
 
     class Mode(models.TextChoices):

@@ -148,7 +148,8 @@ def call_rate(*, call: Call, rater: Rater | None = None, save: bool = True) -> N
     if save and call.price != total:
         Call.objects.filter(pk=call.pk).update(price=total)
     call.price = total
-    call.reserved = 0 if release else call.reserved
+    # After the claim the row holds 0 whoever released it: never write the old figure back.
+    call.reserved = 0
 
 
 def click_to_call_estimate(*, tenant_id: int, agent: str, customer: str) -> int:

@@ -121,12 +121,3 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
         cursor.executemany(sql, rows)  # type: ignore[arg-type]  # plain values, adapted
-
-
-def usage_record_new(*, events: list[tuple[int, UsageEvent]], rater: Rater) -> int:
-    """Append entry 0 of each (tenant id, event) whose source has no entry yet (the caller
-    vouches for that) and settle the accounts; free events append nothing."""
-    batch = NewUsage(rater=rater)
-    for tenant_id, event in events:
-        batch.price(tenant_id=tenant_id, event=event)
-    return batch.record()

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from django.db.models import Sum
 from django_scopes import scope
 
 from billing.ledger.models import DailyUsage, UsageEntry, UsageKind
@@ -130,6 +129,7 @@ def usage_record(
 def _record(
     *, tenant_id: int, event: UsageEvent, release: int, rater: Rater, billed_on: date | None
 ) -> Rating:
+    zone = rater.account(tenant_id).time_zone
     previous = list(
         UsageEntry.objects.filter(tenant_id=tenant_id, source=event.source)
         .order_by("seq")
@@ -150,18 +150,23 @@ def _record(
     unchanged = d_price == 0 and d_cost == 0 and d_quantity == 0
     if unchanged or (not previous and priced.price == 0 and priced.provider_cost == 0):
         if release:
-            spend_settle(tenant_id=tenant_id, price=0, release=release)
+            spend_settle(tenant_id=tenant_id, price=0, release=release, time_zone=zone)
         return Rating(priced.price, priced.provider_cost, priced.estimated, None)
-    account = rater.account(tenant_id)
-    today = local_day(account.time_zone)
+    today = local_day(zone)
     day = billed_on or today
+    # A correction is filed where the original is (kind, number, country), whatever the
+    # later report carries, so one source's money never splits across rows.
+    kind, number_id = (
+        (previous[0].kind, previous[0].number_id) if previous else (event.kind, event.number_id)
+    )
+    country = previous[0].country if previous else (event.country or "")[:2]
     entry = UsageEntry.objects.create(
         tenant_id=tenant_id,
-        kind=event.kind,
+        kind=kind,
         source=event.source,
         seq=(previous[-1].seq + 1) if previous else 0,
-        number_id=event.number_id,
-        country=(event.country or "")[:2],
+        number_id=number_id,
+        country=country,
         quantity=d_quantity,
         provider_cost=d_cost,
         price=d_price,
@@ -173,25 +178,18 @@ def _record(
     DailyUsage.objects.create(
         tenant_id=tenant_id,
         day=day,
-        kind=event.kind,
-        number_id=event.number_id,
+        kind=kind,
+        number_id=number_id,
         events=0 if previous else 1,
         quantity=d_quantity,
         provider_cost=d_cost,
         price=d_price,
     )
     in_period = period_of(day) >= period_of(today)
-    spend_settle(tenant_id=tenant_id, price=d_price if in_period else 0, release=release)
+    spend_settle(
+        tenant_id=tenant_id, price=d_price if in_period else 0, release=release, time_zone=zone
+    )
     return Rating(priced.price, priced.provider_cost, priced.estimated, entry)
 
 
-def source_totals(*, tenant_id: int, source: str) -> tuple[int, int]:
-    """(price, provider cost) billed for one source so far."""
-    with scope(tenant=tenant_id):
-        sums = UsageEntry.objects.filter(tenant_id=tenant_id, source=source).aggregate(
-            price=Sum("price"), cost=Sum("provider_cost")
-        )
-    return sums["price"] or 0, sums["cost"] or 0
-
-
-__all__ = ["Rater", "Rating", "UsageEvent", "UsageKind", "source_totals", "usage_record"]
+__all__ = ["Rater", "Rating", "UsageEvent", "UsageKind", "usage_record"]

@@ -94,7 +94,7 @@ class PlanBook:
 
     def mms_out(self, *, to: str, cost: int | None) -> Priced:
         listed = self.listed(PriceKind.MMS, country_of(to))
-        known = cost if cost is not None else 0
+        known = cost if cost is not None else int(settings.MMS_COST_ESTIMATE)
         price = listed if listed is not None else self._fallback(known)
         return Priced(price, known, 1, cost is None)
 
@@ -116,6 +116,6 @@ class PlanBook:
 
     def number_month(self, *, country: str, category: str, cost: int | None) -> Priced:
         listed = self.listed(PriceKind.NUMBER_MONTH, country.lower(), category)
-        known = cost if cost is not None else 0
+        known = cost if cost is not None else int(settings.MMS_COST_ESTIMATE)
         price = listed if listed is not None else self._fallback(known)
         return Priced(price, known, 1, cost is None)

@@ -222,6 +222,9 @@ SMS_PART_PRICES = env.json(
     default={"+46": 3500, "+47": 4700, "+358": 5200, "+45": 4200, "+44": 3800, "+1": 900},
 )
 SMS_PART_PRICE_OTHER = env.int("SMS_PART_PRICE_OTHER", default=6500)
+# 46elks' price of one MMS as we assume it until the real cost is reported (reservations and
+# estimates of plans that list no MMS price), 1/10000 of the currency.
+MMS_COST_ESTIMATE = env.int("MMS_COST_ESTIMATE", default=5000)
 # Click-to-call reserves, for each of its two legs (your phone, then the customer), the plan's
 # price of a call of this many minutes (connection fee included) before 46elks is asked;
 # hang-up settles the real price. A plan without a listed minute price is quoted its markup

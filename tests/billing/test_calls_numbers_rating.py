@@ -18,7 +18,12 @@ from django_scopes import scope, scopes_disabled
 from billing.ledger.models import UsageEntry
 from billing.models import BillingAccount, PlanPrice, RatePlan, RatePlanVersion
 from billing.periods import current_period, next_period
-from calls.billing import call_reservations_expire, click_to_call_estimate
+from calls.billing import (
+    call_rate,
+    call_reservation_release,
+    call_reservations_expire,
+    click_to_call_estimate,
+)
 from calls.models import Call
 from calls.services import CallError, click_to_call
 from calls.sync import _upsert_call
@@ -230,6 +235,28 @@ def test_click_to_call_reserves_then_the_hangup_settles(world, live_tenant, owne
     assert call.price == sum(e.price for e in entries) > 0 and call.reserved == 0
     account = BillingAccount.objects.get(pk=t)
     assert account.reserved == 0 and account.period_spent == month + call.price
+
+
+def test_a_hangup_after_the_reservation_was_released_never_writes_it_back(
+    world, live_tenant, owner, elks
+) -> None:
+    """The reservation was given back (expired) before the hang-up arrived: the hang-up's
+    save must not put the old figure back on the row, or it would be released twice."""
+    t = live_tenant.pk
+    rented = _rent(live_tenant, world)
+    call = click_to_call(
+        tenant=live_tenant, user=owner, number=rented, to=CUSTOMER, request_key=uuid.uuid4()
+    )
+    stale = Call.objects.get(pk=call.pk)  # the hang-up handler has read the call...
+    call_reservation_release(call=Call.objects.get(pk=call.pk))  # ...then the expiry runs
+    assert BillingAccount.objects.get(pk=t).reserved == 0
+    stale.state, stale.duration, stale.cost = "success", 30, 2_000
+    call_rate(call=stale, save=False)  # what call_hangup does, then it saves the row
+    stale.save()
+    call.refresh_from_db()
+    assert call.reserved == 0 and call.price is not None
+    assert call_reservations_expire(tenant_id=t) == 0
+    assert BillingAccount.objects.get(pk=t).reserved == 0
 
 
 def test_click_to_call_refused_by_46elks_releases_the_reservation(

@@ -169,3 +169,30 @@ def test_squash_keeps_totals(world, plan) -> None:
         assert (month.price, month.events, month.period) == (before, 5, row.day.replace(day=1))
     assert usage_squash() == 0
     _ = timedelta
+
+
+def test_an_mms_is_never_quoted_at_zero_on_a_plan_without_mms_prices(world) -> None:
+    """The default plan lists nothing: an MMS is quoted at our estimate of 46elks' cost plus
+    the markup, so its reservation holds the limit."""
+    from billing.ledger.services import Rater
+
+    quote = Rater().quote(
+        tenant_id=world.tenant_a.pk,
+        event=UsageEvent(kind="mms_out", source="", occurred_at=datetime.now(STHLM), to="+46701"),
+    )
+    assert quote.price == with_markup(5000, 2500) and quote.estimated
+
+
+def test_a_correction_is_filed_where_the_original_is(world, plan) -> None:
+    """A later report that names a number the first did not (a campaign send corrected
+    through its log row) still corrects the original's row."""
+    now = datetime.now(STHLM)
+    first = UsageEvent(kind="sms_out", source="recipient:1", occurred_at=now, to="+46701",
+                       parts=1)  # fmt: skip
+    usage_record(tenant_id=world.tenant_a.pk, event=first)
+    later = UsageEvent(kind="sms_out", source="recipient:1", occurred_at=now, to="+46701",
+                       parts=1, provider_cost=3000, number_id=999)  # fmt: skip
+    fixed = usage_record(tenant_id=world.tenant_a.pk, event=later)
+    assert fixed.entry is not None and fixed.entry.number_id is None
+    with scopes_disabled():
+        assert set(DailyUsage.objects.values_list("number_id", flat=True)) == {None}
