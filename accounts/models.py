@@ -114,20 +114,6 @@ class Tenant(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
-    @property
-    def effective_limit(self) -> int:
-        """The limit the tenant has bought, also while suspended (provider limit is 0 then)."""
-        if self.status == self.Status.SUSPENDED and self.suspended_usage_limit is not None:
-            return self.suspended_usage_limit
-        return self.usage_limit
-
-    @property
-    def usage_percent(self) -> int:
-        limit = self.effective_limit
-        if limit <= 0:
-            return 100 if self.usage > 0 else 0
-        return min(100, self.usage * 100 // limit)
-
 
 class Membership(models.Model):
     class Role(models.TextChoices):
