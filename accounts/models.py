@@ -196,6 +196,13 @@ class AuditEvent(models.Model):
         INVOICE_ADJUSTED = "invoice.adjusted", "Invoice adjustment added or removed"
         INVOICE_ISSUED = "invoice.issued", "Invoice issued"
         INVOICES_MEMBERS_CHANGED = "invoice.members_changed", "Members' access to invoices changed"
+        API_KEY_CREATED = "api_key.created", "API key created"
+        API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+        API_KEY_NEW_ADDRESS = "api_key.new_address", "API key used from a new address"
+        API_SETTINGS_CHANGED = "api.settings_changed", "API limits or access changed"
+        WEBHOOK_ENDPOINT_ADDED = "webhook.endpoint_added", "Event webhook added"
+        WEBHOOK_ENDPOINT_CHANGED = "webhook.endpoint_changed", "Event webhook changed"
+        WEBHOOK_ENDPOINT_REMOVED = "webhook.endpoint_removed", "Event webhook removed"
 
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.SET_NULL)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from api.v1.api import api as api_v1
 from calls.media import greeting_public
 from calls.webhooks import elks_voice_start
 from messaging.delivery_reports import elks_campaign_report, elks_delivery_report
@@ -19,6 +20,7 @@ tenant_patterns = [
     path("contacts/", include("messaging.contacts.urls")),
     path("campaigns/", include("messaging.campaigns.urls")),
     path("billing/", include("billing.urls")),
+    path("api/", include("api.portal_urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,9 @@ urlpatterns = [
     # voice_start is answered with the call plan (calls); the other kinds are only stored.
     path("hooks/elks/<str:token>/voice/", elks_voice_start, name="elks_voice_start"),
     path("hooks/elks/<str:token>/<slug:kind>/", elks_number_hook, name="elks_number_hook"),
+    # The tenant API: 46elks' own paths, and the JSON API (api.middleware authenticates).
+    path("a1/", include("api.elks.urls")),
+    path("api/v1/", api_v1.urls),
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
@@ -38,6 +43,7 @@ urlpatterns = [
     path("staff/", include("messaging.campaigns.staff_urls")),
     path("staff/", include("messaging.senders.staff_urls")),
     path("staff/", include("billing.staff_urls")),
+    path("staff/", include("api.staff_urls")),
     path("admin/", admin.site.urls),
     path("media/mms/<str:token>/", mms_public_image, name="mms_public_image"),
     path("media/mms/in/<str:token>/", mms_webhook_image, name="mms_webhook_image"),

@@ -138,6 +138,10 @@ class Message(TenantOwned):
     ours = models.CharField(max_length=20)
     other = models.CharField(max_length=20)
     body = models.TextField(blank=True)
+    # Sent through the API: the customer's own `whendelivered` URL (46elks' delivery-report
+    # shape is posted there), and `dontlog` (the text is blanked once sent, as at 46elks).
+    whendelivered = models.URLField(max_length=500, blank=True, default="")
+    dontlog = models.BooleanField(default=False)
     body_blanked = models.BooleanField(default=False)
     flash = models.BooleanField(default=False)
     # Ask 46elks for delivery reports (whendelivered); on unless the sender turned it off.

@@ -75,6 +75,7 @@ def _clear_cache() -> None:
     from django.core.cache import cache
 
     from calls.billing import forget_batch_rater
+    from core.ratelimit import local_buckets_forget
     from numbers.selectors import forget_hook_numbers
     from providers.wake import forget_window
 
@@ -82,6 +83,7 @@ def _clear_cache() -> None:
     forget_hook_numbers()
     forget_batch_rater()
     forget_window()
+    local_buckets_forget()
 
 
 def pytest_report_header(config) -> str:

@@ -44,12 +44,16 @@ INSTALLED_APPS = [
     "calls",
     "billing",
     "console",
+    "api",
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # /hooks/ (provider callbacks) stops here: nothing below serves a machine's POST.
     "providers.middleware.ProviderCallbackMiddleware",
+    # /a1/ and /api/v1/ (the tenant API) stop here too: keys, not sessions (api.middleware).
+    "api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -338,12 +342,17 @@ CELERY_TASK_ROUTES = {
     "billing.invoices.tasks.invoices_draft_due": {"queue": "default"},
     "billing.tasks.usage_squash": {"queue": "default"},
     "billing.tasks.snapshot_prune": {"queue": "default"},
+    # The tenant API: forget idempotent answers after 24 h and old request-log rows.
+    "api.tasks.api_prune": {"queue": "default"},
 }
+# The API request log (the portal's API page) keeps this many days.
+API_REQUEST_LOG_DAYS = env.int("API_REQUEST_LOG_DAYS", default=30)
 USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=60)
 # A usage snapshot (billing.UsageSnapshot) at most this often per tenant: periods are measured
 # between snapshots, and a refresh a minute must not write 1,440 rows a day per tenant.
 USAGE_SNAPSHOT_SECONDS = env.int("USAGE_SNAPSHOT_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
+    "api-prune": {"task": "api.tasks.api_prune", "schedule": crontab(minute=41)},
     "provider-sync": {"task": "accounts.tasks.provider_sync", "schedule": crontab(minute="*/5")},
     # Spend and limits only: no page shows 46elks' figure older than this.
     "usage-refresh": {

@@ -38,6 +38,7 @@ from phonenumbers import timezone as phone_timezones
 from accounts.models import Tenant, User
 from billing.ledger.bulk import NewUsage
 from billing.services import spend_release, spend_reserve
+from core.ratelimit import TokenBucket
 from core.tasks import publish_now
 from messaging.campaigns.log import campaign_message_record, campaign_messages_backfill
 from messaging.campaigns.models import Campaign, CampaignRecipient
@@ -63,7 +64,7 @@ from messaging.lease import (
 )
 from messaging.lifecycle import history_margin, history_match
 from messaging.models import Message
-from messaging.ratelimit import TokenBucket, provider_bucket
+from messaging.ratelimit import provider_bucket
 from messaging.rating import (
     recipient_rate,
     recipient_send_price,

@@ -1,0 +1,7 @@
+"""/api/v1/contacts/: see docs/api.md."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["Contacts"])

@@ -1,0 +1,7 @@
+"""/api/v1/messages/: see docs/api.md."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["Messages"])
