@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django_scopes import scopes_disabled
@@ -295,3 +298,45 @@ def test_a_retry_with_the_same_idempotency_key_sends_once(live_tenant, number, e
     assert _sms_posts(elks) == 1
     with scopes_disabled():
         assert Message.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_idempotency_key_make_one_message_and_one_send(
+    live_tenant, number, elks
+):
+    keyed = tenant_key(live_tenant)
+    data = {"from": number.number, "to": CUSTOMER, "message": "Exactly once"}
+    threads_n = 8
+    barrier = threading.Barrier(threads_n)
+    answers: list[tuple[int, bytes]] = []
+    lock = threading.Lock()
+
+    def retry() -> None:
+        try:
+            client = keyed.client()
+            barrier.wait()
+            response = post(client, "/a1/sms", data, HTTP_IDEMPOTENCY_KEY="batch-42")
+            with lock:
+                answers.append((response.status_code, response.content))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=retry) for _ in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(status for status, _ in answers)
+    assert len(answers) == threads_n and set(statuses) <= {200, 409}, answers
+    assert 200 in statuses
+    ids = {json.loads(body)["id"] for status, body in answers if status == 200}
+    assert len(ids) == 1
+    with scopes_disabled():
+        [message] = Message.objects.all()
+    message_send(message_id=message.pk)
+    outbox_sweep(older_than=timedelta(0))
+    assert _sms_posts(elks) == 1
+    # A later retry gets the first answer back.
+    late = post(keyed.client(), "/a1/sms", data, HTTP_IDEMPOTENCY_KEY="batch-42")
+    assert late.status_code == 200 and late.json()["id"] in ids
