@@ -77,21 +77,30 @@ def recording_mark_heard(*, recording: Recording) -> None:
 
 
 def click_to_call(
-    *, tenant: Tenant, user: User, number: PhoneNumber, to: str, request_key: uuid.UUID
+    *,
+    tenant: Tenant,
+    user: User | None,
+    number: PhoneNumber,
+    to: str,
+    request_key: uuid.UUID,
+    agent: str | None = None,
+    timeout: int = 30,
 ) -> Call:
     """Ring the user's own phone first, then connect the customer with our number as caller id.
 
     Claimed by a Call row unique on the request key: a double click places one call. The
     estimated price is reserved first (calls.billing); refused, nothing reaches 46elks.
+    The API (POST /a1/calls) has no user: it names the phone rung first as `agent`.
     """
-    if not user.phone:
+    first = agent or (user.phone if user is not None else "")
+    if not first:
         raise CallError("Add your own phone number to your profile first: 46elks rings it first.")
     if number.status != PhoneNumber.Status.ACTIVE or not number.has_voice:
         raise CallError("Choose an active number with voice.")
     region = (number.country or "se").upper()
     try:
         customer = to_e164(to, region=region)
-        agent = to_e164(user.phone, region=region)
+        agent = to_e164(first, region=region)
     except Exception as exc:
         raise CallError(str(getattr(exc, "message", exc))) from exc
     existing = Call.objects.filter(request_key=request_key).first()
@@ -125,7 +134,7 @@ def click_to_call(
             to=agent,
             voice_start={"connect": customer, "callerid": number.number},
             whenhangup=hook_url(number, "hangup"),
-            timeout=30,
+            timeout=timeout,
         )
     except ElksError as exc:
         state = Call.State.UNKNOWN if exc.maybe_accepted else Call.State.FAILED

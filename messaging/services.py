@@ -195,12 +195,16 @@ def sms_queue(
     source: str = Message.Source.DASHBOARD,
     conversation: Conversation | None = None,
     confirming: OptOut | None = None,
+    whendelivered: str = "",
+    dontlog: bool = False,
 ) -> list[Message]:
     """Create one queued message per recipient (idempotent on request_key) and enqueue them.
 
     `conversation` files the messages in an existing conversation instead of the one with
     each recipient: a forwarded copy or an automatic reply belongs to the thread of the
-    message it answers (see conversation_attach).
+    message it answers (see conversation_attach). `whendelivered` (the customer's own
+    delivery-report URL, checked by the caller) and `dontlog` (blank the text once sent) come
+    from the 46elks-compatible API.
     """
     if tenant.status != Tenant.Status.ACTIVE:
         raise SendError(f"{tenant.name} is {tenant.get_status_display().lower()}: no sending.")
@@ -238,6 +242,8 @@ def sms_queue(
                         body=body,
                         flash=flash,
                         delivery_report=delivery_report,
+                        whendelivered=whendelivered,
+                        dontlog=dontlog,
                         parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
                         request_key=request_key,
                         sender=actor if actor and actor.is_authenticated else None,
@@ -382,7 +388,7 @@ def message_send(*, message_id: int) -> None:
             message_release(message=message)
         return
     tenant = message.tenant
-    dontlog = settings_for(tenant).dontlog
+    dontlog = settings_for(tenant).dontlog or message.dontlog
     client = elks_for_tenant(tenant)
     image = message.images.first() if message.kind == Message.Kind.MMS else None
     if not message_attempt(message=message):
@@ -393,7 +399,7 @@ def message_send(*, message_id: int) -> None:
                 from_=message.ours,
                 to=message.other,
                 message=message.body or None,
-                image=_public_image_url(image) if image else None,
+                image=_image_url(image) if image else None,
             )
         else:
             remote = client.sms_send(
@@ -429,6 +435,8 @@ def message_send(*, message_id: int) -> None:
             error="",
         ):
             message_rate(message=message, cost=remote.cost)
+            if message.dontlog:  # dontlog=message: once 46elks has it, the text is not kept
+                Message.objects.filter(pk=message.pk).update(body="", body_blanked=True)
     Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
 
 
@@ -452,6 +460,12 @@ def _opted_out_since_queued(message: Message) -> bool:
 
 def _public_image_url(image: MessageImage) -> str:
     return f"{settings.PUBLIC_BASE_URL}/media/mms/{image.public_token}/"
+
+
+def _image_url(image: MessageImage) -> str:
+    """Ours when the file is stored here; else the customer's own URL (an API send given an
+    image URL: 46elks fetches it, as it would for the customer directly)."""
+    return _public_image_url(image) if image.file else image.source_url
 
 
 def sms_dry_run(
