@@ -41,9 +41,15 @@ EXAMPLE_TEXT = "Hello from our booking system"
 
 
 @dataclass(frozen=True)
+class Permission:
+    short: str  # "Send", for the list
+    label: str  # what it allows, in plain words
+
+
+@dataclass(frozen=True)
 class KeyRow:
     key: ApiKey
-    permissions: list[str]  # the scopes in plain words
+    permissions: list[Permission]
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,10 @@ def curl_examples(*, base: str, key_id: str, secret: str, sender: str | None) ->
     )
 
 
+def _permissions(key: ApiKey) -> list[Permission]:
+    return [Permission(short=s.value.capitalize(), label=s.label) for s in Scope if key.allows(s)]
+
+
 def _page_context(
     request: TenantRequest,
     *,
@@ -91,7 +101,6 @@ def _page_context(
     api_settings = api_services.settings_for(tenant)
     show_keys = owner or api_settings.members_see_keys
     keys = keys_list(tenant=tenant) if show_keys else []
-    labels = dict(Scope.choices)
     if new is not None:
         key_id, secret = new.key.key_id, new.secret
     else:
@@ -102,9 +111,7 @@ def _page_context(
         "section": "api",
         "owner": owner,
         "show_keys": show_keys,
-        "keys": [
-            KeyRow(key=k, permissions=[labels[s] for s in k.scopes if s in labels]) for k in keys
-        ],
+        "keys": [KeyRow(key=k, permissions=_permissions(k)) for k in keys],
         "new": new,
         "form": form or KeyCreateForm(),
         "settings_form": MembersSeeKeysForm(
