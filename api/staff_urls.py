@@ -1,4 +1,4 @@
-"""Staff: a tenant's API limits."""
+"""Staff: a tenant's API limits, keys and requests."""
 
 from django.urls import path
 
@@ -7,4 +7,9 @@ from api import staff_views
 app_name = "staff_api"
 urlpatterns = [
     path("tenants/<int:tenant_id>/api/", staff_views.tenant_api, name="tenant_api"),
+    path(
+        "tenants/<int:tenant_id>/api/keys/<str:key_id>/revoke/",
+        staff_views.key_revoke,
+        name="key_revoke",
+    ),
 ]

@@ -277,3 +277,17 @@ def _invoice(tenant: Tenant) -> int:
 
 
 SAMPLES["invoice_id"] = _invoice
+
+
+def _api_key(tenant: Tenant) -> str:
+    """An active API key's public id (the owner may revoke it)."""
+    from api.models import ApiKey
+    from api.services import key_create
+
+    found = ApiKey.objects.filter(tenant=tenant, revoked_at=None).first()
+    if found is None:
+        found = key_create(tenant=tenant, label="Sample key", scopes=["read"], actor=None).key
+    return found.key_id
+
+
+SAMPLES["key_id"] = _api_key
