@@ -13,6 +13,8 @@ from django.utils import timezone
 from calls.billing import call_rate
 from calls.models import Call, Recording
 from core.tasks import publish
+from messaging.customer_webhooks.endpoints import call_completed_emit, recording_emit
+from messaging.customer_webhooks.models import Event
 from numbers.models import PhoneNumber
 from providers.elks.callbacks import HangupEvent, RecordingEvent
 from providers.events import PayloadError, register
@@ -55,6 +57,7 @@ def call_hangup(event: WebhookEvent) -> None:
     call.updated = timezone.now()
     call_rate(call=call, save=False)  # sets its price, saved with the rest in one UPDATE
     call.save()
+    call_completed_emit(call=call)  # keyed on the call: a replayed hang-up emits nothing
 
 
 def recording_received(event: WebhookEvent) -> None:
@@ -73,6 +76,8 @@ def recording_received(event: WebhookEvent) -> None:
         created=recorded.created or timezone.now(),
     )
     Call.objects.filter(elks_id=recorded.callid).update(updated=timezone.now())
+    if recording.kind == Recording.Kind.VOICEMAIL:
+        recording_emit(recording=recording, event=Event.VOICEMAIL_RECEIVED)
     from calls.tasks import recording_download
 
     publish(recording_download, tenant_id=event.tenant_id, recording_id=recording.pk)  # or sweep

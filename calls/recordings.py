@@ -13,11 +13,14 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import User
 from calls.models import Call, CallSettings, Recording
+from messaging.customer_webhooks.endpoints import recording_emit
+from messaging.customer_webhooks.models import Event
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
 
@@ -56,8 +59,10 @@ def recording_download(*, recording_id: int) -> bool:
     recording.downloaded = timezone.now()
     recording.attempts = attempts
     recording.last_error = ""
-    recording.save()
-    Call.objects.filter(pk=recording.call_id).update(updated=timezone.now())
+    with transaction.atomic():
+        recording.save()
+        Call.objects.filter(pk=recording.call_id).update(updated=timezone.now())
+        recording_emit(recording=recording, event=Event.RECORDING_READY)
     return True
 
 

@@ -24,6 +24,7 @@ from accounts.models import Tenant
 from billing.ledger.bulk import NewUsage
 from core.tasks import publish
 from messaging.customer_webhooks import services as customer_webhooks
+from messaging.customer_webhooks.endpoints import reports_emit
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.rating import inbound_price_many, inbound_rate_many, message_rate
 from messaging.services import (
@@ -343,10 +344,15 @@ def delivery_reports_batch(events: list[WebhookEvent], failures: Failures) -> No
             Message.objects.filter(pk=message.pk, elks_id=None).update(elks_id=report.id)
             message.elks_id = report.id
         moves.setdefault(message.pk, _Moves(message)).add(report.status, _delivered(event, report))
-    touched = {move.message.conversation_id for move in moves.values() if move.apply()}
+    applied = [move for move in moves.values() if move.apply()]
+    touched = {move.message.conversation_id for move in applied}
     touched.discard(None)
     if touched:
         Conversation.objects.filter(pk__in=touched).update(updated=timezone.now())
+    if applied:
+        # The moved rows as stored, read once, for the events and whendelivered reports.
+        stored = Message.objects.in_bulk([move.message.pk for move in applied])
+        reports_emit((stored[move.message.pk], move.moved) for move in applied)
 
 
 def _delivered(event: WebhookEvent, report: DeliveryReport) -> datetime | None:
@@ -366,11 +372,13 @@ class _Moves:
         self.status = message.status
         self.fields: dict[str, object] = {}
         self.fill_sent: datetime | None = None
+        self.moved: list[str] = []  # the statuses it passes through, in order
 
     def add(self, status: str, delivered: datetime | None) -> None:
         now = timezone.now()
         if self.status in Message.statuses_below(status):
             self.status = status
+            self.moved.append(status)
             self.fields.update(status=status, updated=now)
             if status == Message.Status.SENT:
                 self.fields["sent_at"] = now

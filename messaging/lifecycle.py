@@ -29,10 +29,13 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from messaging.customer_webhooks.endpoints import message_emit
+from messaging.customer_webhooks.models import Event
 from messaging.lease import (
     Lease,
     lease_attempt,
@@ -42,7 +45,7 @@ from messaging.lease import (
     lease_renew,
     lease_settle,
 )
-from messaging.models import Message
+from messaging.models import COST_EXPECTED, Message
 from messaging.rating import message_release
 from providers.clients import elks_for_tenant
 from providers.elks.errors import ElksError
@@ -94,8 +97,13 @@ def message_attempt(*, message: Message, now: datetime | None = None) -> bool:
 
 
 def message_finish(*, message: Message, status: str, **fields: object) -> bool:
-    """Record the outcome of this claim (the provider's answer, or a refusal before it)."""
-    return lease_finish(MESSAGE, message, status=status, **fields)
+    """Record the outcome of this claim (the provider's answer, or a refusal before it); the
+    fields are set on `message` too, so what is emitted about it reads them."""
+    finished = lease_finish(MESSAGE, message, status=status, **fields)
+    if finished:
+        for name, value in fields.items():
+            setattr(message, name, value)
+    return finished
 
 
 def message_unknown(*, message: Message, error: str) -> bool:
@@ -214,7 +222,11 @@ def message_reconcile(*, message: Message, now: datetime | None = None) -> str:
         taken=taken,
     )
     if match is not None:
-        history_apply(message, match)
+        with transaction.atomic():
+            history_apply(message, match)
+            message.refresh_from_db()
+            if message.status in COST_EXPECTED:
+                message_emit(message=message, event=Event.MESSAGE_SENT)
         return "found"
     if now - attempted < timedelta(seconds=settings.MESSAGE_RECONCILE_AFTER_SECONDS):
         return ""
@@ -222,14 +234,13 @@ def message_reconcile(*, message: Message, now: datetime | None = None) -> str:
     if settings.MESSAGE_UNSENT_AFTER_RECONCILE == UNSENT_RESEND:
         moved = lease_settle(MESSAGE, message, status=Message.Status.QUEUED, now=now)
     else:
-        moved = lease_settle(
-            MESSAGE,
-            message,
-            status=Message.Status.FAILED,
-            now=now,
-            error="Not sent: 46elks has no record of it after the answer was lost.",
-            failed_at=now,
-        )
-        if moved:
-            message_release(message=message)
+        error = "Not sent: 46elks has no record of it after the answer was lost."
+        with transaction.atomic():
+            moved = lease_settle(
+                MESSAGE, message, status=Message.Status.FAILED, now=now, error=error, failed_at=now
+            )
+            if moved:
+                message_release(message=message)
+                message.error, message.failed_at = error, now
+                message_emit(message=message, event=Event.MESSAGE_FAILED)
     return "unsent" if moved else ""

@@ -314,7 +314,12 @@ from messaging.contacts.models import (  # noqa: E402
     ContactListMember,
     ImportRejection,
 )
-from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery  # noqa: E402
+from messaging.customer_webhooks.models import (  # noqa: E402
+    CustomerWebhook,
+    EventDelivery,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from messaging.senders.models import DeniedSenderName, SenderName  # noqa: E402
 
 __all__ = [
@@ -327,6 +332,7 @@ __all__ = [
     "Conversation",
     "CustomerWebhook",
     "DeniedSenderName",
+    "EventDelivery",
     "ImportRejection",
     "Message",
     "MessageImage",
@@ -334,4 +340,5 @@ __all__ = [
     "OptOut",
     "SenderName",
     "WebhookDelivery",
+    "WebhookEndpoint",
 ]

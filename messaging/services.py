@@ -26,6 +26,8 @@ from billing.ledger.services import Rater
 from billing.services import SpendRefused, spend_reserve, spend_reserve_or_refuse
 from core.phone import to_e164
 from core.tasks import publish
+from messaging.customer_webhooks.endpoints import message_emit, optout_emit, reports_emit
+from messaging.customer_webhooks.models import Event
 from messaging.lifecycle import message_attempt, message_claim, message_finish, message_unknown
 from messaging.models import Conversation, Message, MessageImage, MessagingSettings, OptOut
 from messaging.rating import message_rate, message_release, send_quote
@@ -379,13 +381,9 @@ def message_send(*, message_id: int) -> None:
     if message is None:
         return
     if _opted_out_since_queued(message):
-        if message_finish(
-            message=message,
-            status=Message.Status.FAILED,
-            error="Not sent: the recipient opted out after it was queued.",
-            failed_at=timezone.now(),
-        ):
-            message_release(message=message)
+        _message_fail(
+            message=message, error="Not sent: the recipient opted out after it was queued."
+        )
         return
     tenant = message.tenant
     dontlog = settings_for(tenant).dontlog or message.dontlog
@@ -413,13 +411,8 @@ def message_send(*, message_id: int) -> None:
     except ElksError as exc:
         if exc.maybe_accepted:
             message_unknown(message=message, error=str(exc))  # keeps its reservation
-        elif message_finish(
-            message=message,
-            status=Message.Status.FAILED,
-            error=str(exc)[:1000],
-            failed_at=timezone.now(),
-        ):
-            message_release(message=message)
+        else:
+            _message_fail(message=message, error=str(exc)[:1000])
         return
     message.parts = getattr(remote, "parts", None) or message.parts
     with transaction.atomic():  # the accepted send and its usage entry, together
@@ -435,9 +428,20 @@ def message_send(*, message_id: int) -> None:
             error="",
         ):
             message_rate(message=message, cost=remote.cost)
+            message_emit(message=message, event=Event.MESSAGE_SENT)
             if message.dontlog:  # dontlog=message: once 46elks has it, the text is not kept
                 Message.objects.filter(pk=message.pk).update(body="", body_blanked=True)
     Conversation.objects.filter(pk=message.conversation_id).update(updated=timezone.now())
+
+
+def _message_fail(*, message: Message, error: str) -> None:
+    """A claimed send that never reached 46elks: failed, its reservation back, and told."""
+    with transaction.atomic():
+        if message_finish(
+            message=message, status=Message.Status.FAILED, error=error, failed_at=timezone.now()
+        ):
+            message_release(message=message)
+            message_emit(message=message, event=Event.MESSAGE_FAILED)
 
 
 def _opted_out_since_queued(message: Message) -> bool:
@@ -637,14 +641,17 @@ def delivery_report_apply(
         fields["delivered_at"] = delivered or now
     elif status == Message.Status.FAILED:
         fields["failed_at"] = now
-    moved = Message.objects.filter(pk=message.pk, status__in=Message.statuses_below(status)).update(
-        **fields
-    )
-    if status == Message.Status.DELIVERED:
-        # A late `sent` report must not erase when it was sent.
-        Message.objects.filter(pk=message.pk, sent_at=None).update(sent_at=delivered or now)
-    if moved and message.conversation_id:
-        Conversation.objects.filter(pk=message.conversation_id).update(updated=now)
+    with transaction.atomic():
+        moved = Message.objects.filter(
+            pk=message.pk, status__in=Message.statuses_below(status)
+        ).update(**fields)
+        if status == Message.Status.DELIVERED:
+            # A late `sent` report must not erase when it was sent.
+            Message.objects.filter(pk=message.pk, sent_at=None).update(sent_at=delivered or now)
+        if moved and message.conversation_id:
+            Conversation.objects.filter(pk=message.conversation_id).update(updated=now)
+        if moved:
+            reports_emit([(Message.objects.get(pk=message.pk), [status])])
     return bool(moved)
 
 
@@ -657,13 +664,24 @@ def optout_record(
     word: str = "",
     actor: User | None = None,
 ) -> OptOut:
-    entry = OptOut.objects.create(
-        tenant=tenant, phone=phone, kind=kind, message=message, word=word, actor=actor
-    )
     # Contacts mirror the ledger, so campaigns skip an opted-out number at once.
     from messaging.contacts.models import Contact
 
-    Contact.objects.filter(tenant=tenant, phone=phone).update(
-        opted_out=kind == OptOut.Kind.OUT, updated=timezone.now()
-    )
+    with transaction.atomic():
+        before = (
+            OptOut.objects.filter(tenant=tenant, phone=phone)
+            .order_by("-created", "-id")
+            .values_list("kind", flat=True)
+            .first()
+        )
+        entry = OptOut.objects.create(
+            tenant=tenant, phone=phone, kind=kind, message=message, word=word, actor=actor
+        )
+        Contact.objects.filter(tenant=tenant, phone=phone).update(
+            opted_out=kind == OptOut.Kind.OUT, updated=timezone.now()
+        )
+        # Told only when the number's state changes (a repeated STOP changes nothing); no
+        # entry yet means opted in.
+        if (before or OptOut.Kind.IN) != kind:
+            optout_emit(entry=entry)
     return entry

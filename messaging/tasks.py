@@ -50,9 +50,11 @@ def retention() -> int:
 
 @shared_task(name="messaging.tasks.customer_webhooks_due")
 def customer_webhooks_due() -> int:
+    """Inbound-message deliveries, then event deliveries (and whendelivered reports)."""
+    from messaging.customer_webhooks.endpoints import event_deliveries_send_due
     from messaging.customer_webhooks.services import deliveries_send_due
 
-    return deliveries_send_due()
+    return deliveries_send_due() + event_deliveries_send_due()
 
 
 @shared_task(base=TenantTask, name="messaging.tasks.mms_images_fetch", bind=True, max_retries=3)

@@ -291,3 +291,33 @@ def _api_key(tenant: Tenant) -> str:
 
 
 SAMPLES["key_id"] = _api_key
+
+
+def _endpoint(tenant: Tenant) -> int:
+    """An active event endpoint subscribed to every event."""
+    from messaging.customer_webhooks.models import Event, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.filter(tenant=tenant).first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant, url="https://example.com/events", events=list(Event.values)
+        )
+    return endpoint.pk
+
+
+def _event_delivery(tenant: Tenant) -> int:
+    """A delivered event on the endpoint (owners may re-send it)."""
+    from messaging.customer_webhooks.models import EventDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.get(pk=_endpoint(tenant))
+    delivery, _ = EventDelivery.objects.get_or_create(
+        tenant=tenant,
+        endpoint=endpoint,
+        key="webhook.test:sample",
+        defaults={"url": endpoint.url, "event": "webhook.test", "status": "delivered"},
+    )
+    return delivery.pk
+
+
+SAMPLES["endpoint_id"] = _endpoint
+SAMPLES["event_delivery_id"] = _event_delivery

@@ -25,12 +25,14 @@ import logging
 import random
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +42,12 @@ from accounts.models import Tenant, User
 from accounts.services import audit_record
 from core.http import TransportError, pinned_post
 from core.url_safety import UnsafeURL, connect_address, public_addresses
-from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
+from messaging.customer_webhooks.models import (
+    Attempted,
+    CustomerWebhook,
+    EventDelivery,
+    WebhookDelivery,
+)
 from messaging.customer_webhooks.selectors import webhook_for
 from messaging.models import Message, MessageImage
 
@@ -65,7 +72,10 @@ ERROR_LIMIT = 500
 # the next beat carries on.
 SEND_BUDGET_SECONDS = 120
 
-Status = WebhookDelivery.Status
+NO_SECRET = "No signing secret yet: an owner must create one on the Webhooks page."
+
+Status = Attempted.Status
+Queued = TypeVar("Queued", bound=Attempted)
 
 
 # --- signing ----------------------------------------------------------------------------------
@@ -157,71 +167,107 @@ def deliveries_enqueue_many(*, messages: list[Message]) -> int:
     return len(rows)
 
 
-# --- sending ----------------------------------------------------------------------------------
+# --- sending (shared by inbound-message and event deliveries) ---------------------------------
 
 
 def deliveries_send_due(*, now: datetime | None = None, limit: int = 200) -> int:
-    """Post every due delivery once (oldest due first); returns how many attempts were made."""
+    """Post every due inbound delivery once (oldest due first); returns how many attempts were
+    made."""
     now = now or timezone.now()
+    with scopes_disabled():
+        return deliveries_sweep(
+            rows=WebhookDelivery.objects.select_related("message", "number"),
+            now=now,
+            limit=limit,
+            claim=lambda pk: _claim(pk=pk, now=now),
+            handle=lambda delivery: _handle(delivery=delivery, now=now),
+        )
+
+
+def deliveries_sweep(
+    *,
+    rows: QuerySet[Queued],
+    now: datetime,
+    limit: int,
+    claim: Callable[[int], bool],
+    handle: Callable[[Queued], bool],
+) -> int:
+    """Claim each due row of `rows` (oldest due first) and hand it to `handle`, which returns
+    whether it made an attempt; returns how many were made. Runs with scopes disabled."""
     started = time.monotonic()
     attempts = 0
-    with scopes_disabled():
-        due = list(
-            WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt__lte=now)
-            .order_by("next_attempt", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        for pk in due:
-            if time.monotonic() - started > SEND_BUDGET_SECONDS:
-                break
-            if not _claim(pk=pk, now=now):
-                continue  # another worker has it
-            delivery = WebhookDelivery.objects.select_related("message", "number").get(pk=pk)
-            if delivery.number.sms_webhook_url != delivery.url:
-                # The customer changed or removed the URL: stop retrying the old one.
-                _record(
-                    delivery=delivery,
-                    now=now,
-                    code=None,
-                    error="The number no longer posts to this URL.",
-                    final=True,
-                )
-                continue
-            if _images_pending(delivery=delivery, now=now):
-                _postpone(delivery=delivery, now=now)
-                continue
-            try:
-                _attempt(delivery=delivery, now=now)
-            except Exception as exc:
-                # One broken row must not stop the batch every 30 s: back it off like a failure.
-                logger.exception("webhook delivery %s crashed", pk)
-                _record(delivery=delivery, now=now, code=None, error=f"Internal error: {exc!r}")
+    due = list(
+        rows.filter(status=Status.PENDING, next_attempt__lte=now)
+        .order_by("next_attempt", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        if time.monotonic() - started > SEND_BUDGET_SECONDS:
+            break
+        if not claim(pk):
+            continue  # another worker has it
+        delivery = rows.get(pk=pk)
+        try:
+            attempts += handle(delivery)
+        except Exception as exc:
+            # One broken row must not stop the batch every 30 s: back it off like a failure.
+            logger.exception("webhook delivery %s crashed", delivery)
+            delivery_record(delivery=delivery, now=now, code=None, error=f"Internal error: {exc!r}")
             attempts += 1
     return attempts
 
 
-def delivery_send(*, delivery: WebhookDelivery, now: datetime | None = None) -> None:
-    """One attempt at a due delivery, if no other worker holds it; refreshes `delivery`."""
+def _handle(*, delivery: WebhookDelivery, now: datetime) -> bool:
+    """One claimed inbound delivery: stop, wait for its images, or post it."""
+    if delivery.number.sms_webhook_url != delivery.url:
+        # The customer changed or removed the URL: stop retrying the old one.
+        delivery_record(
+            delivery=delivery,
+            now=now,
+            code=None,
+            error="The number no longer posts to this URL.",
+            final=True,
+        )
+        return False
+    if _images_pending(delivery=delivery, now=now):
+        _postpone(delivery=delivery, now=now)
+        return False
+    _attempt(delivery=delivery, now=now)
+    return True
+
+
+def delivery_send(*, delivery: Attempted, now: datetime | None = None) -> None:
+    """One attempt at a due delivery (inbound or event), if no other worker holds it;
+    refreshes `delivery`."""
     now = now or timezone.now()
     with scopes_disabled():
-        if _claim(pk=delivery.pk, now=now):
-            claimed = WebhookDelivery.objects.select_related("message", "number").get(
-                pk=delivery.pk
-            )
-            _attempt(delivery=claimed, now=now)
+        if isinstance(delivery, WebhookDelivery):
+            if _claim(pk=delivery.pk, now=now):
+                claimed = WebhookDelivery.objects.select_related("message", "number").get(
+                    pk=delivery.pk
+                )
+                _attempt(delivery=claimed, now=now)
+        elif delivery_claim(model=type(delivery), pk=delivery.pk, now=now):
+            # Event deliveries live beside this module; imported here, they import us.
+            from messaging.customer_webhooks.endpoints import event_delivery_handle
+
+            claimed_event = EventDelivery.objects.select_related("endpoint").get(pk=delivery.pk)
+            event_delivery_handle(delivery=claimed_event, now=now)
         delivery.refresh_from_db()
 
 
-def delivery_resend(*, delivery: WebhookDelivery) -> bool:
+def delivery_resend(*, delivery: Attempted) -> bool:
     """Put a delivered or failed delivery back in the queue and try it once now.
 
     Returns False when it was still pending (its retries are running; nothing is sent).
     """
     now = timezone.now()
     with scopes_disabled():
-        reset = WebhookDelivery.objects.filter(
-            pk=delivery.pk, status__in=[Status.FAILED, Status.DELIVERED]
-        ).update(status=Status.PENDING, next_attempt=now, delivered_at=None)
+        reset = (
+            type(delivery)
+            ._default_manager.filter(pk=delivery.pk, status__in=[Status.FAILED, Status.DELIVERED])
+            .update(status=Status.PENDING, next_attempt=now, delivered_at=None)
+        )
     if not reset:
         with scopes_disabled():
             delivery.refresh_from_db()
@@ -230,13 +276,19 @@ def delivery_resend(*, delivery: WebhookDelivery) -> bool:
     return True
 
 
-def _claim(*, pk: int, now: datetime) -> bool:
-    """Take one due delivery for this worker: exactly one row changed, or someone else has it."""
+def delivery_claim(*, model: type[Attempted], pk: int, now: datetime) -> bool:
+    """Take one due delivery for this worker: exactly one row changed, or someone else has it.
+
+    The claim moves `next_attempt` past a lease and counts the attempt in the same UPDATE."""
     lease = timedelta(seconds=_timeout() * 2 + 30)
-    changed = WebhookDelivery.objects.filter(
+    changed = model._default_manager.filter(
         pk=pk, status=Status.PENDING, next_attempt__lte=now
     ).update(next_attempt=now + lease, attempts=F("attempts") + 1)
     return changed == 1
+
+
+def _claim(*, pk: int, now: datetime) -> bool:
+    return delivery_claim(model=WebhookDelivery, pk=pk, now=now)
 
 
 def _images_pending(*, delivery: WebhookDelivery, now: datetime) -> bool:
@@ -257,46 +309,59 @@ def _postpone(*, delivery: WebhookDelivery, now: datetime) -> None:
 
 def _attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
     """Post a claimed delivery and record the outcome (never raises for the customer's side)."""
-    code: int | None = None
-    error = ""
-    webhook = webhook_for(tenant_id=delivery.tenant_id)
+    body = json.dumps(payload_for(delivery=delivery), separators=(",", ":")).encode()
+    code, error = signed_post(
+        tenant_id=delivery.tenant_id,
+        url=delivery.url,
+        body=body,
+        content_type="application/json",
+        now=now,
+    )
+    delivery_record(delivery=delivery, now=now, code=code, error=error)
+
+
+def signed_post(
+    *, tenant_id: int, url: str, body: bytes, content_type: str, now: datetime
+) -> tuple[int | None, str]:
+    """POST `body` signed with the tenant's secret; (status or None, error or "")."""
+    webhook = webhook_for(tenant_id=tenant_id)
     if webhook is None:
-        error = "No signing secret yet: an owner must create one on the Webhooks page."
-    else:
-        body = json.dumps(payload_for(delivery=delivery), separators=(",", ":")).encode()
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: signature_header(
-                webhook=webhook, timestamp=timestamp, body=body, now=now
-            ),
-        }
-        try:
-            code, answer = _post(url=delivery.url, body=body, headers=headers)
-        except (UnsafeURL, TransportError) as exc:
-            error = str(exc)
-        except (OSError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        else:
-            if not 200 <= code < 300:
-                error = f"HTTP {code}"
-                if 300 <= code < 400:
-                    error += " (redirects are not followed)"
-                if answer:
-                    error += f": {answer}"
-    _record(delivery=delivery, now=now, code=code, error=error)
+        # Never unsigned: the receiver could not tell our posts from anyone's.
+        return None, NO_SECRET
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": content_type,
+        "User-Agent": USER_AGENT,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature_header(
+            webhook=webhook, timestamp=timestamp, body=body, now=now
+        ),
+    }
+    try:
+        code, answer = _post(url=url, body=body, headers=headers)
+    except (UnsafeURL, TransportError) as exc:
+        return None, str(exc)
+    except (OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= code < 300:
+        return code, ""
+    error = f"HTTP {code}"
+    if 300 <= code < 400:
+        error += " (redirects are not followed)"
+    if answer:
+        error += f": {answer}"
+    return code, error
 
 
-def _record(
+def delivery_record(
     *,
-    delivery: WebhookDelivery,
+    delivery: Attempted,
     now: datetime,
     code: int | None,
     error: str,
     final: bool = False,
 ) -> None:
+    """The outcome of a claimed attempt: delivered, retried after a backoff, or given up."""
     fields: dict[str, object] = {"last_status_code": code, "last_error": error[:ERROR_LIMIT]}
     if not error:
         fields.update(status=Status.DELIVERED, delivered_at=timezone.now())
@@ -309,12 +374,14 @@ def _record(
         )
     # Only while our claim stands: if the lease ran out and another worker took the row, its
     # result is the one to keep.
-    WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(**fields)
+    type(delivery)._default_manager.filter(pk=delivery.pk, attempts=delivery.attempts).update(
+        **fields
+    )
     if error:
-        logger.info("webhook delivery %s failed: %s", delivery.pk, error[:200])
+        logger.info("webhook delivery %s failed: %s", delivery, error[:200])
 
 
-def _deadline(delivery: WebhookDelivery) -> datetime:
+def _deadline(delivery: Attempted) -> datetime:
     hours = getattr(settings, "CUSTOMER_WEBHOOK_RETRY_HOURS", 24)
     return delivery.created + timedelta(hours=hours)
 

@@ -1,4 +1,5 @@
-"""Owner pages for customer webhooks: the signing secret and a number's delivery log."""
+"""Owner pages for customer webhooks: the signing secret, a number's delivery log, and event
+endpoints with their delivery logs."""
 
 from __future__ import annotations
 
@@ -14,16 +15,27 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import role_required
 from accounts.models import Membership
 from core.crypto import mask
+from messaging.customer_webhooks import endpoints as event_webhooks
 from messaging.customer_webhooks import services as customer_webhooks
-from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
-from messaging.customer_webhooks.selectors import delivery_log_page
+from messaging.customer_webhooks.forms import EndpointForm
+from messaging.customer_webhooks.models import (
+    EVENT_TEST,
+    CustomerWebhook,
+    Event,
+    EventDelivery,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from messaging.customer_webhooks.selectors import delivery_log_page, endpoint_log_page
 from numbers.models import PhoneNumber
 
 OWNER = Membership.Role.OWNER
 LOG_PAGE_SIZE = 25
 
 
-def _settings_context(request: HttpRequest, new_secret: str = "") -> dict[str, object]:
+def _settings_context(
+    request: HttpRequest, new_secret: str = "", endpoint_form: EndpointForm | None = None
+) -> dict[str, object]:
     webhook = CustomerWebhook.objects.first()
     overlap_until = None
     if webhook and webhook.previous_secret:
@@ -42,6 +54,9 @@ def _settings_context(request: HttpRequest, new_secret: str = "") -> dict[str, o
             "user_agent": customer_webhooks.USER_AGENT,
         },
         "image_url_days": settings.MMS_IMAGE_URL_DAYS,
+        "endpoints": WebhookEndpoint.objects.order_by("created", "pk"),
+        "endpoint_form": endpoint_form or EndpointForm(),
+        "event_choices": Event.choices,
     }
 
 
@@ -96,3 +111,164 @@ def delivery_resend_view(request: HttpRequest, tenant_slug: str, delivery_id: in
         return response
     messages.info(request, note)
     return redirect("customer_webhooks:log", tenant_slug=tenant_slug, number_id=delivery.number_id)
+
+
+# --- event endpoints -------------------------------------------------------------------------
+
+
+@require_POST
+@role_required(OWNER)
+def endpoint_add_view(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    form = EndpointForm(request.POST)
+    if not form.is_valid():
+        context = _settings_context(request, endpoint_form=form)
+        return render(request, "messaging/webhooks/settings.html", context, status=400)
+    endpoint = event_webhooks.endpoint_add(
+        tenant=request.tenant,
+        url=form.cleaned_data["url"],
+        events=form.cleaned_data["events"],
+        description=form.cleaned_data["description"],
+        actor=request.user,
+        request=request,
+    )
+    messages.success(request, f"Endpoint added: {endpoint.url}")
+    return redirect("customer_webhooks:settings", tenant_slug=tenant_slug)
+
+
+@role_required(OWNER)
+def endpoint_edit(request: HttpRequest, tenant_slug: str, endpoint_id: int) -> HttpResponse:
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
+    if request.method == "POST":
+        form = EndpointForm(request.POST)
+        if form.is_valid():
+            event_webhooks.endpoint_change(
+                endpoint=endpoint,
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                description=form.cleaned_data["description"],
+                actor=request.user,
+                request=request,
+            )
+            messages.success(request, "Endpoint saved.")
+            return redirect("customer_webhooks:settings", tenant_slug=tenant_slug)
+        status = 400
+    elif request.method in ("GET", "HEAD"):
+        form = EndpointForm(
+            initial={
+                "url": endpoint.url,
+                "events": endpoint.events,
+                "description": endpoint.description,
+            }
+        )
+        status = 200
+    else:
+        return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
+    context = {"section": "messages", "endpoint": endpoint, "form": form}
+    return render(request, "messaging/webhooks/endpoint_edit.html", context, status=status)
+
+
+@require_POST
+@role_required(OWNER)
+def endpoint_pause(request: HttpRequest, tenant_slug: str, endpoint_id: int) -> HttpResponse:
+    """Pause an active endpoint, or resume a paused one."""
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
+    event_webhooks.endpoint_change(
+        endpoint=endpoint, active=not endpoint.active, actor=request.user, request=request
+    )
+    messages.info(request, "Endpoint resumed." if endpoint.active else "Endpoint paused.")
+    return redirect("customer_webhooks:settings", tenant_slug=tenant_slug)
+
+
+@require_POST
+@role_required(OWNER)
+def endpoint_delete(request: HttpRequest, tenant_slug: str, endpoint_id: int) -> HttpResponse:
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
+    url = endpoint.url
+    event_webhooks.endpoint_remove(endpoint=endpoint, actor=request.user, request=request)
+    messages.info(request, f"Endpoint removed: {url}")
+    return redirect("customer_webhooks:settings", tenant_slug=tenant_slug)
+
+
+@require_POST
+@role_required(OWNER)
+def endpoint_test_view(request: HttpRequest, tenant_slug: str, endpoint_id: int) -> HttpResponse:
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
+    delivery = event_webhooks.endpoint_test(endpoint=endpoint)
+    if delivery.status == EventDelivery.Status.DELIVERED:
+        messages.success(request, "Test event sent: your endpoint answered 2xx.")
+    else:
+        messages.warning(
+            request, f"Test event not accepted ({delivery.last_error or 'no answer'}); retrying."
+        )
+    return redirect(
+        "customer_webhooks:endpoint_log", tenant_slug=tenant_slug, endpoint_id=endpoint.pk
+    )
+
+
+@vary_on_headers("HX-Request")
+def endpoint_log(request: HttpRequest, tenant_slug: str, endpoint_id: int) -> HttpResponse:
+    endpoint = get_object_or_404(WebhookEndpoint, pk=endpoint_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _render_endpoint_log(request, endpoint)
+
+
+def _render_endpoint_log(
+    request: HttpRequest, endpoint: WebhookEndpoint, note: str = ""
+) -> HttpResponse:
+    events = [EVENT_TEST, *event_webhooks.EVENTS]
+    event = request.GET.get("event", "")
+    status = request.GET.get("status", "")
+    # Unknown filter values are ignored rather than answered with an empty page.
+    event = event if event in events else ""
+    status = status if status in EventDelivery.Status.values else ""
+    page = endpoint_log_page(
+        endpoint=endpoint,
+        cursor=request.GET.get("after"),
+        size=LOG_PAGE_SIZE,
+        event=event,
+        status=status,
+    )
+    filters = "&".join(f"{k}={v}" for k, v in (("event", event), ("status", status)) if v)
+    context = {
+        "section": "messages",
+        "endpoint": endpoint,
+        "page": page,
+        "note": note,
+        "events": events,
+        "statuses": EventDelivery.Status.choices,
+        "event": event,
+        "status": status,
+        "filters": filters,
+    }
+    template = "messaging/webhooks/endpoint_log.html"
+    return render(request, f"{template}#table" if request.htmx else template, context)
+
+
+@require_POST
+@role_required(OWNER)
+def event_delivery_resend_view(
+    request: HttpRequest, tenant_slug: str, event_delivery_id: int
+) -> HttpResponse:
+    # Only endpoint deliveries have a log page; a whendelivered post is the API's.
+    delivery = get_object_or_404(
+        EventDelivery.objects.select_related("endpoint").exclude(endpoint=None),
+        pk=event_delivery_id,
+    )
+    resent = customer_webhooks.delivery_resend(delivery=delivery)
+    if not resent:
+        note = "That delivery is still being retried; it was not sent again."
+    elif delivery.status == EventDelivery.Status.DELIVERED:
+        note = "Sent again: your endpoint answered 2xx."
+    else:
+        note = f"Sent again, without success ({delivery.last_error or 'no answer'})."
+    endpoint = delivery.endpoint
+    assert endpoint is not None  # excluded above
+    if request.htmx:
+        response = _render_endpoint_log(request, endpoint, note)
+        response["HX-Trigger"] = '{"webhook-resent": null}'
+        return response
+    messages.info(request, note)
+    return redirect(
+        "customer_webhooks:endpoint_log", tenant_slug=tenant_slug, endpoint_id=endpoint.pk
+    )
