@@ -140,8 +140,9 @@ class Message(TenantOwned):
     body = models.TextField(blank=True)
     # Sent through the API: the customer's own `whendelivered` URL (46elks' delivery-report
     # shape is posted there), and `dontlog` (the text is blanked once sent, as at 46elks).
-    whendelivered = models.URLField(max_length=500, blank=True, default="")
-    dontlog = models.BooleanField(default=False)
+    # Database defaults too: rows written by older code (data migrations) get them.
+    whendelivered = models.URLField(max_length=500, blank=True, default="", db_default="")
+    dontlog = models.BooleanField(default=False, db_default=False)
     body_blanked = models.BooleanField(default=False)
     flash = models.BooleanField(default=False)
     # Ask 46elks for delivery reports (whendelivered); on unless the sender turned it off.

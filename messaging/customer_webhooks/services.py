@@ -321,22 +321,30 @@ def _attempt(*, delivery: WebhookDelivery, now: datetime) -> None:
 
 
 def signed_post(
-    *, tenant_id: int, url: str, body: bytes, content_type: str, now: datetime
+    *,
+    tenant_id: int,
+    url: str,
+    body: bytes,
+    content_type: str,
+    now: datetime,
+    unsigned_ok: bool = False,
 ) -> tuple[int | None, str]:
-    """POST `body` signed with the tenant's secret; (status or None, error or "")."""
+    """POST `body` signed with the tenant's secret; (status or None, error or "").
+
+    `unsigned_ok`: a 46elks `whendelivered` report, whose receiver was written for 46elks (which
+    signs nothing, so the URL carries the customer's own token): posted unsigned while the
+    tenant has no secret, signed once it has one."""
     webhook = webhook_for(tenant_id=tenant_id)
-    if webhook is None:
+    if webhook is None and not unsigned_ok:
         # Never unsigned: the receiver could not tell our posts from anyone's.
         return None, NO_SECRET
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": content_type,
-        "User-Agent": USER_AGENT,
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: signature_header(
+    headers = {"Content-Type": content_type, "User-Agent": USER_AGENT}
+    if webhook is not None:
+        timestamp = int(time.time())
+        headers[TIMESTAMP_HEADER] = str(timestamp)
+        headers[SIGNATURE_HEADER] = signature_header(
             webhook=webhook, timestamp=timestamp, body=body, now=now
-        ),
-    }
+        )
     try:
         code, answer = _post(url=url, body=body, headers=headers)
     except (UnsafeURL, TransportError) as exc:

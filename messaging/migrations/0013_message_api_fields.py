@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='dontlog',
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
             model_name='message',
             name='whendelivered',
-            field=models.URLField(blank=True, default='', max_length=500),
+            field=models.URLField(blank=True, db_default='', default='', max_length=500),
         ),
     ]

@@ -391,19 +391,36 @@ def test_whendelivered_gets_46elks_report_shape_signed(
     assert report.status == Status.DELIVERED
 
 
-def test_whendelivered_is_not_sent_unsigned(live_tenant, rented_number, receiver, world) -> None:
+def test_whendelivered_goes_unsigned_without_a_secret_as_at_46elks(
+    live_tenant, rented_number, receiver, world
+) -> None:
+    """Code written for 46elks gets its report although the tenant never made a secret;
+    event endpoints still get nothing unsigned (the test below)."""
     message = _queue(live_tenant, rented_number, world, whendelivered=receiver.url("/dlr"))
     message_send(message_id=message.pk)
     message.refresh_from_db()
     _report(message, "failed")
     _drain()
     ev.event_deliveries_send_due()
-    assert receiver.requests == []
+    [posted] = [r for r in receiver.requests if r.path == "/dlr"]
+    assert cw.SIGNATURE_HEADER not in posted.headers
+    assert parse_qs(posted.body.decode())["status"] == ["failed"]
     [report] = _deliveries(event="whendelivered")
-    assert report.status == Status.PENDING and report.last_error == cw.NO_SECRET
+    assert report.status == Status.DELIVERED
 
 
 # --- posting: signing, retries, give-up, re-send ------------------------------------------
+
+
+def test_events_are_never_posted_unsigned(live_tenant, receiver) -> None:
+    endpoint = ev.endpoint_add(
+        tenant=live_tenant, url=receiver.url(), events=ALL, actor=None, description="no secret"
+    )
+    delivery = _one_event(endpoint)
+    ev.event_deliveries_send_due()
+    assert receiver.requests == []
+    delivery.refresh_from_db()
+    assert delivery.status == Status.PENDING and delivery.last_error == cw.NO_SECRET
 
 
 def _one_event(endpoint: WebhookEndpoint) -> EventDelivery:
