@@ -19,7 +19,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Path, Query, Router, Schema, Status
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, StringConstraints, WithJsonSchema
 
 from api.errors import ApiDenied, problem, scope_require
 from api.request_types import KeyRequest
@@ -46,6 +46,9 @@ LAUNCHABLE = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
 FIELD_NAMES = {"send_date": "scheduled_at", "send_time": "scheduled_at", "__all__": None}
 
 
+WALL_CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
 def _wall_clock(value: time | None) -> time | None:
     if value is not None and value.tzinfo is not None:
         raise ValueError("Give a wall-clock time without an offset, e.g. 21:00.")
@@ -64,7 +67,11 @@ Sender = Annotated[
 ]
 Template = Annotated[str, StringConstraints(min_length=1, max_length=5000, pattern=NO_NUL), Unicode]
 Zone = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=NO_NUL), Unicode]
-WallClock = Annotated[time, AfterValidator(_wall_clock)]
+WallClock = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": WALL_CLOCK, "examples": ["21:00"]}),
+]
 CursorParam = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), Unicode]
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
