@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Tenant
 from billing.ledger.services import Rater
 from billing.selectors import period_usage
-from messaging.campaigns.models import Campaign, CampaignRecipient
+from messaging.campaigns.models import COST_EXPECTED, Campaign, CampaignRecipient
 from messaging.campaigns.placeholders import template_render
 from messaging.contacts.models import Contact
 from messaging.rating import send_quote
@@ -133,3 +134,30 @@ def campaign_progress(*, campaign: Campaign) -> dict[str, int | float]:
         rate_per_second=round(recent / 10, 1),
     )
     return progress
+
+
+@dataclass
+class CampaignTotals:
+    """A campaign's recipients per status and the tenant's price of its sends so far."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    price: int | None = None  # None: nothing rated yet (a real 0 stays 0)
+    price_pending: bool = False  # some accepted sends have no reported cost yet
+
+
+def campaign_totals(campaign_ids: Sequence[int]) -> dict[int, CampaignTotals]:
+    """Totals of these campaigns in one grouped query (the tenant's price, never 46elks' cost)."""
+    totals: dict[int, CampaignTotals] = {pk: CampaignTotals() for pk in campaign_ids}
+    for cid, status, n, price, unrated in (
+        CampaignRecipient.objects.filter(campaign_id__in=campaign_ids)
+        .values_list("campaign_id", "status")
+        .annotate(n=Count("id"), spent=Sum("price"), unrated=Count("id", filter=Q(cost=None)))
+        .values_list("campaign_id", "status", "n", "spent", "unrated")
+    ):
+        found = totals[cid]
+        found.counts[status] = n
+        if price is not None:
+            found.price = (found.price or 0) + price
+        if unrated and status in COST_EXPECTED:
+            found.price_pending = True
+    return totals
