@@ -77,21 +77,31 @@ def recording_mark_heard(*, recording: Recording) -> None:
 
 
 def click_to_call(
-    *, tenant: Tenant, user: User, number: PhoneNumber, to: str, request_key: uuid.UUID
+    *,
+    tenant: Tenant,
+    user: User | None,
+    number: PhoneNumber,
+    to: str,
+    request_key: uuid.UUID,
+    agent_phone: str = "",
 ) -> Call:
     """Ring the user's own phone first, then connect the customer with our number as caller id.
 
     Claimed by a Call row unique on the request key: a double click places one call. The
     estimated price is reserved first (calls.billing); refused, nothing reaches 46elks.
+    Through the API there is no user: the phone to ring first is given (`agent_phone`).
     """
-    if not user.phone:
+    phone = agent_phone or (user.phone if user is not None else "")
+    if not phone:
+        if user is None:
+            raise CallError("Give the phone to ring first (agent): 46elks rings it first.")
         raise CallError("Add your own phone number to your profile first: 46elks rings it first.")
     if number.status != PhoneNumber.Status.ACTIVE or not number.has_voice:
         raise CallError("Choose an active number with voice.")
     region = (number.country or "se").upper()
     try:
         customer = to_e164(to, region=region)
-        agent = to_e164(user.phone, region=region)
+        agent = to_e164(phone, region=region)
     except Exception as exc:
         raise CallError(str(getattr(exc, "message", exc))) from exc
     existing = Call.objects.filter(request_key=request_key).first()
