@@ -102,12 +102,17 @@ for module, prefix in (
     api.add_router(prefix, module.router)
 
 
+def _field(loc: tuple[object, ...] | list[object]) -> str | None:
+    """`to` for ("body", "payload", "to"): where the field is, not the handler's argument."""
+    parts = list(loc)[1:]
+    if loc and loc[0] == "body" and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or None
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None, "message": e.get("msg")}
-        for e in exc.errors
-    ]
+    errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg")} for e in exc.errors]
     first = errors[0] if errors else {"field": None, "message": "Invalid request"}
     where = f"{first['field']}: " if first["field"] else ""
     return problem(422, f"{where}{first['message']}", errors=errors)

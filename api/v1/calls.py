@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.errors import ApiDenied, scope_require
@@ -29,6 +29,7 @@ from api.v1.schemas import (
     Cursor,
     Id,
     Problem,
+    Text,
 )
 from billing.services import SpendRefused
 from calls.models import Call, Recording
@@ -83,8 +84,10 @@ class CallPage(Cursor):
 
 class DialIn(Schema):
     from_: Address = Field(alias="from", description="Your number with voice: the caller id.")
-    to: Address = Field(description="Whom to call.")
-    agent: Address = Field(description="The phone 46elks rings first (yours).")
+    to: Text = Field(min_length=1, max_length=40, description="Whom to call.")
+    agent: Text = Field(
+        min_length=1, max_length=40, description="The phone 46elks rings first (yours)."
+    )
 
 
 def _recordings(calls: list[Call]) -> dict[int, list[int]]:
@@ -137,7 +140,7 @@ def call_get(request: KeyRequest, call_id: Id) -> dict[str, object]:
     by_alias=True,
     summary="Click-to-call",
 )
-def call_create(request: KeyRequest, payload: DialIn) -> tuple[int, dict[str, object]]:
+def call_create(request: KeyRequest, payload: DialIn) -> Status[dict[str, object]]:
     """46elks rings `agent` first; when answered, it connects `to` with `from` as caller id."""
     scope_require(request, "calls")
     number = PhoneNumber.objects.filter(tenant=request.tenant, number=payload.from_).first()
@@ -155,4 +158,4 @@ def call_create(request: KeyRequest, payload: DialIn) -> tuple[int, dict[str, ob
     except CallError as exc:
         status = 402 if isinstance(exc.__cause__, SpendRefused) else 400
         raise ApiDenied(status, str(exc)) from None
-    return 201, CallOut.of(call, [])
+    return Status(201, CallOut.of(call, []))

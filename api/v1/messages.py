@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from api.errors import ApiDenied, scope_require
@@ -196,7 +196,7 @@ def _images_attach(request: KeyRequest, queued: list[Message], image: Image) -> 
 
 
 @router.post("", response={202: Queued, **SEND_ERRORS}, by_alias=True, summary="Send SMS or MMS")
-def message_send(request: KeyRequest, payload: SendIn) -> tuple[int, dict[str, object]]:
+def message_send(request: KeyRequest, payload: SendIn) -> Status[dict[str, object]]:
     """Queue one message per recipient; 46elks is called by a worker right after. With an
     `Idempotency-Key`, a retry answers the first response and sends nothing more."""
     scope_require(request, "send")
@@ -228,7 +228,7 @@ def message_send(request: KeyRequest, payload: SendIn) -> tuple[int, dict[str, o
                 _images_attach(request, queued, image)
     except SendError as exc:
         raise _refusal(request, exc, sender=payload.from_, to=to) from None
-    return 202, {"messages": [MessageOut.of(m) for m in queued]}
+    return Status(202, {"messages": [MessageOut.of(m) for m in queued]})
 
 
 def _filtered(
