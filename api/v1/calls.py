@@ -21,6 +21,7 @@ from api.request_types import KeyRequest
 from api.v1.paging import moment, page_of
 from api.v1.schemas import (
     ERRORS,
+    IDEMPOTENCY_KEY,
     MAX_PAGE,
     Address,
     CallDirection,
@@ -139,6 +140,7 @@ def call_get(request: KeyRequest, call_id: Id) -> dict[str, object]:
     response={201: CallOut, **ERRORS, 402: Problem},
     by_alias=True,
     summary="Click-to-call",
+    openapi_extra=IDEMPOTENCY_KEY,
 )
 def call_create(request: KeyRequest, payload: DialIn) -> Status[dict[str, object]]:
     """46elks rings `agent` first; when answered, it connects `to` with `from` as caller id."""

@@ -29,6 +29,7 @@ from api.request_types import KeyRequest
 from api.v1.paging import moment, page_of
 from api.v1.schemas import (
     ERRORS,
+    IDEMPOTENCY_KEY,
     MAX_PAGE,
     Address,
     Cursor,
@@ -195,7 +196,13 @@ def _images_attach(request: KeyRequest, queued: list[Message], image: Image) -> 
         stored.save()
 
 
-@router.post("", response={202: Queued, **SEND_ERRORS}, by_alias=True, summary="Send SMS or MMS")
+@router.post(
+    "",
+    response={202: Queued, **SEND_ERRORS},
+    by_alias=True,
+    summary="Send SMS or MMS",
+    openapi_extra=IDEMPOTENCY_KEY,
+)
 def message_send(request: KeyRequest, payload: SendIn) -> Status[dict[str, object]]:
     """Queue one message per recipient; 46elks is called by a worker right after. With an
     `Idempotency-Key`, a retry answers the first response and sends nothing more."""

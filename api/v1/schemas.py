@@ -46,6 +46,21 @@ ERRORS: dict[int, type[Problem]] = {
 }
 
 
+# Declared on each POST, so the reference shows it and the fuzzing sends it.
+IDEMPOTENCY_KEY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "Any string of 1 to 255 characters: a retry with the same key within "
+            "24 hours gets the first answer and never sends twice.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    ]
+}
+
+
 class Cursor(Schema):
     """Cursor paging: pass `next` back as `cursor` for the following page; null at the end."""
 

@@ -18,6 +18,8 @@ import pytest
 import schemathesis
 from django.core.files.base import ContentFile
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django_scopes import scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -53,6 +55,19 @@ def _operations() -> list[str]:
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     )
+
+
+@pytest.fixture
+def in_test_transaction() -> Iterator[None]:
+    """The WSGI app closes the database connection after each request, which would end the
+    test's transaction (PostgreSQL); Django's test client keeps it open the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -125,7 +140,11 @@ def fuzz_key(world: World) -> Keyed:
 @pytest.mark.parametrize("label", _operations())
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_answers_within_its_schema(
-    label: str, mode: GenerationMode, seeded: dict[str, int], fuzz_key: Keyed
+    label: str,
+    mode: GenerationMode,
+    seeded: dict[str, int],
+    fuzz_key: Keyed,
+    in_test_transaction: None,
 ) -> None:
     method, path = label.split(" ", 1)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
