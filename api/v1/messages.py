@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -41,18 +42,14 @@ from api.v1.schemas import (
     Problem,
     Text,
 )
-from billing.services import SpendRefused
 from messaging.forms import sniff_image
 from messaging.models import Message, MessageImage
 from messaging.services import (
     SendError,
-    optout_blocked,
     recipients_parse,
     settings_for,
     sms_queue,
 )
-from messaging.text import is_sender_id
-from numbers.models import PhoneNumber
 
 router = Router(tags=["Messages"])
 
@@ -144,9 +141,11 @@ class SendIn(Schema):
     )
 
 
+@dataclass(frozen=True)
 class Image:
-    def __init__(self, data: bytes, content_type: str, ext: str) -> None:
-        self.data, self.content_type, self.ext = data, content_type, ext
+    data: bytes
+    content_type: str
+    ext: str
 
 
 def _image(uri: str) -> Image:
@@ -167,18 +166,11 @@ def _image(uri: str) -> Image:
     return Image(data, *found)
 
 
-def _refusal(request: KeyRequest, exc: SendError, *, sender: str, to: list[str]) -> ApiDenied:
+def _refusal(exc: SendError) -> ApiDenied:
     """The compose page's refusal, with the status a program can act on: 402 for money, 403
     for a rule (opt-out, an unapproved sender name), 400 for the request itself."""
-    if isinstance(exc.__cause__, SpendRefused):
-        return ApiDenied(402, str(exc))
-    tenant = request.tenant
-    ours = PhoneNumber.objects.filter(tenant=tenant, number=sender).exists()
-    if optout_blocked(tenant=tenant, phones=to, source=Message.Source.API) or (
-        is_sender_id(sender) and not ours
-    ):
-        return ApiDenied(403, str(exc))
-    return ApiDenied(400, str(exc))
+    status = {"spend": 402, "optout": 403, "sender_name": 403}.get(exc.rule, 400)
+    return ApiDenied(status, str(exc))
 
 
 def _images_attach(request: KeyRequest, queued: list[Message], image: Image) -> None:
@@ -234,7 +226,7 @@ def message_send(request: KeyRequest, payload: SendIn) -> Status[dict[str, objec
             if image is not None:
                 _images_attach(request, queued, image)
     except SendError as exc:
-        raise _refusal(request, exc, sender=payload.from_, to=to) from None
+        raise _refusal(exc) from None
     return Status(202, {"messages": [MessageOut.of(m) for m in queued]})
 
 

@@ -219,6 +219,9 @@ def test_only_approved_sender_names_send(world: World) -> None:
     accepted = _send(keyed, {"from": "AcmeTaxi", "to": "+46700000001", "body": "Hej"})
     assert accepted.status_code == 202
     assert accepted.json()["messages"][0]["from"] == "AcmeTaxi"
+    # A mistake in the request from an approved name is a 400, not a refusal by rule.
+    empty = _send(keyed, {"from": "AcmeTaxi", "to": "+46700000001", "body": ""})
+    assert (empty.status_code, empty.json()["detail"]) == (400, "Write a message.")
 
 
 def test_sending_needs_the_send_scope(world: World) -> None:
