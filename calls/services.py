@@ -90,10 +90,12 @@ def click_to_call(
 
     Claimed by a Call row unique on the request key: a double click places one call. The
     estimated price is reserved first (calls.billing); refused, nothing reaches 46elks.
-    The API (POST /a1/calls) has no user: it names the phone rung first as `agent`.
+    Through the API there is no user: the phone rung first is given as `agent`.
     """
     first = agent or (user.phone if user is not None else "")
     if not first:
+        if user is None:
+            raise CallError("Give the phone to ring first (agent): 46elks rings it first.")
         raise CallError("Add your own phone number to your profile first: 46elks rings it first.")
     if number.status != PhoneNumber.Status.ACTIVE or not number.has_voice:
         raise CallError("Choose an active number with voice.")

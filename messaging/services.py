@@ -41,7 +41,13 @@ log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
-    """Refused before sending; the message is fit for the page."""
+    """Refused before sending; the message is fit for the page. `rule` names a refusal by
+    policy ("optout", "sender_name", "spend") rather than by a mistake in the request: the
+    API answers those with their own status."""
+
+    def __init__(self, message: str, *, rule: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def settings_for(tenant: Tenant) -> MessagingSettings:
@@ -82,7 +88,8 @@ def sender_resolve(*, tenant: Tenant, value: str, kind: str = Message.Kind.SMS) 
         if approved is None:
             raise SendError(
                 f"“{value}” is not an approved sender name of this account. Request it under "
-                "Messages → Sender names; you can send from it once it is approved."
+                "Messages → Sender names; you can send from it once it is approved.",
+                rule="sender_name",
             )
         return Sender(ours=approved, number=None)
     raise SendError(
@@ -218,7 +225,8 @@ def sms_queue(
     blocked = optout_blocked(tenant=tenant, phones=recipients, source=source, confirming=confirming)
     if blocked:
         raise SendError(
-            "These recipients opted out and cannot be messaged: " + ", ".join(sorted(blocked))
+            "These recipients opted out and cannot be messaged: " + ", ".join(sorted(blocked)),
+            rule="optout",
         )
     messages: list[Message] = []
     rater = Rater()
@@ -269,7 +277,7 @@ def sms_queue(
                 what="this message" if len(recipients) == 1 else "these messages",
             )
         except SpendRefused as exc:
-            raise SendError(str(exc)) from exc
+            raise SendError(str(exc), rule="spend") from exc
         ids = [m.pk for m in messages if m.status == Message.Status.QUEUED]
         if ids:
             from messaging.tasks import messages_send

@@ -209,8 +209,12 @@ def _resume_rental(number: PhoneNumber) -> PhoneNumber:
 # --- routing -------------------------------------------------------------------------------
 
 
-def number_route(*, number: PhoneNumber, actor: User, **routing: object) -> None:
-    """Save routing here and make sure 46elks sends every event to this dashboard."""
+def number_route(
+    *, number: PhoneNumber, actor: User | None, api_key: str = "", **routing: object
+) -> None:
+    """Save routing here and make sure 46elks sends every event to this dashboard.
+
+    `actor` is None for a change through the API; its key id goes in the history instead."""
     if number.status != PhoneNumber.Status.ACTIVE:
         raise NumberError("Only an active number can be routed.")
     for field, value in routing.items():
@@ -218,7 +222,10 @@ def number_route(*, number: PhoneNumber, actor: User, **routing: object) -> None
     _push_routing(number)
     number.provider_drift = None
     number.save()
-    number_event(number=number, action="routing_changed", actor=actor, **_routing_summary(number))
+    via = {"api_key": api_key} if api_key else {}
+    number_event(
+        number=number, action="routing_changed", actor=actor, **_routing_summary(number), **via
+    )
 
 
 def _routing_summary(number: PhoneNumber) -> dict[str, object]:

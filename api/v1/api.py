@@ -6,15 +6,19 @@ Errors are problem details (RFC 9457): `api.errors.problem`."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Redoc
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBasicAuth, HttpBearer
 
 from api.errors import ApiDenied, problem
 from api.v1 import calls, campaigns, contacts, messages, numbers, recordings, usage
+from api.v1.docs import CspRedoc, docs_csp
 
 
 class KeyBasic(HttpBasicAuth):
@@ -48,14 +52,41 @@ with the key id as user name and the secret as password (or `Authorization: Bear
 * Errors are `application/problem+json` with a `detail` that says what to fix.
 """
 
-api = NinjaAPI(
+
+def _problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
+    """ninja answers a known path with an unknown method itself, in plain text: say it as a
+    problem too, keeping the Allow header."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = problem(405, f"{request.method} is not allowed here; use {allowed}.")
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
+
+
+class SwitchboardApi(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _problem_405(pattern.callback)
+        return patterns
+
+
+api = SwitchboardApi(
     title="Switchboard API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api_v1",
     auth=[KeyBasic(), KeyBearer()],
-    docs=Redoc(),
+    docs=CspRedoc(),
     docs_url="/docs",
+    docs_decorator=docs_csp,
     openapi_url="/openapi.json",
 )
 
@@ -71,12 +102,17 @@ for module, prefix in (
     api.add_router(prefix, module.router)
 
 
+def _field(loc: tuple[object, ...] | list[object]) -> str | None:
+    """`to` for ("body", "payload", "to"): where the field is, not the handler's argument."""
+    parts = list(loc)[1:]
+    if loc and loc[0] == "body" and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or None
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or None, "message": e.get("msg")}
-        for e in exc.errors
-    ]
+    errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg")} for e in exc.errors]
     first = errors[0] if errors else {"field": None, "message": "Invalid request"}
     where = f"{first['field']}: " if first["field"] else ""
     return problem(422, f"{where}{first['message']}", errors=errors)
@@ -89,7 +125,10 @@ def _denied(request: HttpRequest, exc: ApiDenied) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return problem(exc.status_code, str(exc.message))
+    detail = str(exc.message)
+    if detail.startswith("Cannot parse request body"):
+        detail = "The request body is not valid JSON."
+    return problem(exc.status_code, detail)
 
 
 @api.exception_handler(AuthenticationError)
