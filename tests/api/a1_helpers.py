@@ -9,6 +9,7 @@ from django.test import Client
 
 from accounts.models import Tenant
 from api.models import Scope
+from api.services import settings_change
 from tests.api.conftest import Keyed, make_key
 
 FORM = "application/x-www-form-urlencoded"
@@ -16,6 +17,12 @@ CUSTOMER = "+46700000001"
 
 
 def tenant_key(tenant: Tenant, scopes: list[str] | None = None) -> Keyed:
+    """A key of `tenant` whose rate limits a scripted session cannot reach (the limits have
+    their own tests in test_core.py)."""
+    settings_change(
+        tenant=tenant, actor=None, key_rate=1000, key_burst=1000, tenant_rate=1000,
+        tenant_burst=1000,
+    )  # fmt: skip
     return make_key(tenant, scopes=scopes or list(Scope.values))
 
 
