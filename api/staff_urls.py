@@ -6,9 +6,9 @@ from api import staff_views
 
 app_name = "staff_api"
 urlpatterns = [
-    path("tenants/<int:tenant_id>/api/", staff_views.tenant_api, name="tenant_api"),
+    path("tenants/<slug:slug>/api/", staff_views.tenant_api, name="tenant_api"),
     path(
-        "tenants/<int:tenant_id>/api/keys/<str:key_id>/revoke/",
+        "tenants/<slug:slug>/api/keys/<str:key_id>/revoke/",
         staff_views.key_revoke,
         name="key_revoke",
     ),

@@ -37,8 +37,8 @@ def _context(request: SignedInRequest, tenant: Tenant, form: ApiLimitsForm) -> d
 @staff_required
 @require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
-def tenant_api(request: SignedInRequest, tenant_id: int) -> HttpResponse:
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+def tenant_api(request: SignedInRequest, slug: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, slug=slug)
     current = api_services.settings_for(tenant)
     if request.method != "POST":
         context = _context(request, tenant, ApiLimitsForm.for_settings(current))
@@ -54,13 +54,13 @@ def tenant_api(request: SignedInRequest, tenant_id: int) -> HttpResponse:
         messages.success(request, "API limits saved; they apply from the next request.")
     else:
         messages.info(request, "Nothing changed.")
-    return redirect("staff_api:tenant_api", tenant_id=tenant.pk)
+    return redirect("staff_api:tenant_api", slug=tenant.slug)
 
 
 @staff_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def key_revoke(request: SignedInRequest, tenant_id: int, key_id: str) -> HttpResponse:
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+def key_revoke(request: SignedInRequest, slug: str, key_id: str) -> HttpResponse:
+    tenant = get_object_or_404(Tenant, slug=slug)
     with scope(tenant=tenant.pk):
         key: ApiKey = get_object_or_404(
             ApiKey.objects.select_related("created_by", "tenant"), tenant=tenant, key_id=key_id
@@ -70,7 +70,7 @@ def key_revoke(request: SignedInRequest, tenant_id: int, key_id: str) -> HttpRes
             messages.success(request, f"“{key.label}” is revoked: requests with it are refused.")
         else:
             messages.info(request, f"“{key.label}” was already revoked.")
-        return redirect("staff_api:tenant_api", tenant_id=tenant.pk)
+        return redirect("staff_api:tenant_api", slug=tenant.slug)
     return render(
         request,
         "api/key_revoke.html",
@@ -78,6 +78,6 @@ def key_revoke(request: SignedInRequest, tenant_id: int, key_id: str) -> HttpRes
             "key": key,
             "staff_tenant": tenant,
             "base_template": "base.html",
-            "cancel_url": reverse("staff_api:tenant_api", args=[tenant.pk]),
+            "cancel_url": reverse("staff_api:tenant_api", args=[tenant.slug]),
         },
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import Membership, Tenant, User
+from console.demo_api import demo_api_key
 from console.demo_billing import demo_account, demo_history_rated, demo_invoices
 from console.demo_panel import sandbox_control
 from console.sync import provider_sync
@@ -201,6 +202,8 @@ def _some_traffic(tenant: Tenant) -> None:
 
 @scopes_disabled()
 def seed_demo() -> list[tuple[str, str]]:
+    """Seed (idempotently) and return the logins to print; an API key created on this run is
+    added as a ("API key …", "id:secret") line, since its secret cannot be shown later."""
     staff = _user(STAFF_EMAIL, staff=True)
     _prices()
     logins = [("Staff", STAFF_EMAIL)]
@@ -243,6 +246,9 @@ def seed_demo() -> list[tuple[str, str]]:
     # The charts read daily rollups: build them over the seeded days before beat takes over
     # (the backfill is idempotent, as this seeding is).
     traffic_rollup_rebuild(HISTORY_DAYS + 1)
+    made = demo_api_key(tenant=acme, owner=_user(DEMO_TENANTS[0].owner))
+    if made is not None:
+        logins.append(("Acme API key (id:secret)", f"{made[0]}:{made[1]}"))
     return logins
 
 

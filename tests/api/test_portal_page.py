@@ -47,17 +47,19 @@ def test_owner_sees_keys_create_form_and_examples(world: World, key_a: Keyed) ->
 
 
 def test_member_sees_no_keys_until_the_owner_allows_it(world: World, key_a: Keyed) -> None:
+    key_a.client().get("/a1/me")  # in the request log, which members see without key names
     member = client_for(world.member_a)
     html = member.get(PAGE).content.decode()
     assert 'id="keys-hidden"' in html
     assert key_a.key.key_id not in html
+    assert "/a1/me" in html and key_a.key.label not in html
     assert 'id="create-key"' not in html and 'id="members-access"' not in html
     assert "YOUR_KEY_ID:YOUR_SECRET" in html
 
     settings_change(tenant=world.tenant_a, actor=world.owner_a, members_see_keys=True)
     html = member.get(PAGE).content.decode()
     assert 'id="keys-hidden"' not in html
-    assert key_a.key.key_id in html
+    assert key_a.key.key_id in html and key_a.key.label in html
     assert "Revoke…" not in html and 'id="create-key"' not in html
 
 

@@ -15,7 +15,7 @@ LIMITS = {"key_rate": 10, "key_burst": 20, "tenant_rate": 20, "tenant_burst": 40
 
 
 def _url(world: World) -> str:
-    return f"/staff/tenants/{world.tenant_a.pk}/api/"
+    return f"/staff/tenants/{world.tenant_a.slug}/api/"
 
 
 def test_only_staff_reach_the_page(world: World) -> None:
@@ -23,7 +23,7 @@ def test_only_staff_reach_the_page(world: World) -> None:
     assert client_for(world.owner_a).get(url).status_code == 404
     assert client_for(world.owner_a).post(url, LIMITS).status_code == 404
     assert client_for(None).get(url).status_code == 302
-    assert client_for(world.staff).get("/staff/tenants/999999/api/").status_code == 404
+    assert client_for(world.staff).get("/staff/tenants/no-such-tenant/api/").status_code == 404
 
 
 def test_the_tenant_page_links_here(world: World) -> None:
@@ -88,7 +88,7 @@ def test_bad_limits_are_refused_with_a_reason(world: World, field, value, error)
 
 def test_staff_revoke_a_key_after_confirming(world: World, key_a: Keyed) -> None:
     staff = client_for(world.staff)
-    url = f"/staff/tenants/{world.tenant_a.pk}/api/keys/{key_a.key.key_id}/revoke/"
+    url = f"/staff/tenants/{world.tenant_a.slug}/api/keys/{key_a.key.key_id}/revoke/"
     assert "Revoke “ERP”?" in staff.get(url).content.decode()
     response = staff.post(url, follow=True)
     assert response.redirect_chain[-1][0] == _url(world)
@@ -101,11 +101,11 @@ def test_staff_revoke_a_key_after_confirming(world: World, key_a: Keyed) -> None
 
 def test_staff_revoke_under_the_wrong_tenant_is_404(world: World) -> None:
     other = make_key(world.tenant_b)
-    url = f"/staff/tenants/{world.tenant_a.pk}/api/keys/{other.key.key_id}/revoke/"
+    url = f"/staff/tenants/{world.tenant_a.slug}/api/keys/{other.key.key_id}/revoke/"
     assert client_for(world.staff).post(url).status_code == 404
     assert (
         client_for(world.owner_b)
-        .post(f"/staff/tenants/{world.tenant_b.pk}/api/keys/{other.key.key_id}/revoke/")
+        .post(f"/staff/tenants/{world.tenant_b.slug}/api/keys/{other.key.key_id}/revoke/")
         .status_code
         == 404
     )

@@ -26,8 +26,8 @@ class Example:
 
 CHECK = Example("#curl-me", {"displayname": "Taxi Nord", "currency": "SEK"})
 SMS = Example("#curl-sms", {"status": "created", "to": RECIPIENT})
-# The command the test runs. POST /a1/sms lands in another branch: after merging, switch to SMS.
-EXAMPLE = CHECK
+# The command the test runs: the SMS example (CHECK, GET /a1/me, is the page's first check).
+EXAMPLE = SMS
 
 
 def test_owner_creates_a_key_and_runs_the_shown_curl_example(page, live_server, elks) -> None:
