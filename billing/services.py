@@ -66,12 +66,16 @@ def _spent_now(period: object) -> Case:
     )
 
 
-def spend_reserve(*, tenant_id: int, amount: int, at: datetime | None = None) -> bool:
-    """Reserve `amount` (tenant price) if it fits; False when it does not. Atomic."""
+def spend_reserve(
+    *, tenant_id: int, amount: int, at: datetime | None = None, time_zone: str | None = None
+) -> bool:
+    """Reserve `amount` (tenant price) if it fits; False when it does not. Atomic.
+    A caller that has just read the account passes its time zone and saves a read."""
     if amount <= 0:
         return True
-    account = account_for(tenant_id)
-    period = current_period(account.time_zone, at)
+    if time_zone is None:
+        time_zone = account_for(tenant_id).time_zone
+    period = current_period(time_zone, at)
     fits = Q(
         mode=BillingAccount.Mode.POSTPAID,
         monthly_limit__gte=_spent_now(period) + F("reserved") + amount,
@@ -81,9 +85,11 @@ def spend_reserve(*, tenant_id: int, amount: int, at: datetime | None = None) ->
     )
 
 
-def spend_reserve_or_refuse(*, tenant_id: int, amount: int, what: str) -> None:
+def spend_reserve_or_refuse(
+    *, tenant_id: int, amount: int, what: str, time_zone: str | None = None
+) -> None:
     """`spend_reserve`, raising `SpendRefused` with a sentence the user can act on."""
-    if spend_reserve(tenant_id=tenant_id, amount=amount):
+    if spend_reserve(tenant_id=tenant_id, amount=amount, time_zone=time_zone):
         return
     account = account_for(tenant_id)
     if account.is_prepaid:
