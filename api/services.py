@@ -95,15 +95,16 @@ def key_revoke(*, key: ApiKey, actor: User | None, request: HttpRequest | None =
 def key_authenticate(key_id: str, secret: str) -> ApiKey | None:
     """The active key with this id and secret (its tenant and API settings loaded), or None.
 
-    One query. The secret's hash is compared in constant time; an unknown id costs a hash too,
-    so timing does not tell which ids exist.
+    One query (key_id is unique: no ORDER BY). The secret's hash is compared in constant
+    time; an unknown id costs a hash too, so timing does not tell which ids exist.
     """
     with scopes_disabled():
-        key = (
-            ApiKey.objects.select_related("tenant", "tenant__api_settings")
-            .filter(key_id=key_id[:40])
-            .first()
-        )
+        try:
+            key: ApiKey | None = ApiKey.objects.select_related(
+                "tenant", "tenant__api_settings"
+            ).get(key_id=key_id[:40])
+        except ApiKey.DoesNotExist:
+            key = None
     expected = key.secret_hash if key is not None else "0" * 64
     if not hmac.compare_digest(secret_hash(secret), expected):
         return None

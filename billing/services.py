@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, F, Q, Value, When
+from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Greatest
 
 from accounts.models import Tenant, User
@@ -57,33 +57,38 @@ def account_for(tenant: Tenant | int) -> BillingAccount:
         return account_create(tenant=obj)
 
 
-def _spent_now(period: object) -> Case:
-    """`period_spent`, or 0 when the stored period is over (the new one has not started)."""
-    return Case(
-        When(period_start__lt=period, then=Value(0)),
-        default=F("period_spent"),
-        output_field=BigIntegerField(),
-    )
-
-
-def spend_reserve(*, tenant_id: int, amount: int, at: datetime | None = None) -> bool:
-    """Reserve `amount` (tenant price) if it fits; False when it does not. Atomic."""
+def spend_reserve(
+    *, tenant_id: int, amount: int, at: datetime | None = None, time_zone: str | None = None
+) -> bool:
+    """Reserve `amount` (tenant price) if it fits; False when it does not. Atomic.
+    A caller that has just read the account passes its time zone and saves a read."""
     if amount <= 0:
         return True
-    account = account_for(tenant_id)
-    period = current_period(account.time_zone, at)
-    fits = Q(
-        mode=BillingAccount.Mode.POSTPAID,
-        monthly_limit__gte=_spent_now(period) + F("reserved") + amount,
-    ) | Q(mode=BillingAccount.Mode.PREPAID, balance__gte=F("reserved") + amount)
-    return bool(
-        BillingAccount.objects.filter(fits, pk=tenant_id).update(reserved=F("reserved") + amount)
+    if time_zone is None:
+        time_zone = account_for(tenant_id).time_zone
+    period = connection.ops.adapt_datefield_value(current_period(time_zone, at))
+    # Plain SQL, as account_settle: every send runs it, and the ORM spent ~1 ms compiling
+    # the CASE. A postpaid account fits under its limit with what is spent this period (0
+    # when the stored period is over) and reserved; a prepaid one within its balance.
+    sql = (
+        f"UPDATE {BillingAccount._meta.db_table} SET reserved = reserved + %s "
+        "WHERE tenant_id = %s AND ("
+        "(mode = %s AND monthly_limit >= "
+        "(CASE WHEN period_start < %s THEN 0 ELSE period_spent END) + reserved + %s) "
+        "OR (mode = %s AND balance >= reserved + %s))"
     )
+    postpaid, prepaid = BillingAccount.Mode.POSTPAID, BillingAccount.Mode.PREPAID
+    params: list[int | str | None] = [amount, tenant_id, postpaid, period, amount, prepaid, amount]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
-def spend_reserve_or_refuse(*, tenant_id: int, amount: int, what: str) -> None:
+def spend_reserve_or_refuse(
+    *, tenant_id: int, amount: int, what: str, time_zone: str | None = None
+) -> None:
     """`spend_reserve`, raising `SpendRefused` with a sentence the user can act on."""
-    if spend_reserve(tenant_id=tenant_id, amount=amount):
+    if spend_reserve(tenant_id=tenant_id, amount=amount, time_zone=time_zone):
         return
     account = account_for(tenant_id)
     if account.is_prepaid:

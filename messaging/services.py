@@ -68,12 +68,23 @@ class Sender:
     number: PhoneNumber | None
 
 
-def sender_resolve(*, tenant: Tenant, value: str, kind: str = Message.Kind.SMS) -> Sender:
-    """A tenant number (active, with the capability) or, for SMS, a text sender id."""
+def sender_resolve(
+    *,
+    tenant: Tenant,
+    value: str,
+    kind: str = Message.Kind.SMS,
+    number: PhoneNumber | None = None,
+) -> Sender:
+    """A tenant number (active, with the capability) or, for SMS, a text sender id.
+
+    `number` is the tenant's active number `value` when the caller has just read it (the
+    API's `from` check): the same row, not read twice. The capability rules still apply.
+    """
     value = value.strip()
-    number = PhoneNumber.objects.filter(
-        tenant=tenant, number=value, status=PhoneNumber.Status.ACTIVE
-    ).first()
+    if number is None or number.number != value or number.tenant_id != tenant.pk:
+        number = PhoneNumber.objects.filter(
+            tenant=tenant, number=value, status=PhoneNumber.Status.ACTIVE
+        ).first()
     if number is not None:
         if kind == Message.Kind.MMS and not number.has_mms:
             raise SendError(f"{value} cannot send MMS; choose an MMS-capable number.")
@@ -206,6 +217,7 @@ def sms_queue(
     confirming: OptOut | None = None,
     whendelivered: str = "",
     dontlog: bool = False,
+    sender_number: PhoneNumber | None = None,
 ) -> list[Message]:
     """Create one queued message per recipient (idempotent on request_key) and enqueue them.
 
@@ -213,11 +225,11 @@ def sms_queue(
     each recipient: a forwarded copy or an automatic reply belongs to the thread of the
     message it answers (see conversation_attach). `whendelivered` (the customer's own
     delivery-report URL, checked by the caller) and `dontlog` (blank the text once sent) come
-    from the 46elks-compatible API.
+    from the 46elks-compatible API, and so does `sender_number` (see sender_resolve).
     """
     if tenant.status != Tenant.Status.ACTIVE:
         raise SendError(f"{tenant.name} is {tenant.get_status_display().lower()}: no sending.")
-    who = sender_resolve(tenant=tenant, value=sender, kind=kind)
+    who = sender_resolve(tenant=tenant, value=sender, kind=kind, number=sender_number)
     if kind == Message.Kind.SMS and not body.strip():
         raise SendError("Write a message.")
     if kind == Message.Kind.SMS:
@@ -233,48 +245,54 @@ def sms_queue(
     reserve = 0
     with transaction.atomic():
         for to in recipients:
-            existing = Message.objects.filter(request_key=request_key, other=to).first()
-            if existing is not None:
-                messages.append(existing)
-                continue
             estimate = send_quote(tenant_id=tenant.pk, to=to, body=body, kind=kind, rater=rater)
+            message = Message(
+                tenant=tenant,
+                kind=kind,
+                direction=Message.Direction.OUT,
+                status=Message.Status.QUEUED,
+                source=source,
+                number=who.number,
+                ours=who.ours,
+                other=to,
+                body=body,
+                flash=flash,
+                delivery_report=delivery_report,
+                whendelivered=whendelivered,
+                dontlog=dontlog,
+                parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
+                request_key=request_key,
+                sender=actor if actor and actor.is_authenticated else None,
+                reserved=estimate,
+            )
+            # No existence check first: the unique (request_key, other) refuses a second
+            # send, and the savepoint takes back the conversation filed with it.
             try:
                 with transaction.atomic():
-                    message = Message.objects.create(
-                        tenant=tenant,
-                        kind=kind,
-                        direction=Message.Direction.OUT,
-                        status=Message.Status.QUEUED,
-                        source=source,
-                        number=who.number,
-                        ours=who.ours,
-                        other=to,
-                        body=body,
-                        flash=flash,
-                        delivery_report=delivery_report,
-                        whendelivered=whendelivered,
-                        dontlog=dontlog,
-                        parts=sms_size(body).parts if kind == Message.Kind.SMS else None,
-                        request_key=request_key,
-                        sender=actor if actor and actor.is_authenticated else None,
-                        reserved=estimate,
-                    )
+                    opened = conversation is None and conversation_open(message)
+                    if conversation is not None:
+                        message.conversation = conversation
+                    message.save(force_insert=True)
             except IntegrityError:
                 message = Message.objects.get(request_key=request_key, other=to)
             else:
                 reserve += estimate
                 if conversation is not None:
                     conversation_attach(message, conversation)
-                else:
-                    conversation_touch(message)
+                elif not opened:
+                    assert message.conversation_id is not None  # filed by conversation_open
+                    conversation_advance(message.conversation_id, latest=message, unread=0)
             messages.append(message)
         # The estimated price of the new sends, reserved before anything reaches 46elks; a
         # refusal rolls the messages back and the form says why.
+        # The rater has just read the account: its time zone saves spend_reserve a read.
+        account = rater.accounts.get(tenant.pk)
         try:
             spend_reserve_or_refuse(
                 tenant_id=tenant.pk,
                 amount=reserve,
                 what="this message" if len(recipients) == 1 else "these messages",
+                time_zone=account.time_zone if account is not None else None,
             )
         except SpendRefused as exc:
             raise SendError(str(exc), rule="spend") from exc
@@ -513,6 +531,27 @@ def conversation_touch(message: Message) -> Conversation:
     message.conversation = conversation
     conversation_advance(conversation.pk, latest=message, unread=unread)
     return conversation
+
+
+def conversation_open(message: Message) -> bool:
+    """File an unsaved outbound message in its conversation before its INSERT (so the row is
+    written once, with its conversation). True when the conversation is new: created showing
+    this message, it needs no conversation_advance; False: the caller advances it after the
+    INSERT."""
+    preview = (message.body or ("[image]" if message.kind == Message.Kind.MMS else ""))[:120]
+    conversation, created = Conversation.objects.get_or_create(
+        tenant_id=message.tenant_id,
+        ours=message.ours,
+        other=message.other,
+        defaults={
+            "number": message.number,
+            "last_message_at": message.created,
+            "last_preview": preview,
+            "last_direction": message.direction,
+        },
+    )
+    message.conversation = conversation
+    return created
 
 
 def conversation_advance(conversation_id: int, *, latest: Message, unread: int) -> None:

@@ -83,6 +83,7 @@ class SmsRequest:
     flash: bool
     dryrun: bool
     dontlog: bool
+    number: PhoneNumber | None = None  # `from` when it is one of the tenant's numbers
 
 
 def sms_request(*, tenant: Tenant, params: p.Params) -> SmsRequest:
@@ -90,7 +91,7 @@ def sms_request(*, tenant: Tenant, params: p.Params) -> SmsRequest:
     sender = p.require(params, "from")
     to = p.e164(p.require(params, "to"), "to")
     text = p.require(params, "message")
-    sender_check(tenant=tenant, sender=sender, capability="sms")
+    number = sender_check(tenant=tenant, sender=sender, capability="sms")
     whendelivered = ""
     if "whendelivered" in params:
         whendelivered = customer_url(params["whendelivered"], "whendelivered")
@@ -98,7 +99,7 @@ def sms_request(*, tenant: Tenant, params: p.Params) -> SmsRequest:
     dryrun = p.yes_no(params, "dryrun")
     if params.get("dontlog", "message") != "message":
         raise p.bad('Invalid "dontlog": the only value is "message"')
-    return SmsRequest(sender, to, text, whendelivered, flash, dryrun, "dontlog" in params)
+    return SmsRequest(sender, to, text, whendelivered, flash, dryrun, "dontlog" in params, number)
 
 
 def sms_send(*, tenant: Tenant, sms: SmsRequest, request_key: uuid.UUID) -> Message:
@@ -115,6 +116,7 @@ def sms_send(*, tenant: Tenant, sms: SmsRequest, request_key: uuid.UUID) -> Mess
             source=Message.Source.API,
             whendelivered=sms.whendelivered,
             dontlog=sms.dontlog,
+            sender_number=sms.number,
         )
     except SendError as exc:
         raise refused(exc) from exc
@@ -127,7 +129,7 @@ def sms_dry_run(*, tenant: Tenant, sms: SmsRequest) -> tuple[int, int]:
     The spend check is the real reservation, rolled back: the same rule, no lasting effect.
     """
     try:
-        sender_resolve(tenant=tenant, value=sms.sender)
+        sender_resolve(tenant=tenant, value=sms.sender, number=sms.number)
         parts = parts_check(tenant=tenant, body=sms.text)
         blocked = optout_blocked(tenant=tenant, phones=[sms.to], source=Message.Source.API)
         if blocked:

@@ -69,7 +69,8 @@ class Rater:
     def book_for(self, tenant_id: int, at: datetime) -> PlanBook:
         account = self.account(tenant_id)
         if account.plan_id not in self.versions:
-            versions = list(RatePlanVersion.objects.filter(plan_id=account.plan_id))
+            # Any order (version_on picks): no ORDER BY to compile and run.
+            versions = list(RatePlanVersion.objects.filter(plan_id=account.plan_id).order_by())
             if not versions:
                 versions = [plan_ensure_version(plan=account.plan)]
             self.versions[account.plan_id] = versions

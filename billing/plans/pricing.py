@@ -70,8 +70,10 @@ class PlanBook:
 
     @classmethod
     def load(cls, version: RatePlanVersion) -> PlanBook:
-        rows = PlanPrice.objects.filter(version=version).values_list(
-            "kind", "country", "category", "price"
+        rows = (
+            PlanPrice.objects.filter(version=version)
+            .order_by()  # a dict: no ORDER BY
+            .values_list("kind", "country", "category", "price")
         )
         return cls(version=version, prices={(k, c, g): p for k, c, g, p in rows})
 
