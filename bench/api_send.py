@@ -40,8 +40,9 @@ import _common as common
 
 SANDBOX_USER = "bench-master"
 SANDBOX_PASSWORD = "bench-master-password"
-# Swedish mobile prefixes, one per measured phase, so each phase's recipients are its own.
-PHASE_PREFIXES = ["+4670", "+4672", "+4673", "+4676", "+4679", "+4670"]
+# One recipient prefix per load phase (+46 70P, then the wrk thread and a 5-digit counter: a
+# valid Swedish mobile number), so every request in the run has its own recipient.
+PHASE_PREFIXES = [f"+4670{phase}" for phase in range(10)]
 
 LUA = r"""
 function init(args)
@@ -60,7 +61,7 @@ function init(args)
 end
 function request()
   counter = counter + 1
-  local to = prefix .. tid .. string.format("%06d", counter)
+  local to = prefix .. tid .. string.format("%05d", counter)
   local body
   if mode == "a1" then
     body = "from=" .. from:gsub("+", "%%2B") .. "&to=" .. to:gsub("+", "%%2B")
