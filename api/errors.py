@@ -37,6 +37,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable request",
     429: "Too many requests",
+    500: "Internal error",
 }
 
 

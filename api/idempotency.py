@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +23,9 @@ from api.models import ApiKey, IdempotentRequest
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
+# A claim still running after this long belongs to a process that died (requests time out far
+# sooner): a retry takes it over instead of hearing 409 for a day.
+STALE = timedelta(minutes=5)
 MAX_LENGTH = 255
 NAMESPACE = uuid.UUID("6f1d6c3e-6a0e-4f7e-9d43-3f3c6b1f0a51")
 
@@ -62,7 +65,10 @@ def idempotent(
                 key=key, idempotency_key=given, fingerprint=printed, created=now
             )
     except IntegrityError:
-        return _earlier(key=key, given=given, printed=printed, style=style)
+        taken = _take_over(key=key, given=given, printed=printed, now=now)
+        if taken is None:
+            return _earlier(key=key, given=given, printed=printed, style=style)
+        claim = taken
     request.idempotency_key = given  # type: ignore[attr-defined]  # read by request_key
     try:
         response = run()
@@ -79,6 +85,23 @@ def idempotent(
         body=response.content,
     )
     return response
+
+
+def _take_over(*, key: ApiKey, given: str, printed: str, now: datetime) -> IdempotentRequest | None:
+    """A claim whose process died while running (killed worker, timeout) is taken over by a
+    retry once STALE has passed, by one conditional UPDATE: only one retry wins. Running the
+    endpoint again is safe for sends: their request key is the same, so 46elks is not asked
+    twice."""
+    taken = IdempotentRequest.objects.filter(
+        key=key,
+        idempotency_key=given,
+        fingerprint=printed,
+        state=IdempotentRequest.State.RUNNING,
+        created__lt=now - STALE,
+    ).update(created=now)
+    if not taken:
+        return None
+    return IdempotentRequest.objects.filter(key=key, idempotency_key=given).first()
 
 
 def _earlier(*, key: ApiKey, given: str, printed: str, style: Style) -> HttpResponse:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scope
@@ -67,6 +68,8 @@ def credentials(request: HttpRequest) -> tuple[str, str] | None:
     else:
         return None
     key_id, sep, secret = decoded.partition(":")
+    if "\x00" in decoded:  # no key has one; PostgreSQL text cannot hold it
+        return None
     return (key_id, secret) if sep and key_id and secret else None
 
 
@@ -135,6 +138,13 @@ class ApiMiddleware:
                 return error(style, denied.status, denied.detail, title=denied.title)
             except Http404:
                 return error(style, 404, "Not found")
+            except RequestDataTooBig:
+                return error(style, 413, "The request body is too large.")
+            except Exception:
+                # A bug, not the client's fault: logged with its traceback, answered in the
+                # API's own style and kept in the tenant's request log like any answer.
+                log.exception("API endpoint failed: %s %s", request.method, request.path_info)
+                return error(style, 500, "Internal error: the request was not completed.")
 
         return idempotent(request, key, style, run)
 

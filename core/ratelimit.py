@@ -16,14 +16,16 @@ from dataclasses import dataclass
 
 from core.redis import redis_client
 
-# KEYS: per bucket its tokens key and its timestamp key. ARGV: now (ms), then per bucket its
-# rate (tokens/s) and capacity. Returns 0 when every bucket gave a token, else the ms to wait.
+# KEYS: per bucket its tokens key and its timestamp key. ARGV: per bucket its rate (tokens/s)
+# and capacity. Returns 0 when every bucket gave a token, else the ms to wait. The clock is
+# Redis's own: web hosts whose clocks disagree would otherwise refill a bucket twice.
 LUA = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = #KEYS / 2
 local state, wait = {}, 0
 for i = 1, n do
-  local rate, capacity = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local rate, capacity = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
   local tokens = tonumber(redis.call('GET', KEYS[2 * i - 1]) or capacity)
   local last = tonumber(redis.call('GET', KEYS[2 * i]) or now)
   tokens = math.min(capacity, tokens + math.max(0, now - last) * rate / 1000)
@@ -63,7 +65,7 @@ def buckets_take(buckets: list[Bucket]) -> float:
     if client is None:
         return _local_take(buckets)
     keys: list[str] = []
-    args: list[float | int] = [int(time.time() * 1000)]
+    args: list[float] = []
     for bucket in buckets:
         keys += [f"bucket:{bucket.name}:tokens", f"bucket:{bucket.name}:ts"]
         args += [bucket.rate, bucket.capacity]

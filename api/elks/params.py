@@ -56,6 +56,9 @@ def request_params(request: HttpRequest) -> Params:
 def _pairs(text: str) -> Params:
     params: Params = {}
     for key, value in parse_qsl(text, keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            # PostgreSQL text cannot hold NUL: refused here rather than failing in the query.
+            raise bad(f'Invalid "{key.replace(chr(0), "")}": contains a NUL character')
         if key in params:
             raise bad(f'Duplicate key "{key}"')
         if key in PHONE_FIELDS and (match := _SPACE_PLUS.fullmatch(value)):
@@ -122,11 +125,16 @@ def json_action(value: str, key: str) -> dict[str, object]:
     return parsed
 
 
+def small_number(value: str) -> bool:
+    """1 to 4 ASCII digits (str.isdigit also accepts "²", which int() refuses)."""
+    return re.fullmatch(r"[0-9]{1,4}", value) is not None
+
+
 def limit(params: Params) -> int:
     if "limit" not in params:
         return PAGE_MAX
     value = params["limit"]
-    if not value.isdigit() or not 1 <= int(value) <= PAGE_MAX:
+    if not small_number(value) or not 1 <= int(value) <= PAGE_MAX:
         raise bad(f"limit must be between 1 and {PAGE_MAX}")
     return int(value)
 
@@ -137,8 +145,8 @@ def query_time(params: Params, key: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(params[key].replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 or 9999 with an offset overflows
         raise bad(f'Invalid "{key}" timestamp') from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.elks.ids import call_public_id, message_public_id, number_public_id, recording_public_id
-from calls.models import Call, Recording
+from calls.models import Call
+from calls.selectors import PROVIDER_ONLY, Recording
 from messaging.models import Message
 from numbers.models import PhoneNumber
 
@@ -130,10 +131,20 @@ def call(row: Call) -> Shape:
             "duration": row.duration,
             # 46elks shows call costs as strings; the value is the tenant's price.
             "cost": str(row.price) if row.price is not None else None,
-            "actions": row.actions or None,
-            "legs": row.legs or None,
+            # No `actions`: they are the console's own call plan, with the callback URLs
+            # (their tokens are the only key to our hooks). Legs without 46elks' cost.
+            "legs": _legs(row.legs) or None,
         }
     )
+
+
+def _legs(legs: object) -> list[object]:
+    if not isinstance(legs, list):
+        return []
+    return [
+        {k: v for k, v in leg.items() if k not in PROVIDER_ONLY} if isinstance(leg, dict) else leg
+        for leg in legs
+    ]
 
 
 def number(row: PhoneNumber) -> Shape:

@@ -37,6 +37,7 @@ from numbers.models import PhoneNumber
 
 SMS_PARAMS = {"from", "to", "message", "whendelivered", "flashsms", "dryrun", "dontlog"}
 MMS_PARAMS = {"from", "to", "message", "image"}
+URL_MAX = Message._meta.get_field("whendelivered").max_length or 500
 CALL_PARAMS = {"from", "to", "voice_start", "whenhangup", "timeout"}
 
 
@@ -64,6 +65,8 @@ def sender_check(*, tenant: Tenant, sender: str, capability: str) -> PhoneNumber
 def customer_url(value: str, key: str) -> str:
     """An http(s) URL we may later post to (core.url_safety: public address, allowed port)."""
     p.url(value, key)
+    if len(value) > URL_MAX:
+        raise p.bad(f'Invalid "{key}": longer than {URL_MAX} characters')
     try:
         public_addresses(value, allow_private=settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE)
     except UnsafeURL as exc:
@@ -242,7 +245,7 @@ def call_place(*, tenant: Tenant, params: p.Params, request_key: uuid.UUID) -> C
     timeout = 30
     if "timeout" in params:
         value = params["timeout"]
-        if not value.isdigit() or not 1 <= int(value) <= 120:
+        if not p.small_number(value) or not 1 <= int(value) <= 120:
             raise p.bad('Invalid "timeout": seconds between 1 and 120')
         timeout = int(value)
     try:

@@ -210,8 +210,9 @@ def deliveries_sweep(
         try:
             attempts += handle(delivery)
         except Exception as exc:
-            # One broken row must not stop the batch every 30 s: back it off like a failure.
-            logger.exception("webhook delivery %s crashed", delivery)
+            # One broken row must not stop the batch every 30 s: back it off like a failure
+            # (logged by id, not URL: a URL may hold the customer's token).
+            logger.exception("webhook delivery %s crashed", delivery.pk)
             delivery_record(delivery=delivery, now=now, code=None, error=f"Internal error: {exc!r}")
             attempts += 1
     return attempts

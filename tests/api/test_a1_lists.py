@@ -211,6 +211,25 @@ def test_calls_show_the_tenants_price_as_a_string(world: World):
     assert client.get(f"/a1/calls/{ids.call_public_id(call.pk)}").json() == body["data"][0]
 
 
+def test_calls_never_show_our_call_plan_nor_46elks_leg_costs(world: World):
+    """`actions` carry our callback URLs (their token is the key to our hooks), and 46elks'
+    legs may carry its cost: neither reaches the tenant."""
+    call = _call(world.tenant_a, T0)
+    with scope(tenant=world.tenant_a.pk):
+        Call.objects.filter(pk=call.pk).update(
+            actions=[
+                {"recordcall": "https://switchboard.example/hooks/elks/SECRETTOKEN/recording/"}
+            ],
+            legs=[{"to": "+46700000009", "duration": 61, "cost": 3000, "price": 3000}],
+        )
+    client = tenant_key(world.tenant_a).client()
+    answer = client.get(f"/a1/calls/{ids.call_public_id(call.pk)}")
+    text_ = answer.content.decode()
+    assert "SECRETTOKEN" not in text_ and "3000" not in text_
+    assert answer.json()["legs"] == [{"to": "+46700000009", "duration": 61}]
+    assert "actions" not in answer.json()
+
+
 def test_numbers_show_the_tenants_own_routing_never_our_callbacks(world: World):
     number = _number(world.tenant_a, T0, sms_webhook_url="https://erp.acme.example/sms")
     _number(world.tenant_a, T0, number="", status="pending", provider_id=None)

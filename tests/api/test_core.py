@@ -130,3 +130,60 @@ def test_use_from_a_new_address_is_audited_once(world: World, key_a: Keyed) -> N
     assert sorted(e.detail["address"] for e in audited) == ["198.51.100.7", "203.0.113.5"]
     with scopes_disabled():
         assert ApiKey.objects.get(pk=key_a.key.pk).last_used_at is not None
+
+
+def test_a_claim_left_running_by_a_dead_process_is_taken_over_after_a_while(
+    world: World, key_a: Keyed
+) -> None:
+    """A worker killed mid-request leaves its Idempotency-Key claim running: retries hear 409
+    for a few minutes, then one retry runs it (a send keeps its request key: never twice)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.idempotency import STALE
+    from api.models import IdempotentRequest
+
+    client = key_a.client()
+    first = client.post("/api/v1/contacts", {"phone": "+46700000003"}, "application/json",
+                        HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    assert first.status_code == 201
+    claim = IdempotentRequest.objects.get()
+    IdempotentRequest.objects.filter(pk=claim.pk).update(state="running", created=timezone.now())
+    again = client.post("/api/v1/contacts", {"phone": "+46700000003"}, "application/json",
+                        HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    assert again.status_code == 409 and again["Retry-After"] == "1"
+    IdempotentRequest.objects.filter(pk=claim.pk).update(
+        created=timezone.now() - STALE - timedelta(seconds=1)
+    )
+    taken = client.post("/api/v1/contacts", {"phone": "+46700000003"}, "application/json",
+                        HTTP_IDEMPOTENCY_KEY="k-1")  # fmt: skip
+    # It ran again (the endpoint's own 409: the contact exists, no second one was made).
+    assert taken.status_code == 409 and "already" in taken.json()["detail"]
+    assert IdempotentRequest.objects.get().state == "done"
+
+
+def test_inputs_python_or_postgresql_cannot_take_are_400_not_500(world: World, key_a: Keyed):
+    client = key_a.client()
+    queries = ["limit=%C2%B2", "limit=" + "9" * 5000, "to=%00"]
+    queries += ["start=0001-01-01T00:00:00%2B14:00", "end=9999-12-31T23:59:59-14:00"]
+    for query in queries:
+        answer = client.get(f"/a1/sms?{query}")
+        assert answer.status_code == 400, (query, answer.content)
+    nul = "Basic " + base64.b64encode(b"k\x00:x").decode()
+    assert Client(HTTP_AUTHORIZATION=nul).get("/a1/me").status_code == 401
+
+
+def test_a_bug_in_an_endpoint_is_answered_in_the_apis_style_and_logged(
+    world: World, key_a: Keyed, monkeypatch
+) -> None:
+    import api.elks.views as views
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(views, "period_usage", broken)
+    answer = key_a.client().get("/a1/me")
+    assert (answer.status_code, answer["Content-Type"]) == (500, "text/plain; charset=utf-8")
+    with scopes_disabled():
+        assert ApiRequest.objects.get().status == 500
