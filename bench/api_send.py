@@ -30,16 +30,14 @@ import argparse
 import base64
 import os
 import sqlite3
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import _common as common
+from campaign import SANDBOX_PASSWORD, SANDBOX_USER, sandbox_start
 
-SANDBOX_USER = "bench-master"
-SANDBOX_PASSWORD = "bench-master-password"
 # One recipient prefix per load phase (+46 70P, then the wrk thread and a 5-digit counter: a
 # valid Swedish mobile number), so every request in the run has its own recipient.
 PHASE_PREFIXES = [f"+4670{phase}" for phase in range(10)]
@@ -79,15 +77,6 @@ function init(args)
   ok, bad = 0, 0
 end
 """
-
-
-def sandbox_start(port: int, db_path: str) -> Any:
-    argv = [sys.executable, "-m", "providers.elks.sandbox", "--port", str(port), "--db", db_path]
-    argv += ["--username", SANDBOX_USER, "--password", SANDBOX_PASSWORD]
-    argv += ["--balance", str(10**14), "--callback-attempts", "1", "--fail-suffix", ""]
-    proc = common.start("sandbox", argv, common.bench_env())
-    common.wait_http(f"http://{common.HOST}:{port}/sandbox/health", proc=proc)
-    return proc
 
 
 def seed() -> tuple[Any, str, str]:
@@ -197,7 +186,7 @@ def run(
 ) -> None:
     common.recreate_database()
     common.flush_redis()
-    sandbox_start(sandbox_port, sandbox_db)
+    sandbox_start(sandbox_port, sandbox_db, balance=10**14)
     common.django_setup(**extra)
     tenant, sender, auth = seed()
     print(f"Tenant {tenant.slug}, number {sender} (rented at the sandbox), API key with send/read")

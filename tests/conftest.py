@@ -17,7 +17,7 @@ from console.tenants import tenant_create
 from numbers.models import NumberPrice
 from tests.factories import MembershipFactory, StaffFactory, TenantFactory, UserFactory
 
-pytest_plugins = ["tests.elks_fixtures", "tests.infobip_fixtures"]
+pytest_plugins = ["tests.elks_fixtures", "tests.infobip_fixtures", "tests.webhook_receiver"]
 
 
 @dataclass

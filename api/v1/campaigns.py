@@ -11,6 +11,7 @@ the `read` scope, everything else `send`. Prices are the tenant's, never 46elks'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -334,56 +335,61 @@ def campaigns_create(
     return Status(201, _answer(campaign.pk))
 
 
+def _transition(
+    request: KeyRequest,
+    campaign_id: int,
+    act: Callable[[Campaign], object],
+    *,
+    refused: int = 409,
+) -> CampaignOut:
+    """Launch, pause, resume or cancel: the `send` scope, the tenant's campaign, the service,
+    and its refusal as `refused` with the service's own sentence."""
+    scope_require(request, "send")
+    campaign = _one(campaign_id)
+    try:
+        act(campaign)
+    except CampaignError as exc:
+        raise ApiDenied(refused, str(exc)) from exc
+    return _answer(campaign.pk)
+
+
 @router.post("/{int:campaign_id}/launch", response={200: CampaignOut, **ERRORS}, summary="Launch")
 def campaigns_launch(request: KeyRequest, campaign_id: CampaignId) -> CampaignOut:
     """Checks what the campaign page checks (someone to send to, every text within the parts
     limit, the estimated price within what you may still spend: 422 with the reason), then
     starts sending, or schedules it when it has a future `scheduled_at`."""
-    scope_require(request, "send")
-    campaign = _one(campaign_id)
-    if campaign.status not in LAUNCHABLE:
-        raise ApiDenied(409, f"The campaign is {campaign.status}: only a draft can be launched.")
-    try:
+
+    def launch(campaign: Campaign) -> None:
+        if campaign.status not in LAUNCHABLE:
+            raise ApiDenied(
+                409, f"The campaign is {campaign.status}: only a draft can be launched."
+            )
         campaign_launch(campaign=campaign, actor=None)
-    except CampaignError as exc:
-        raise ApiDenied(422, str(exc)) from exc
-    return _answer(campaign.pk)
+
+    return _transition(request, campaign_id, launch, refused=422)
 
 
 @router.post("/{int:campaign_id}/pause", response={200: CampaignOut, **ERRORS}, summary="Pause")
 def campaigns_pause(request: KeyRequest, campaign_id: CampaignId) -> CampaignOut:
     """No new messages go out until it is resumed (within ten sends)."""
-    scope_require(request, "send")
-    campaign = _one(campaign_id)
-    try:
-        campaign_pause(
-            campaign=campaign,
-            actor=None,
-            reason=f"Paused through the API (key {request.api_key.key_id}).",
-        )
-    except CampaignError as exc:
-        raise ApiDenied(409, str(exc)) from exc
-    return _answer(campaign.pk)
+    reason = f"Paused through the API (key {request.api_key.key_id})."
+    return _transition(
+        request,
+        campaign_id,
+        lambda campaign: campaign_pause(campaign=campaign, actor=None, reason=reason),
+    )
 
 
 @router.post("/{int:campaign_id}/resume", response={200: CampaignOut, **ERRORS}, summary="Resume")
 def campaigns_resume(request: KeyRequest, campaign_id: CampaignId) -> CampaignOut:
-    scope_require(request, "send")
-    campaign = _one(campaign_id)
-    try:
-        campaign_resume(campaign=campaign, actor=None)
-    except CampaignError as exc:
-        raise ApiDenied(409, str(exc)) from exc
-    return _answer(campaign.pk)
+    return _transition(
+        request, campaign_id, lambda campaign: campaign_resume(campaign=campaign, actor=None)
+    )
 
 
 @router.post("/{int:campaign_id}/cancel", response={200: CampaignOut, **ERRORS}, summary="Cancel")
 def campaigns_cancel(request: KeyRequest, campaign_id: CampaignId) -> CampaignOut:
     """Recipients not yet sent will not get the message (they are counted as skipped)."""
-    scope_require(request, "send")
-    campaign = _one(campaign_id)
-    try:
-        campaign_cancel(campaign=campaign, actor=None)
-    except CampaignError as exc:
-        raise ApiDenied(409, str(exc)) from exc
-    return _answer(campaign.pk)
+    return _transition(
+        request, campaign_id, lambda campaign: campaign_cancel(campaign=campaign, actor=None)
+    )

@@ -10,12 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -36,54 +32,10 @@ from numbers.models import PhoneNumber
 from providers.models import WebhookEvent
 from providers.services import webhook_process, webhooks_drain, webhooks_process_batch
 from tests.conftest import World, client_for
+from tests.webhook_receiver import Received, Receiver
 
 Status = EventDelivery.Status
 ALL = [e for e in ev.EVENTS]
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    port: int
-    answers: list[int] = field(default_factory=list)
-    requests: list[Received] = field(default_factory=list)
-
-    def url(self, path: str = "/events", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-
-@pytest.fixture
-def receiver(settings) -> Iterator[Receiver]:
-    settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = True
-    settings.CUSTOMER_WEBHOOK_TIMEOUT = 2.0
-    state = Receiver(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(Received(self.path, dict(self.headers.items()), body))
-            status = state.answers.pop(0) if state.answers else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _drain() -> None:

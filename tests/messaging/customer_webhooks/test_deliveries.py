@@ -11,11 +11,7 @@ import hmac
 import json
 import re
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.files.base import ContentFile
@@ -32,6 +28,7 @@ from messaging.customer_webhooks.models import CustomerWebhook, WebhookDelivery
 from messaging.models import Message, MessageImage
 from numbers.models import PhoneNumber
 from tests.conftest import World, client_for
+from tests.webhook_receiver import Received, Receiver
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -48,56 +45,6 @@ if not any(str(p.pattern) == "messages/webhooks/" for p in _tenant_patterns):
 urlpatterns = [p for p in project_urls.urlpatterns if str(p.pattern) != _TENANT]
 urlpatterns.append(path(_TENANT, include(_tenant_patterns)))
 pages = pytest.mark.urls(__name__)
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """Answers with the queued statuses (then 200) and records every request."""
-
-    port: int
-    answers: list[int] = field(default_factory=list)
-    requests: list[Received] = field(default_factory=list)
-
-    def url(self, path: str = "/hook", host: str = "127.0.0.1", scheme: str = "http") -> str:
-        return f"{scheme}://{host}:{self.port}{path}"
-
-
-@pytest.fixture
-def receiver(settings) -> Iterator[Receiver]:
-    settings.CUSTOMER_WEBHOOK_ALLOW_PRIVATE = True
-    settings.CUSTOMER_WEBHOOK_TIMEOUT = 2.0
-    state = Receiver(port=0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            state.requests.append(Received(self.path, dict(self.headers.items()), body))
-            status = state.answers.pop(0) if state.answers else 200
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", state.url("/elsewhere"))
-            answer = b"boom " * 300 if status >= 500 else b"ok"
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _number(tenant, url: str, provider_id: str = "n1", e164: str = "+46766861475"):
