@@ -12,7 +12,6 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,7 +35,8 @@ from messaging.forms import (
     MessagingSettingsForm,
     OptOutRecordForm,
 )
-from messaging.models import Conversation, Message, MessageImage, OptOut
+from messaging.images import ImageBytes, images_attach
+from messaging.models import Conversation, Message, OptOut
 from messaging.services import (
     SendError,
     conversation_mark_read,
@@ -138,22 +138,7 @@ def _queue(form: ComposeForm, request: HttpRequest) -> list[Message]:
         )
         if data["kind"] == Message.Kind.MMS and form.image_data is not None:
             content_type, ext = form.image_type or ("", "")
-            have = set(
-                MessageImage.objects.filter(message__in=queued).values_list("message_id", flat=True)
-            )
-            for message in queued:
-                if message.pk in have:
-                    continue  # a double submit: the first one attached it
-                image = MessageImage(
-                    tenant=request.tenant,
-                    message=message,
-                    content_type=content_type,
-                    size=len(form.image_data),
-                )
-                image.file.save(
-                    f"{uuid.uuid4().hex}.{ext}", ContentFile(form.image_data), save=False
-                )
-                image.save()
+            images_attach(queued=queued, image=ImageBytes(form.image_data, content_type, ext))
     return queued
 
 

@@ -6,13 +6,10 @@ spending limit or balance (46elks answers a usage limit with 403), 400 for the r
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from accounts.models import Tenant
@@ -22,8 +19,8 @@ from billing.services import SpendRefused, spend_reserve_or_refuse
 from calls.models import Call
 from calls.services import CallError, click_to_call
 from core.url_safety import UnsafeURL, public_addresses
-from messaging.forms import sniff_image
-from messaging.models import Message, MessageImage
+from messaging.images import ImageBytes, ImageRefused, data_uri_image, images_attach
+from messaging.models import Message
 from messaging.services import (
     SendError,
     optout_blocked,
@@ -154,30 +151,24 @@ def sms_dry_run(*, tenant: Tenant, sms: SmsRequest) -> tuple[int, int]:
 # --- MMS ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MmsImage:
-    data: bytes | None  # a data: URI, stored here
-    url: str  # or the customer's URL, handed to 46elks
-    content_type: str = ""
-    ext: str = ""
+# 46elks' texts for an image that is not one we send (messaging.images.ImageRefused).
+IMAGE_REFUSALS = {
+    "not_base64_uri": 'Invalid "image": a data: URI must be base64 (data:image/png;base64,...)',
+    "bad_base64": 'Invalid "image": not valid base64',
+    "too_large": 'Invalid "image": at most {kb} kB',
+    "not_an_image": 'Invalid "image": only JPEG, PNG and GIF images can be sent',
+}
 
 
-def mms_image(value: str) -> MmsImage:
+def mms_image(value: str) -> tuple[ImageBytes | None, str]:
+    """(the image of a data: URI, "") or (None, the URL 46elks fetches)."""
     if not value.startswith("data:"):
-        return MmsImage(data=None, url=p.url(value, "image"))
-    head, sep, payload = value.partition(",")
-    if not sep or not head.endswith(";base64"):
-        raise p.bad('Invalid "image": a data: URI must be base64 (data:image/png;base64,...)')
+        return None, p.url(value, "image")
     try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise p.bad('Invalid "image": not valid base64') from None
-    if len(data) > settings.MMS_MAX_BYTES:
-        raise p.bad(f'Invalid "image": at most {settings.MMS_MAX_BYTES // 1000} kB')
-    found = sniff_image(data[:16])
-    if found is None:
-        raise p.bad('Invalid "image": only JPEG, PNG and GIF images can be sent')
-    return MmsImage(data=data, url="", content_type=found[0], ext=found[1])
+        return data_uri_image(value), ""
+    except ImageRefused as exc:
+        kb = settings.MMS_MAX_BYTES // 1000
+        raise p.bad(IMAGE_REFUSALS[exc.reason].format(kb=kb)) from None
 
 
 def mms_send(*, tenant: Tenant, params: p.Params, request_key: uuid.UUID) -> Message:
@@ -187,7 +178,7 @@ def mms_send(*, tenant: Tenant, params: p.Params, request_key: uuid.UUID) -> Mes
     if not params.get("message") and not params.get("image"):
         raise p.missing("message")
     sender_check(tenant=tenant, sender=sender, capability="mms")
-    image = mms_image(params["image"]) if params.get("image") else None
+    image, image_url = mms_image(params["image"]) if params.get("image") else (None, "")
     try:
         with transaction.atomic():  # the image is attached before the send is published
             [message] = sms_queue(
@@ -200,19 +191,11 @@ def mms_send(*, tenant: Tenant, params: p.Params, request_key: uuid.UUID) -> Mes
                 kind=Message.Kind.MMS,
                 source=Message.Source.API,
             )
-            if image is not None and not message.images.exists():
-                _attach(tenant=tenant, message=message, image=image)
+            if image is not None or image_url:
+                images_attach(queued=[message], image=image, source_url=image_url)
     except SendError as exc:
         raise refused(exc) from exc
     return message
-
-
-def _attach(*, tenant: Tenant, message: Message, image: MmsImage) -> None:
-    stored = MessageImage(tenant=tenant, message=message, source_url=image.url)
-    if image.data is not None:
-        stored.content_type, stored.size = image.content_type, len(image.data)
-        stored.file.save(f"{uuid.uuid4().hex}.{image.ext}", ContentFile(image.data), save=False)
-    stored.save()
 
 
 # --- calls -------------------------------------------------------------------------------

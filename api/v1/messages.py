@@ -9,15 +9,10 @@ Prices are the tenant's (`price`, `reserved`); 46elks' `cost` never leaves the b
 
 from __future__ import annotations
 
-import base64
-import binascii
-import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -42,8 +37,8 @@ from api.v1.schemas import (
     Problem,
     Text,
 )
-from messaging.forms import sniff_image
-from messaging.models import Message, MessageImage
+from messaging.images import ImageBytes, ImageRefused, data_uri_image, images_attach
+from messaging.models import Message
 from messaging.services import (
     SendError,
     recipients_parse,
@@ -141,29 +136,22 @@ class SendIn(Schema):
     )
 
 
-@dataclass(frozen=True)
-class Image:
-    data: bytes
-    content_type: str
-    ext: str
+# The API's words for an image that is not one we send (messaging.images.ImageRefused).
+IMAGE_REFUSALS = {
+    "not_base64_uri": "image: give the image as a data: URI with base64 content.",
+    "bad_base64": "image: the base64 content is not valid.",
+    "too_large": "image: the image is too large: at most {kb} kB.",
+    "not_an_image": "image: only JPEG, PNG and GIF images can be sent.",
+}
 
 
-def _image(uri: str) -> Image:
+def _image(uri: str) -> ImageBytes:
     """The image of a data: URI, by what its bytes are (not what it claims to be)."""
-    head, sep, payload = uri.partition(",")
-    if not head.startswith("data:") or not sep or not head.endswith(";base64"):
-        raise ApiDenied(400, "image: give the image as a data: URI with base64 content.")
     try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiDenied(400, "image: the base64 content is not valid.") from None
-    if len(data) > settings.MMS_MAX_BYTES:
-        limit = settings.MMS_MAX_BYTES // 1000
-        raise ApiDenied(400, f"image: the image is too large: at most {limit} kB.")
-    found = sniff_image(data[:16])
-    if found is None:
-        raise ApiDenied(400, "image: only JPEG, PNG and GIF images can be sent.")
-    return Image(data, *found)
+        return data_uri_image(uri)
+    except ImageRefused as exc:
+        kb = settings.MMS_MAX_BYTES // 1000
+        raise ApiDenied(400, IMAGE_REFUSALS[exc.reason].format(kb=kb)) from None
 
 
 def _refusal(exc: SendError) -> ApiDenied:
@@ -171,21 +159,6 @@ def _refusal(exc: SendError) -> ApiDenied:
     for a rule (opt-out, an unapproved sender name), 400 for the request itself."""
     status = {"spend": 402, "optout": 403, "sender_name": 403}.get(exc.rule, 400)
     return ApiDenied(status, str(exc))
-
-
-def _images_attach(request: KeyRequest, queued: list[Message], image: Image) -> None:
-    have = set(MessageImage.objects.filter(message__in=queued).values_list("message_id", flat=True))
-    for message in queued:
-        if message.pk in have:
-            continue  # a retry of the same request: the first one attached it
-        stored = MessageImage(
-            tenant=request.tenant,
-            message=message,
-            content_type=image.content_type,
-            size=len(image.data),
-        )
-        stored.file.save(f"{uuid.uuid4().hex}.{image.ext}", ContentFile(image.data), save=False)
-        stored.save()
 
 
 @router.post(
@@ -224,7 +197,7 @@ def message_send(request: KeyRequest, payload: SendIn) -> Status[dict[str, objec
                 source=Message.Source.API,
             )
             if image is not None:
-                _images_attach(request, queued, image)
+                images_attach(queued=queued, image=image)
     except SendError as exc:
         raise _refusal(exc) from None
     return Status(202, {"messages": [MessageOut.of(m) for m in queued]})
